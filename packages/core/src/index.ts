@@ -1,0 +1,115 @@
+export {
+  applyYjsDocument,
+  type ConflictHandler,
+  type ConflictInput,
+  type ConflictStrategy,
+  conflictHandler,
+  diff,
+  encodeYDoc,
+  lww,
+  merge,
+  sameState,
+  threeWayMerge,
+  type WithDeleted,
+  type YjsDocument,
+  yjs,
+} from "./conflict/index.js";
+export {
+  ERROR_CODES,
+  ERROR_TABLE,
+  type ErrorCode,
+  HokanError,
+  type HokanErrorOptions,
+  isErrorCode,
+  isFatal,
+} from "./errors.js";
+export { compareHlc, decodeHlc, encodeHlc, HLC_ZERO, type HlcTime, HybridLogicalClock } from "./hlc.js";
+export { cloneJson, type Json, type JsonObject, jsonDepth, jsonEqual, jsonSize } from "./json.js";
+export {
+  type AccountState,
+  type Decision,
+  type DeniedReason,
+  type DeviceSettings,
+  decide,
+  decidePolicy,
+  type HeldReason,
+  type NetworkState,
+  type Operation,
+  type PolicyDecision,
+  type PolicyInput,
+  type PolicyReason,
+  type PolicyWarning,
+  type RegistryKnowledge,
+  registryRefusal,
+  sameDecision,
+} from "./policy.js";
+export { type PolicySnapshot, type PolicySources, policy$ } from "./policy-stream.js";
+export type {
+  DocumentKey,
+  LocalDocument,
+  LocalStore,
+  Namespace,
+  NetworkInfo,
+  OutboxEntry,
+  ServerBase,
+  StoreCommit,
+  SyncState,
+  Transport,
+} from "./ports.js";
+export {
+  type AppScope,
+  type Capability,
+  type Catalog,
+  type CatalogEntry,
+  type Checkpoint,
+  type DeleteResult,
+  type LiveEvent,
+  type PatchOperation,
+  PLATFORMS,
+  type Platform,
+  PROTOCOL_VERSION,
+  type PullRequest,
+  type PullResponse,
+  type PushChange,
+  type PushRequest,
+  type PushResponse,
+  type PushResult,
+  type RegistryEntry,
+  type ServerDocument,
+} from "./protocol.js";
+export {
+  type BackoffOptions,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  INITIAL_CONTEXT,
+  type MachineContext,
+  type MachineEffect,
+  type MachineEvent,
+  type ReplicationState,
+  type Step,
+  TRANSITIONS,
+  transition,
+} from "./replication/machine.js";
+export {
+  createReplication,
+  type DocumentChange,
+  type Replication,
+  type ReplicationOptions,
+} from "./replication/replication.js";
+export type { ReplicationStatus, StatusError } from "./replication/status.js";
+export { type Runtime, randomId, systemRuntime, type TimerHandle } from "./runtime.js";
+export {
+  applyPatch,
+  type ChangeDecision,
+  canonicalJson,
+  checkDocument,
+  checkPush,
+  checkScope,
+  DEFAULT_LIMITS,
+  decideChange,
+  type PullPlan,
+  planPull,
+  pushFingerprint,
+  type ServerLimits,
+} from "./server-rules.js";
+export { compareVersions, isVersion } from "./version.js";

@@ -1,0 +1,40 @@
+/** A JSON value as stored and sent by Hokan. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A JSON object: the shape of every backed-up document. */
+export type JsonObject = { [key: string]: Json };
+
+/** Deep structural equality of two JSON values (object key order does not matter). */
+export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a === undefined || b === undefined) return false;
+  if (typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as Json[];
+    return a.length === bb.length && a.every((v, i) => jsonEqual(v, bb[i]));
+  }
+  const ao = a as JsonObject;
+  const bo = b as JsonObject;
+  const ak = Object.keys(ao);
+  if (ak.length !== Object.keys(bo).length) return false;
+  return ak.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k], bo[k]));
+}
+
+/** Size in bytes of a value's JSON encoding (UTF-8), the unit of every size limit and quota. */
+export function jsonSize(value: Json): number {
+  return new TextEncoder().encode(JSON.stringify(value)).byteLength;
+}
+
+/** Nesting depth of a JSON value (a scalar is 0). */
+export function jsonDepth(value: Json): number {
+  if (value === null || typeof value !== "object") return 0;
+  let max = 0;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) max = Math.max(max, jsonDepth(v));
+  return max + 1;
+}
+
+/** A deep copy through JSON (documents are plain JSON by contract). */
+export function cloneJson<T extends Json>(value: T): T {
+  return structuredClone(value);
+}

@@ -1,0 +1,138 @@
+import type { Observable } from "rxjs";
+import type { JsonObject } from "./json.js";
+import type { NetworkState } from "./policy.js";
+import type {
+  AppScope,
+  Catalog,
+  Checkpoint,
+  DeleteResult,
+  LiveEvent,
+  Platform,
+  PullRequest,
+  PullResponse,
+  PushRequest,
+  PushResponse,
+  RegistryEntry,
+} from "./protocol.js";
+
+/** One account's data of one app on a device: everything in a {@link LocalStore} lives under one. */
+export interface Namespace {
+  readonly account: string;
+  readonly app: string;
+}
+
+/** The last server state of a document this device saw: the base of its next push. */
+export interface ServerBase {
+  readonly rev: number;
+  readonly data: JsonObject | null;
+  readonly hlc: string;
+  readonly changeId: string;
+}
+
+/** A document on the device, with its sync metadata. */
+export interface LocalDocument {
+  readonly collection: string;
+  readonly id: string;
+  /** The current local state; `null` once deleted. */
+  readonly data: JsonObject | null;
+  /** HLC time of the write that produced {@link data}. */
+  readonly hlc: string;
+  /** The last server state seen; absent if the server never had it (or after a delete of the backup). */
+  readonly base?: ServerBase;
+}
+
+/** A change waiting for the server's acknowledgement. At most one queued entry per document (coalesced). */
+export interface OutboxEntry {
+  /** Local order; also the entry's key. */
+  readonly seq: number;
+  readonly collection: string;
+  readonly id: string;
+  /** The state to send; `null` to delete. */
+  readonly data: JsonObject | null;
+  readonly hlc: string;
+  readonly changeId: string;
+  /** The epoch the change was made under; 0 if this device had never synced the app. */
+  readonly epoch: number;
+  /** Send the whole document, not a patch (set after a patch was refused). */
+  readonly fullDocument?: boolean;
+  /** The server refused this change for good (e.g. too large); it waits for the next write to the document. */
+  readonly rejected?: { readonly code: string; readonly message: string };
+}
+
+/** Replication state of one namespace. */
+export interface SyncState {
+  /** The app's epoch as last learned from the server; 0 before the first contact. */
+  readonly epoch: number;
+  readonly checkpoint: Checkpoint;
+  /** Next outbox sequence number. */
+  readonly nextSeq: number;
+  /** Latest hybrid logical clock time, so local times keep increasing across restarts. */
+  readonly hlc: string;
+  readonly lastPullAt?: number;
+  readonly lastPushAt?: number;
+}
+
+/** One atomic change to a namespace: all of it is stored, or none of it. */
+export interface StoreCommit {
+  /** Documents to upsert (whole records). */
+  readonly documents?: readonly LocalDocument[];
+  /** Remove every outbox entry first (a superseded epoch or a delete of the backup). */
+  readonly clearOutbox?: boolean;
+  /** Outbox entries to remove, by seq. */
+  readonly outboxDelete?: readonly number[];
+  /** Outbox entries to upsert, by seq. */
+  readonly outboxPut?: readonly OutboxEntry[];
+  readonly sync?: SyncState;
+}
+
+/** A document's address in a namespace. */
+export interface DocumentKey {
+  readonly collection: string;
+  readonly id: string;
+}
+
+/**
+ * Durable local storage for documents and their sync metadata, namespaced by account and app.
+ *
+ * @remarks
+ * {@link commit} is the only write and must be atomic: a local write and its outbox entry, or a pulled batch and
+ * its checkpoint, are stored together or not at all. Namespaces never see each other's records. Implementations
+ * must pass `runLocalStoreTests` from `@hokan/core/testing`.
+ */
+export interface LocalStore {
+  getDocuments(ns: Namespace, keys: readonly DocumentKey[]): Promise<(LocalDocument | undefined)[]>;
+  /** All documents of the namespace, optionally of one collection, deleted ones included. */
+  listDocuments(ns: Namespace, collection?: string): Promise<LocalDocument[]>;
+  /** Outbox entries in seq order, at most `limit`. */
+  readOutbox(ns: Namespace, limit?: number): Promise<OutboxEntry[]>;
+  /** Outbox entries of the given documents, in seq order. */
+  outboxFor(ns: Namespace, keys: readonly DocumentKey[]): Promise<OutboxEntry[]>;
+  countOutbox(ns: Namespace): Promise<number>;
+  getSync(ns: Namespace): Promise<SyncState | undefined>;
+  commit(ns: Namespace, change: StoreCommit): Promise<void>;
+  /** Removes everything of a namespace (an account removed from the device). */
+  dropNamespace(ns: Namespace): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The server as the engine sees it, for one account (the account is in the connection's credentials, never in a
+ * request). Errors are thrown as `HokanError`s with their codes. Implementations must pass `runTransportTests`.
+ */
+export interface Transport {
+  pull(request: PullRequest): Promise<PullResponse>;
+  push(request: PushRequest): Promise<PushResponse>;
+  /** Hints that the given apps changed on the server. Errors (and completes) when the channel drops. */
+  live(appIds: readonly string[]): Observable<LiveEvent>;
+  catalog(): Promise<Catalog>;
+  registry(platform: Platform): Promise<RegistryEntry[]>;
+  /** Deletes one app's backup: its epoch rises. */
+  deleteApp(scope: AppScope): Promise<DeleteResult>;
+  /** Deletes every app's backup of the account. */
+  deleteAll(): Promise<DeleteResult>;
+}
+
+/** Network state as the host knows it (browsers cannot see roaming; the host app tells). */
+export interface NetworkInfo {
+  readonly state$: Observable<NetworkState>;
+}

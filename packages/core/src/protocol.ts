@@ -1,0 +1,171 @@
+import type { Json, JsonObject } from "./json.js";
+
+/**
+ * Version of the wire protocol. A server refuses other major versions with `protocol`.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Platforms a device can be. */
+export type Platform = "android" | "ios" | "web";
+export const PLATFORMS: readonly Platform[] = ["android", "ios", "web"];
+
+/** Operations the registry grants per app and platform. */
+export type Capability = "backup" | "restore" | "bulkBackup" | "bulkDelete";
+
+/** Which app, at which version, on which platform, a request is about. */
+export interface AppScope {
+  /** Reverse-DNS app id, e.g. `jp.example.mail`. */
+  readonly appId: string;
+  /** The running app's version, dotted numbers (`3.2.0`). */
+  readonly appVersion: string;
+  readonly platform: Platform;
+  /** Schema version of the app's backed-up data, recorded in the catalog. */
+  readonly schemaVersion?: number;
+}
+
+/**
+ * One app in the operator's registry, for one platform.
+ */
+export interface RegistryEntry {
+  readonly appId: string;
+  readonly platform: Platform;
+  readonly name?: string;
+  readonly capabilities: readonly Capability[];
+  /** Lowest app version allowed to sync. */
+  readonly minVersion?: string;
+  /** ISO date from which {@link minVersion} is enforced; before it, older clients get a warning only. */
+  readonly minVersionEnforcedFrom?: string;
+  /** ISO date from which backup is refused (`retired`). */
+  readonly retiredAt?: string;
+  /** Days after {@link retiredAt} during which restore is still allowed (default 0). */
+  readonly restoreGraceDays?: number;
+}
+
+/** Where a client's pull has reached in the server's change feed of one account's app. */
+export interface Checkpoint {
+  /** The epoch the sequence number belongs to. 0: never pulled. */
+  readonly epoch: number;
+  /** The last server sequence number applied. */
+  readonly seq: number;
+}
+
+/** A document as the server holds it. `data: null` is a deletion (tombstone). */
+export interface ServerDocument {
+  readonly collection: string;
+  readonly id: string;
+  readonly data: JsonObject | null;
+  /** Per-document revision, 1 for the first write, +1 per accepted change. */
+  readonly rev: number;
+  /** Position in the app's change feed. */
+  readonly seq: number;
+  /** Hybrid logical clock time of the write that produced this state. */
+  readonly hlc: string;
+  /** The change that produced this state (lets a client recognise its own write after a lost response). */
+  readonly changeId: string;
+  /** Server time (ms since epoch) the state was stored. */
+  readonly updatedAt: number;
+}
+
+/** Pull request: changes after a checkpoint. */
+export interface PullRequest {
+  readonly scope: AppScope;
+  readonly checkpoint: Checkpoint;
+  readonly limit: number;
+}
+
+/** Pull response: one batch of the change feed in server order. */
+export interface PullResponse {
+  /** The app's current epoch. */
+  readonly epoch: number;
+  /** True when the checkpoint was from an older epoch: the client must drop what it knew and start over. */
+  readonly reset: boolean;
+  readonly documents: readonly ServerDocument[];
+  readonly checkpoint: Checkpoint;
+  /** More documents wait after this batch. */
+  readonly more: boolean;
+}
+
+/**
+ * One change in a push. Either the whole new state (`data`, `null` to delete) or an RFC 6902 `patch` against the
+ * state the client believes the server has (`baseRev`).
+ */
+export interface PushChange {
+  readonly collection: string;
+  readonly id: string;
+  /** Unique id of this change (client generated). */
+  readonly changeId: string;
+  /** The epoch the change was made under; 0 from a client that never synced this app. */
+  readonly epoch: number;
+  /** The revision the client believes the server has; 0 = the client believes the document does not exist. */
+  readonly baseRev: number;
+  readonly hlc: string;
+  readonly data?: JsonObject | null;
+  readonly patch?: readonly PatchOperation[];
+}
+
+/** An RFC 6902 operation. */
+export type PatchOperation =
+  | { readonly op: "add" | "replace" | "test"; readonly path: string; readonly value: Json }
+  | { readonly op: "remove"; readonly path: string }
+  | { readonly op: "move" | "copy"; readonly path: string; readonly from: string };
+
+/** A push: a batch of changes with an idempotency key. */
+export interface PushRequest {
+  readonly scope: AppScope;
+  /** Same key + same body → the stored result is returned and nothing is applied twice. */
+  readonly idempotencyKey: string;
+  readonly changes: readonly PushChange[];
+}
+
+/** What happened to one change of a push. */
+export type PushResult =
+  | { readonly changeId: string; readonly status: "accepted"; readonly rev: number; readonly seq: number }
+  | {
+      readonly changeId: string;
+      readonly status: "conflict";
+      /** `epoch`: made under a superseded epoch; `stale`: the base revision differs. */
+      readonly reason: "epoch" | "stale";
+      /** The current server state (absent if the document does not exist). */
+      readonly current?: ServerDocument;
+    }
+  | {
+      readonly changeId: string;
+      readonly status: "rejected";
+      readonly code: string;
+      readonly message: string;
+    };
+
+/** Push response. */
+export interface PushResponse {
+  readonly epoch: number;
+  readonly results: readonly PushResult[];
+}
+
+/** A hint on the live channel. */
+export type LiveEvent =
+  | { readonly type: "changed"; readonly appId: string; readonly epoch: number; readonly seq: number }
+  | { readonly type: "deleted"; readonly appId: string; readonly epoch: number };
+
+/** One app in the account's catalog. */
+export interface CatalogEntry {
+  readonly appId: string;
+  readonly epoch: number;
+  /** Server time of the last accepted change (ms since epoch). */
+  readonly lastBackupAt: number;
+  readonly documents: number;
+  readonly bytes: number;
+  readonly appVersion: string;
+  readonly platform: Platform;
+  readonly schemaVersion: number;
+  readonly status: "active" | "retired";
+}
+
+/** The account's backed-up apps. */
+export interface Catalog {
+  readonly apps: readonly CatalogEntry[];
+}
+
+/** Result of deleting one app's backup or all of them. */
+export interface DeleteResult {
+  readonly apps: readonly { readonly appId: string; readonly epoch: number }[];
+}

@@ -1,0 +1,270 @@
+import jsonPatch from "fast-json-patch";
+import type { JsonObject } from "../json.js";
+import type { DocumentKey, LocalDocument, OutboxEntry, StoreCommit, SyncState } from "../ports.js";
+import type { PullResponse, PushChange, PushResponse, PushResult } from "../protocol.js";
+import { type PlanContext, planReset, reconcile } from "./reconcile.js";
+
+/** The key of a document in maps. */
+export function docKey(k: DocumentKey): string {
+  return `${k.collection}\u0000${k.id}`;
+}
+
+/** Records a plan reads, loaded by the runner from the store. */
+export interface PlanRecords {
+  readonly sync: SyncState;
+  readonly documents: ReadonlyMap<string, LocalDocument>;
+  /** Outbox entries of the documents involved, in seq order. */
+  readonly entries: readonly OutboxEntry[];
+  /** Every document and outbox entry of the namespace: only needed (and only loaded) when the epoch changed. */
+  readonly all?: { readonly documents: readonly LocalDocument[]; readonly entries: readonly OutboxEntry[] };
+}
+
+/** A commit plus what it means for the app and the runner. */
+export interface PlannedCommit {
+  readonly commit: StoreCommit;
+  /** Documents whose local state changed, for the app's change stream. */
+  readonly changed: readonly LocalDocument[];
+  /** The server's epoch moved on: the app's backup was deleted. */
+  readonly reset: boolean;
+}
+
+/** Does this answer carry a newer epoch than the device knows (the backup was deleted meanwhile)? */
+export function epochMoved(sync: SyncState, epoch: number, reset: boolean): boolean {
+  return reset || (sync.epoch !== 0 && epoch !== sync.epoch);
+}
+
+class CommitBuilder {
+  private readonly documents = new Map<string, LocalDocument>();
+  private readonly deletes = new Set<number>();
+  private readonly puts = new Map<number, OutboxEntry>();
+  readonly changed: LocalDocument[] = [];
+
+  doc(d: LocalDocument): void {
+    this.documents.set(docKey(d), d);
+  }
+  drop(seqs: readonly number[]): void {
+    for (const s of seqs) {
+      this.deletes.add(s);
+      this.puts.delete(s);
+    }
+  }
+  put(e: OutboxEntry): void {
+    this.deletes.delete(e.seq);
+    this.puts.set(e.seq, e);
+  }
+  build(sync: SyncState): StoreCommit {
+    return {
+      documents: [...this.documents.values()],
+      outboxDelete: [...this.deletes],
+      outboxPut: [...this.puts.values()],
+      sync,
+    };
+  }
+}
+
+function groupByDoc(
+  entries: readonly OutboxEntry[],
+  deleted: ReadonlySet<number> = new Set(),
+): Map<string, OutboxEntry[]> {
+  const out = new Map<string, OutboxEntry[]>();
+  for (const e of entries) {
+    if (deleted.has(e.seq)) continue;
+    const k = docKey(e);
+    const list = out.get(k);
+    if (list) list.push(e);
+    else out.set(k, [e]);
+  }
+  return out;
+}
+
+/**
+ * Plans applying one pulled batch: documents, outbox and the new checkpoint in one commit. On a newer epoch the
+ * reset comes first, then the batch (which then starts from the new epoch's beginning).
+ */
+export async function planPull(
+  ctx: PlanContext,
+  records: PlanRecords,
+  response: PullResponse,
+  now: number,
+): Promise<PlannedCommit> {
+  const b = new CommitBuilder();
+  const docs = new Map(records.documents);
+  let entries = records.entries;
+  let sync = records.sync;
+  const reset = epochMoved(sync, response.epoch, response.reset);
+  if (reset) {
+    const all = records.all ?? { documents: [], entries: [] };
+    const r = planReset(response.epoch, sync, all.documents, all.entries);
+    for (const d of r.documents) {
+      b.doc(d);
+      docs.set(docKey(d), d);
+    }
+    b.drop(r.outboxDelete);
+    const dropped = new Set(r.outboxDelete);
+    entries = all.entries.filter((e) => !dropped.has(e.seq));
+    sync = r.sync;
+  }
+  const pending = groupByDoc(entries);
+  for (const server of response.documents) {
+    const k = docKey(server);
+    const plan = await reconcile(ctx, docs.get(k), pending.get(k) ?? [], server);
+    b.doc(plan.document);
+    docs.set(k, plan.document);
+    b.drop(plan.outboxDelete);
+    for (const e of plan.outboxPut) b.put(e);
+    pending.set(k, [...plan.outboxPut]);
+    if (plan.changed) b.changed.push(plan.document);
+  }
+  const next: SyncState = {
+    ...sync,
+    epoch: response.epoch,
+    checkpoint: response.checkpoint,
+    hlc: ctx.clock.current,
+    lastPullAt: now,
+  };
+  return { commit: b.build(next), changed: b.changed, reset };
+}
+
+/** Options for building a push. */
+export interface BatchOptions {
+  readonly maxChanges: number;
+  /** Send an RFC 6902 patch instead of the document when it is smaller. */
+  readonly deltas: boolean;
+}
+
+/**
+ * Picks the next batch: the oldest entries, at most one per document (a document's later entry waits for the
+ * earlier one's answer, which keeps changes to a document in order), skipping entries the server refused for good.
+ */
+export function pickBatch(entries: readonly OutboxEntry[], max: number): OutboxEntry[] {
+  const seen = new Set<string>();
+  const out: OutboxEntry[] = [];
+  for (const e of entries) {
+    const k = docKey(e);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    if (e.rejected !== undefined) continue;
+    out.push(e);
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
+/** The wire form of an entry: against the last server state the device saw, as a patch when that is smaller. */
+export function toPushChange(
+  entry: OutboxEntry,
+  doc: LocalDocument | undefined,
+  deltas: boolean,
+): PushChange {
+  const base = doc?.base;
+  const common = {
+    collection: entry.collection,
+    id: entry.id,
+    changeId: entry.changeId,
+    epoch: entry.epoch,
+    baseRev: base?.rev ?? 0,
+    hlc: entry.hlc,
+  };
+  if (deltas && !entry.fullDocument && base?.data != null && entry.data !== null) {
+    const patch = jsonPatch.compare(base.data, entry.data) as PushChange["patch"] & object;
+    if (JSON.stringify(patch).length < JSON.stringify(entry.data).length) return { ...common, patch };
+  }
+  return { ...common, data: entry.data };
+}
+
+/** Plans applying a push's answer. */
+export async function planPushResults(
+  ctx: PlanContext,
+  records: PlanRecords,
+  sent: readonly OutboxEntry[],
+  response: PushResponse,
+  now: number,
+): Promise<PlannedCommit & { readonly pullNeeded: boolean; readonly rejected: readonly PushResult[] }> {
+  const b = new CommitBuilder();
+  const bySeqOf = new Map(sent.map((e) => [e.changeId, e]));
+  const docs = new Map(records.documents);
+  const pending = groupByDoc(records.entries);
+  let sync = records.sync;
+  const rejected: PushResult[] = [];
+  let epochConflict = false;
+  for (const result of response.results) {
+    const entry = bySeqOf.get(result.changeId);
+    if (entry === undefined) continue;
+    const k = docKey(entry);
+    const local = docs.get(k);
+    if (result.status === "accepted") {
+      b.drop([entry.seq]);
+      pending.set(
+        k,
+        (pending.get(k) ?? []).filter((e) => e.seq !== entry.seq),
+      );
+      const base = { rev: result.rev, data: entry.data, hlc: entry.hlc, changeId: entry.changeId };
+      const doc: LocalDocument =
+        local === undefined
+          ? { collection: entry.collection, id: entry.id, data: entry.data, hlc: entry.hlc, base }
+          : { ...local, base };
+      b.doc(doc);
+      docs.set(k, doc);
+    } else if (result.status === "rejected") {
+      rejected.push(result);
+      const next: OutboxEntry =
+        result.code === "bad-patch"
+          ? { ...entry, fullDocument: true }
+          : { ...entry, rejected: { code: result.code, message: result.message } };
+      b.put(next);
+    } else if (result.reason === "epoch") {
+      epochConflict = true;
+    } else if (result.current === undefined) {
+      // The server has no such document although this device saw one: push it again as new.
+      if (local?.base !== undefined) {
+        const { base: _, ...rest } = local;
+        b.doc(rest);
+        docs.set(k, rest);
+      }
+    } else {
+      const plan = await reconcile(ctx, local, pending.get(k) ?? [], result.current);
+      b.doc(plan.document);
+      docs.set(k, plan.document);
+      b.drop(plan.outboxDelete);
+      for (const e of plan.outboxPut) b.put(e);
+      pending.set(k, [...plan.outboxPut]);
+      if (plan.changed) b.changed.push(plan.document);
+    }
+  }
+  const reset = epochConflict || epochMoved(sync, response.epoch, false);
+  if (reset && response.epoch > sync.epoch) {
+    const all = records.all ?? { documents: [], entries: [] };
+    const r = planReset(response.epoch, sync, all.documents, all.entries);
+    for (const d of r.documents) b.doc(d);
+    b.drop(r.outboxDelete);
+    sync = r.sync;
+  } else if (sync.epoch === 0) {
+    sync = { ...sync, epoch: response.epoch };
+  }
+  const next: SyncState = { ...sync, hlc: ctx.clock.current, lastPushAt: now };
+  return { commit: b.build(next), changed: b.changed, reset, pullNeeded: reset, rejected };
+}
+
+/** Plans a local write: coalesced into the document's queued entry, or a new entry after an in-flight one. */
+export function planLocalWrite(
+  ctx: Pick<PlanContext, "clock" | "epoch" | "newChangeId" | "nextSeq">,
+  key: DocumentKey,
+  data: JsonObject | null,
+  local: LocalDocument | undefined,
+  entries: readonly OutboxEntry[],
+  inFlight: ReadonlySet<number>,
+): { document: LocalDocument; entry: OutboxEntry; replaces?: number } {
+  const hlc = ctx.clock.tick();
+  const document: LocalDocument = { ...local, collection: key.collection, id: key.id, data, hlc };
+  const queued = entries.findLast((e) => !inFlight.has(e.seq));
+  const entry: OutboxEntry = {
+    seq: queued?.seq ?? ctx.nextSeq(),
+    collection: key.collection,
+    id: key.id,
+    data,
+    hlc,
+    changeId: ctx.newChangeId(),
+    epoch: ctx.epoch,
+  };
+  return queued === undefined ? { document, entry } : { document, entry, replaces: queued.seq };
+}

@@ -1,0 +1,141 @@
+import { conflictHandler } from "../conflict/index.js";
+import type { ConflictStrategy, WithDeleted } from "../conflict/types.js";
+import type { HybridLogicalClock } from "../hlc.js";
+import type { JsonObject } from "../json.js";
+import type { LocalDocument, OutboxEntry, ServerBase, SyncState } from "../ports.js";
+import type { ServerDocument } from "../protocol.js";
+
+/**
+ * Planning the store changes that server answers cause: pure apart from the clock, given the records involved.
+ */
+
+/** What reconciling decides. */
+export interface PlanContext {
+  readonly strategyOf: (collection: string) => ConflictStrategy;
+  readonly clock: HybridLogicalClock;
+  /** The epoch new outbox entries are made under. */
+  readonly epoch: number;
+  readonly newChangeId: () => string;
+  /** Allocates the next outbox seq. */
+  readonly nextSeq: () => number;
+}
+
+/** Changes to one document and its outbox entries. */
+export interface DocumentPlan {
+  readonly document: LocalDocument;
+  readonly outboxDelete: readonly number[];
+  readonly outboxPut: readonly OutboxEntry[];
+  /** The local state changed (the app should be told). */
+  readonly changed: boolean;
+}
+
+/** The base record for a server state. */
+export function baseOf(doc: ServerDocument): ServerBase {
+  return { rev: doc.rev, data: doc.data, hlc: doc.hlc, changeId: doc.changeId };
+}
+
+/** A state as conflict handlers see it. */
+export function withDeleted(data: JsonObject | null): WithDeleted {
+  return data === null ? { _deleted: true } : { ...data, _deleted: false };
+}
+
+function withoutDeleted(doc: WithDeleted): JsonObject | null {
+  if (doc._deleted) return null;
+  const { _deleted, ...data } = doc;
+  return data as JsonObject;
+}
+
+/**
+ * Brings a server state of a document together with what the device holds of it: its record and its outbox
+ * entries (in seq order).
+ *
+ * @remarks
+ * - The server state is the device's own change (same change id): that entry and older ones are acknowledged.
+ * - Nothing pending: the server state is taken as it is.
+ * - The server state is the base the pending change was made on: nothing to decide.
+ * - Otherwise the collection's conflict strategy resolves local against server, with the last seen server state as
+ *   the common base; if the result differs from the server state, it is queued as a new change on top of it.
+ */
+export async function reconcile(
+  ctx: PlanContext,
+  local: LocalDocument | undefined,
+  pending: readonly OutboxEntry[],
+  server: ServerDocument,
+): Promise<DocumentPlan> {
+  ctx.clock.receive(server.hlc);
+  const base = baseOf(server);
+  const serverState: LocalDocument = {
+    collection: server.collection,
+    id: server.id,
+    data: server.data,
+    hlc: server.hlc,
+    base,
+  };
+  const own = pending.findIndex((e) => e.changeId === server.changeId);
+  if (own >= 0) {
+    const rest = pending.slice(own + 1);
+    const acked = pending.slice(0, own + 1).map((e) => e.seq);
+    const document = rest.length === 0 || local === undefined ? serverState : { ...local, base };
+    return { document, outboxDelete: acked, outboxPut: [], changed: false };
+  }
+  if (pending.length === 0 || local === undefined) {
+    const changed = local === undefined ? server.data !== null : local.hlc !== server.hlc;
+    return { document: serverState, outboxDelete: [], outboxPut: [], changed };
+  }
+  if (local.base !== undefined && local.base.rev === server.rev && local.base.changeId === server.changeId) {
+    return { document: local, outboxDelete: [], outboxPut: [], changed: false };
+  }
+  const handler = conflictHandler(ctx.strategyOf(server.collection));
+  const real = withDeleted(server.data);
+  const input = {
+    newDocumentState: withDeleted(local.data),
+    realMasterState: real,
+    newHlc: local.hlc,
+    realHlc: server.hlc,
+    ...(local.base === undefined ? {} : { assumedMasterState: withDeleted(local.base.data) }),
+  };
+  const resolved = await handler.resolve(input, "hokan-replication");
+  const drop = pending.map((e) => e.seq);
+  if (handler.isEqual(resolved, real, "hokan-replication")) {
+    return { document: serverState, outboxDelete: drop, outboxPut: [], changed: true };
+  }
+  const data = withoutDeleted(resolved);
+  const hlc = ctx.clock.tick();
+  const entry: OutboxEntry = {
+    seq: ctx.nextSeq(),
+    collection: server.collection,
+    id: server.id,
+    data,
+    hlc,
+    changeId: ctx.newChangeId(),
+    epoch: ctx.epoch,
+  };
+  return {
+    document: { collection: server.collection, id: server.id, data, hlc, base },
+    outboxDelete: drop,
+    outboxPut: [entry],
+    changed: true,
+  };
+}
+
+/**
+ * The store changes for learning that the app's backup was deleted (a newer epoch): queued changes made under an
+ * older epoch are dropped, so they can never bring deleted data back, and no document keeps a server base. The
+ * device's own data stays: it belongs to the app, and a later change to it is backed up under the new epoch.
+ */
+export function planReset(
+  newEpoch: number,
+  sync: SyncState,
+  documents: readonly LocalDocument[],
+  entries: readonly OutboxEntry[],
+): { documents: LocalDocument[]; outboxDelete: number[]; sync: SyncState } {
+  const outboxDelete = entries.filter((e) => e.epoch !== 0 && e.epoch !== newEpoch).map((e) => e.seq);
+  const rebased = documents
+    .filter((d) => d.base !== undefined)
+    .map(({ base: _, ...rest }): LocalDocument => rest);
+  return {
+    documents: rebased,
+    outboxDelete,
+    sync: { ...sync, epoch: newEpoch, checkpoint: { epoch: newEpoch, seq: 0 } },
+  };
+}

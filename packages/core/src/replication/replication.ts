@@ -1,0 +1,616 @@
+import {
+  BehaviorSubject,
+  distinctUntilChanged,
+  type Observable,
+  of,
+  map as rxMap,
+  Subject,
+  type Subscription,
+} from "rxjs";
+import type { ConflictStrategy } from "../conflict/types.js";
+import { HokanError } from "../errors.js";
+import { HLC_ZERO, HybridLogicalClock } from "../hlc.js";
+import { type JsonObject, jsonEqual } from "../json.js";
+import type { DeviceSettings, NetworkState, RegistryKnowledge } from "../policy.js";
+import { type PolicySnapshot, policy$ } from "../policy-stream.js";
+import type {
+  DocumentKey,
+  LocalDocument,
+  LocalStore,
+  Namespace,
+  OutboxEntry,
+  SyncState,
+  Transport,
+} from "../ports.js";
+import type { AppScope, LiveEvent } from "../protocol.js";
+import { type Runtime, randomId, systemRuntime } from "../runtime.js";
+import { pushFingerprint } from "../server-rules.js";
+import {
+  type BackoffOptions,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  INITIAL_CONTEXT,
+  type MachineContext,
+  type MachineEffect,
+  type MachineEvent,
+  type ReplicationState,
+  transition,
+} from "./machine.js";
+import {
+  docKey,
+  epochMoved,
+  type PlannedCommit,
+  pickBatch,
+  planLocalWrite,
+  planPull,
+  planPushResults,
+  toPushChange,
+} from "./plans.js";
+import type { PlanContext } from "./reconcile.js";
+import { type ReplicationStatus, statusReason } from "./status.js";
+
+/** Options of {@link createReplication}. */
+export interface ReplicationOptions {
+  readonly store: LocalStore;
+  /** The server, connected as {@link accountId}. */
+  readonly transport: Transport;
+  readonly accountId: string;
+  readonly app: AppScope;
+  /** This device; part of every HLC time it makes. */
+  readonly deviceId: string;
+  /** The app's backed-up collections and their conflict strategies. */
+  readonly collections: Readonly<Record<string, ConflictStrategy>>;
+  readonly settings$: Observable<DeviceSettings>;
+  readonly network$: Observable<NetworkState>;
+  /** Whether the account's contract includes backup (default: always). */
+  readonly entitled$?: Observable<boolean>;
+  /** What the device already knows of the registry entry; fetched from the server at start either way. */
+  readonly registry?: RegistryKnowledge;
+  readonly runtime?: Runtime;
+  /** Changes per push (default 200). */
+  readonly pushBatchSize?: number;
+  /** Documents per pull (default 500). */
+  readonly pullBatchSize?: number;
+  /** Push RFC 6902 patches when smaller than the document (default true). */
+  readonly deltas?: boolean;
+  readonly backoff?: BackoffOptions;
+}
+
+/** A change of a document as the app sees it. */
+export interface DocumentChange {
+  readonly collection: string;
+  readonly id: string;
+  /** The new state; `null` when deleted. */
+  readonly data: JsonObject | null;
+  /** `local`: written through this engine; `remote`: arrived from the server (restored or merged). */
+  readonly origin: "local" | "remote";
+}
+
+/**
+ * Backs up one app's data of one account on this device: local writes are queued in the outbox and pushed when
+ * policy allows; the server's changes are pulled and conflicts resolved per collection.
+ *
+ * @example
+ * ```ts
+ * const backup = createReplication({ store, transport, accountId, app, deviceId, collections: { settings: "merge" },
+ *   settings$, network$ });
+ * await backup.start();
+ * await backup.put("settings", "theme", { dark: true });
+ * backup.status$.subscribe((s) => render(s.pending, s.reason));
+ * ```
+ */
+export interface Replication {
+  readonly status$: Observable<ReplicationStatus>;
+  readonly status: ReplicationStatus;
+  /** Local and remote changes of documents. */
+  readonly changes$: Observable<DocumentChange>;
+  start(): Promise<void>;
+  /** Stops replicating (local writes still work and are queued); waits for a request in flight. */
+  stop(): Promise<void>;
+  get(collection: string, id: string): Promise<JsonObject | undefined>;
+  /** All live documents of a collection. */
+  list(collection: string): Promise<{ id: string; data: JsonObject }[]>;
+  put(collection: string, id: string, data: JsonObject): Promise<void>;
+  delete(collection: string, id: string): Promise<void>;
+  /** Resolves when nothing can be done now: idle, held, fatal or stopped (not while in flight or backing off). */
+  whenIdle(): Promise<void>;
+  /** The app was upgraded (or downgraded) on the device: a new version for policy and requests. */
+  setAppVersion(appVersion: string): void;
+}
+
+/** Creates the replication of one app for one account. */
+export function createReplication(options: ReplicationOptions): Replication {
+  return new ReplicationRunner(options);
+}
+
+const REGISTRY_CODES = new Set(["retired", "upgrade-required", "capability", "unsupported"]);
+
+class ReplicationRunner implements Replication {
+  private readonly ns: Namespace;
+  private readonly runtime: Runtime;
+  private readonly app$: BehaviorSubject<AppScope>;
+  private readonly registry$: BehaviorSubject<RegistryKnowledge>;
+  private readonly quota$ = new BehaviorSubject(false);
+  private readonly statusSubject: BehaviorSubject<ReplicationStatus>;
+  private readonly changesSubject = new Subject<DocumentChange>();
+  private state: ReplicationState = "stopped";
+  private context: MachineContext = INITIAL_CONTEXT;
+  private queue: Promise<unknown> = Promise.resolve();
+  private sync: SyncState | undefined;
+  private clock: HybridLogicalClock | undefined;
+  private readonly inFlight = new Set<number>();
+  private readonly rejectedSeqs = new Set<number>();
+  private lastAttempt: { key: string; fingerprint: string } | undefined;
+  private retryTimer: unknown;
+  private liveTimer: unknown;
+  private liveAttempt = 0;
+  private policySub: Subscription | undefined;
+  private liveSub: Subscription | undefined;
+  private running: Promise<void> | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: ReplicationOptions) {
+    this.ns = { account: options.accountId, app: options.app.appId };
+    this.runtime = options.runtime ?? systemRuntime;
+    this.app$ = new BehaviorSubject(options.app);
+    this.registry$ = new BehaviorSubject<RegistryKnowledge>(options.registry);
+    const blocked = { kind: "held", reason: "offline" } as const;
+    this.statusSubject = new BehaviorSubject<ReplicationStatus>({
+      state: "stopped",
+      pending: 0,
+      rejected: 0,
+      backup: blocked,
+      restore: blocked,
+      reason: "offline",
+      inFlight: false,
+      epoch: 0,
+    });
+  }
+
+  get status$(): Observable<ReplicationStatus> {
+    return this.statusSubject.asObservable();
+  }
+
+  get status(): ReplicationStatus {
+    return this.statusSubject.value;
+  }
+
+  get changes$(): Observable<DocumentChange> {
+    return this.changesSubject.asObservable();
+  }
+
+  async start(): Promise<void> {
+    if (this.policySub) return;
+    await this.serial(() => this.ready());
+    const all = await this.options.store.readOutbox(this.ns);
+    for (const e of all) if (e.rejected) this.rejectedSeqs.add(e.seq);
+    await this.refreshCounts();
+    this.policySub = policy$(
+      {
+        settings$: this.options.settings$,
+        network$: this.options.network$,
+        account$: (this.options.entitled$ ?? of(true)).pipe(
+          distinctUntilChanged(),
+          rxMap((entitled) => ({ accountId: this.ns.account, entitled })),
+        ),
+        registry$: this.registry$.pipe(distinctUntilChanged((a, b) => jsonEqual(a as never, b as never))),
+        app$: this.app$,
+        quotaExceeded$: this.quota$.pipe(distinctUntilChanged()),
+      },
+      this.runtime,
+    ).subscribe((snapshot) => this.onPolicy(snapshot));
+    this.dispatch({ type: "start" });
+    this.fetchRegistry();
+  }
+
+  async stop(): Promise<void> {
+    this.policySub?.unsubscribe();
+    this.policySub = undefined;
+    this.closeLive();
+    this.dispatch({ type: "stop" });
+    await this.running;
+    await this.queue;
+  }
+
+  async get(collection: string, id: string): Promise<JsonObject | undefined> {
+    const [doc] = await this.options.store.getDocuments(this.ns, [{ collection, id }]);
+    return doc?.data ?? undefined;
+  }
+
+  async list(collection: string): Promise<{ id: string; data: JsonObject }[]> {
+    const docs = await this.options.store.listDocuments(this.ns, collection);
+    return docs.flatMap((d) => (d.data === null ? [] : [{ id: d.id, data: d.data }]));
+  }
+
+  put(collection: string, id: string, data: JsonObject): Promise<void> {
+    if (typeof data !== "object" || data === null || Array.isArray(data)) {
+      return Promise.reject(
+        new HokanError("bad-request", `a document must be a JSON object (${collection}/${id})`),
+      );
+    }
+    return this.write({ collection, id }, data);
+  }
+
+  delete(collection: string, id: string): Promise<void> {
+    return this.write({ collection, id }, null);
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  setAppVersion(appVersion: string): void {
+    this.app$.next({ ...this.app$.value, appVersion });
+    this.quota$.next(false);
+  }
+
+  // ---- local writes
+
+  private async write(key: DocumentKey, data: JsonObject | null): Promise<void> {
+    if (!Object.hasOwn(this.options.collections, key.collection)) {
+      throw new HokanError(
+        "bad-request",
+        `collection ${JSON.stringify(key.collection)} is not backed up by this app`,
+      );
+    }
+    const wrote = await this.serial(async () => {
+      const sync = await this.ready();
+      const [local] = await this.options.store.getDocuments(this.ns, [key]);
+      if (local === undefined ? data === null : jsonEqual(local.data, data)) return false;
+      const entries = await this.options.store.outboxFor(this.ns, [key]);
+      const { ctx, seq } = this.planContext(sync.epoch);
+      const plan = planLocalWrite(ctx, key, data, local, entries, this.inFlight);
+      await this.commit({
+        documents: [plan.document],
+        outboxPut: [plan.entry],
+        sync: { ...sync, nextSeq: seq(), hlc: ctx.clock.current },
+      });
+      if (plan.replaces !== undefined) this.rejectedSeqs.delete(plan.replaces);
+      return true;
+    });
+    if (!wrote) return;
+    this.changesSubject.next({ ...key, data, origin: "local" });
+    await this.refreshCounts();
+    this.dispatch({ type: "local-change" });
+  }
+
+  // ---- the machine
+
+  private dispatch(event: MachineEvent): void {
+    const step = transition(this.state, this.context, event);
+    this.state = step.state;
+    this.context = step.context;
+    for (const effect of step.effects) this.perform(effect);
+    this.syncLive();
+    this.publish({});
+  }
+
+  private perform(effect: MachineEffect): void {
+    switch (effect.type) {
+      case "pull":
+        this.running = this.runPull();
+        return;
+      case "push":
+        this.running = this.runPush();
+        return;
+      case "schedule-retry": {
+        const delay = backoffDelay(
+          effect.attempt,
+          this.runtime.random,
+          this.options.backoff ?? DEFAULT_BACKOFF,
+        );
+        this.retryTimer = this.runtime.setTimeout(() => {
+          this.retryTimer = undefined;
+          this.dispatch({ type: "retry-due" });
+        }, delay);
+        return;
+      }
+      case "cancel-retry":
+        if (this.retryTimer !== undefined) this.runtime.clearTimeout(this.retryTimer);
+        this.retryTimer = undefined;
+        return;
+    }
+  }
+
+  private onPolicy(snapshot: PolicySnapshot): void {
+    this.publish({ backup: snapshot.backup, restore: snapshot.restore });
+    this.dispatch({
+      type: "policy",
+      backupAllowed: snapshot.backup.kind === "allowed",
+      restoreAllowed: snapshot.restore.kind === "allowed",
+      inputsVersion: snapshot.inputsVersion,
+    });
+  }
+
+  // ---- pull
+
+  private async runPull(): Promise<void> {
+    try {
+      const sync = await this.serial(() => this.ready());
+      const response = await this.remote(() =>
+        this.options.transport.pull({
+          scope: this.app$.value,
+          checkpoint: sync.checkpoint,
+          limit: this.options.pullBatchSize ?? 500,
+        }),
+      );
+      const planned = await this.serial(async () => {
+        const current = await this.ready();
+        const keys = response.documents;
+        const { ctx, seq } = this.planContext(response.epoch);
+        const records = await this.records(keys, epochMoved(current, response.epoch, response.reset));
+        const plan = await planPull(ctx, { ...records, sync: current }, response, this.runtime.now());
+        await this.commitPlan(plan, seq());
+        return plan;
+      });
+      this.afterCommit(planned);
+      this.publish({ lastError: undefined });
+      this.dispatch({ type: "pull-done", more: response.more });
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  // ---- push
+
+  private async runPush(): Promise<void> {
+    try {
+      const size = this.options.pushBatchSize ?? 200;
+      const prepared = await this.serial(async () => {
+        const entries = await this.options.store.readOutbox(this.ns, size * 2 + this.rejectedSeqs.size);
+        const batch = pickBatch(entries, size);
+        const docs = await this.options.store.getDocuments(this.ns, batch);
+        const changes = batch.map((e, i) => toPushChange(e, docs[i], this.options.deltas ?? true));
+        for (const e of batch) this.inFlight.add(e.seq);
+        return { batch, changes };
+      });
+      if (prepared.batch.length === 0) {
+        this.dispatch({ type: "push-done", more: false, pullNeeded: false });
+        return;
+      }
+      this.publish({ inFlight: true });
+      const fingerprint = pushFingerprint(prepared.changes);
+      const idempotencyKey =
+        this.lastAttempt?.fingerprint === fingerprint ? this.lastAttempt.key : randomId(this.runtime);
+      this.lastAttempt = { key: idempotencyKey, fingerprint };
+      const response = await this.remote(() =>
+        this.options.transport.push({ scope: this.app$.value, idempotencyKey, changes: prepared.changes }),
+      );
+      this.lastAttempt = undefined;
+      const planned = await this.serial(async () => {
+        const current = await this.ready();
+        const { ctx, seq } = this.planContext(current.epoch);
+        const moved = epochMoved(current, response.epoch, false) || response.results.some(isEpochConflict);
+        const records = await this.records(prepared.batch, moved);
+        const plan = await planPushResults(
+          ctx,
+          { ...records, sync: current },
+          prepared.batch,
+          response,
+          this.runtime.now(),
+        );
+        await this.commitPlan(plan, seq());
+        this.inFlight.clear();
+        for (const r of plan.rejected) {
+          const e = prepared.batch.find((b) => b.changeId === r.changeId);
+          if (e && r.status === "rejected" && r.code !== "bad-patch") this.rejectedSeqs.add(e.seq);
+        }
+        return plan;
+      });
+      this.afterCommit(planned);
+      const rejection = planned.rejected[0];
+      this.publish({
+        lastError:
+          rejection?.status === "rejected"
+            ? {
+                code: "bad-request",
+                message: `${rejection.code}: ${rejection.message}`,
+                retryable: false,
+                at: this.runtime.now(),
+              }
+            : undefined,
+      });
+      const status = this.status;
+      this.dispatch({
+        type: "push-done",
+        more: status.pending - status.rejected > 0,
+        pullNeeded: planned.pullNeeded,
+      });
+    } catch (error) {
+      this.inFlight.clear();
+      this.fail(error);
+    }
+  }
+
+  // ---- shared plumbing
+
+  private planContext(epoch: number): { ctx: PlanContext; seq: () => number } {
+    const sync = this.sync;
+    if (!sync || !this.clock) throw new HokanError("storage", "replication state not loaded");
+    let next = sync.nextSeq;
+    const ctx: PlanContext = {
+      strategyOf: (collection) => this.options.collections[collection] ?? "lww",
+      clock: this.clock,
+      epoch,
+      newChangeId: () => randomId(this.runtime),
+      nextSeq: () => next++,
+    };
+    return { ctx, seq: () => next };
+  }
+
+  private async records(keys: readonly DocumentKey[], withAll: boolean) {
+    const store = this.options.store;
+    const list = await store.getDocuments(this.ns, keys);
+    const documents = new Map<string, LocalDocument>();
+    for (const d of list) if (d) documents.set(docKey(d), d);
+    const entries: OutboxEntry[] = await store.outboxFor(this.ns, keys);
+    if (!withAll) return { documents, entries };
+    const all = { documents: await store.listDocuments(this.ns), entries: await store.readOutbox(this.ns) };
+    return { documents, entries, all };
+  }
+
+  private async commitPlan(plan: PlannedCommit, nextSeq: number): Promise<void> {
+    const sync = plan.commit.sync;
+    const commit = sync === undefined ? plan.commit : { ...plan.commit, sync: { ...sync, nextSeq } };
+    await this.commit(commit);
+    for (const seq of plan.commit.outboxDelete ?? []) this.rejectedSeqs.delete(seq);
+  }
+
+  private afterCommit(plan: PlannedCommit): void {
+    if (plan.reset) {
+      this.quota$.next(false);
+      this.rejectedSeqs.clear();
+    }
+    for (const d of plan.changed) {
+      this.changesSubject.next({ collection: d.collection, id: d.id, data: d.data, origin: "remote" });
+    }
+  }
+
+  private async commit(commit: Parameters<LocalStore["commit"]>[1]): Promise<void> {
+    try {
+      await this.options.store.commit(this.ns, commit);
+    } catch (error) {
+      throw HokanError.from(error, "storage");
+    }
+    if (commit.sync) this.sync = commit.sync;
+    await this.refreshCounts();
+  }
+
+  private async refreshCounts(): Promise<void> {
+    const pending = await this.options.store.countOutbox(this.ns);
+    const sync = this.sync;
+    this.publish({
+      pending,
+      rejected: this.rejectedSeqs.size,
+      epoch: sync?.epoch ?? 0,
+      ...(sync?.lastPullAt === undefined ? {} : { lastPullAt: sync.lastPullAt }),
+      ...(sync?.lastPushAt === undefined ? {} : { lastPushAt: sync.lastPushAt }),
+    });
+  }
+
+  private async remote<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw HokanError.from(error, "network");
+    }
+  }
+
+  private fail(error: unknown): void {
+    const e = HokanError.from(error, "storage");
+    this.publish({
+      inFlight: false,
+      lastError: { code: e.code, message: e.message, retryable: e.retryable, at: this.runtime.now() },
+    });
+    if (e.code === "quota") this.quota$.next(true);
+    if (REGISTRY_CODES.has(e.code)) this.fetchRegistry();
+    this.dispatch({ type: "failed", code: e.code, retryable: e.retryable });
+  }
+
+  private fetchRegistry(): void {
+    const { appId, platform } = this.app$.value;
+    this.options.transport.registry(platform).then(
+      (entries) => this.registry$.next(entries.find((e) => e.appId === appId) ?? null),
+      () => undefined, // unknown stays unknown; the server still decides each request
+    );
+  }
+
+  /** Loads the sync state and clock once; later calls return the cached state (this engine is the only writer). */
+  private async ready(): Promise<SyncState> {
+    if (this.sync && this.clock) return this.sync;
+    const stored = await this.options.store.getSync(this.ns);
+    const sync = stored ?? { epoch: 0, checkpoint: { epoch: 0, seq: 0 }, nextSeq: 1, hlc: HLC_ZERO };
+    this.sync = sync;
+    this.clock = new HybridLogicalClock(this.options.deviceId, this.runtime.now, sync.hlc);
+    return sync;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- live channel
+
+  private syncLive(): void {
+    const wanted = this.policySub !== undefined && this.context.restoreAllowed && this.state !== "fatal";
+    if (wanted && !this.liveSub && this.liveTimer === undefined) this.openLive();
+    else if (!wanted) this.closeLive();
+  }
+
+  private openLive(): void {
+    const appId = this.app$.value.appId;
+    this.liveSub = this.options.transport.live([appId]).subscribe({
+      next: (event) => this.onLive(event),
+      error: () => this.reopenLive(),
+      complete: () => this.reopenLive(),
+    });
+  }
+
+  private onLive(event: LiveEvent): void {
+    this.liveAttempt = 0;
+    if (event.appId !== this.app$.value.appId) return;
+    const cp = this.sync?.checkpoint;
+    if (event.type === "changed" && cp && event.epoch === cp.epoch && event.seq <= cp.seq) return;
+    this.dispatch({ type: "remote-change" });
+  }
+
+  private reopenLive(): void {
+    this.liveSub = undefined;
+    if (this.policySub === undefined) return;
+    this.liveAttempt++;
+    const delay = backoffDelay(
+      this.liveAttempt,
+      this.runtime.random,
+      this.options.backoff ?? DEFAULT_BACKOFF,
+    );
+    this.liveTimer = this.runtime.setTimeout(() => {
+      this.liveTimer = undefined;
+      this.syncLive();
+      // Whatever happened while the channel was down is found by pulling from the checkpoint.
+      if (this.liveSub) this.dispatch({ type: "remote-change" });
+    }, delay);
+  }
+
+  private closeLive(): void {
+    this.liveSub?.unsubscribe();
+    this.liveSub = undefined;
+    if (this.liveTimer !== undefined) this.runtime.clearTimeout(this.liveTimer);
+    this.liveTimer = undefined;
+  }
+
+  // ---- status
+
+  private isIdle(): boolean {
+    return this.state === "idle" || this.state === "fatal" || this.state === "stopped";
+  }
+
+  private publish(
+    patch: Partial<{ -readonly [K in keyof ReplicationStatus]: ReplicationStatus[K] | undefined }>,
+  ): void {
+    const prev = this.statusSubject.value;
+    const merged: Record<string, unknown> = { ...prev, ...patch, state: this.state };
+    if (this.state !== "pulling" && this.state !== "pushing") merged.inFlight = false;
+    for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
+    const next = merged as unknown as ReplicationStatus;
+    const reason = statusReason(next.backup, next.restore);
+    const status: ReplicationStatus = reason === undefined ? withoutReason(next) : { ...next, reason };
+    this.statusSubject.next(status);
+    if (this.isIdle() && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+function withoutReason(s: ReplicationStatus): ReplicationStatus {
+  const { reason: _, ...rest } = s;
+  return rest;
+}
+
+function isEpochConflict(r: { status: string; reason?: string }): boolean {
+  return r.status === "conflict" && r.reason === "epoch";
+}

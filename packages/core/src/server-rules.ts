@@ -1,0 +1,248 @@
+import jsonPatch from "fast-json-patch";
+import { HokanError } from "./errors.js";
+import type { JsonObject } from "./json.js";
+import { cloneJson, jsonDepth, jsonSize } from "./json.js";
+import type { DeniedReason, Operation, RegistryKnowledge } from "./policy.js";
+import { registryRefusal } from "./policy.js";
+import type {
+  AppScope,
+  Checkpoint,
+  PatchOperation,
+  PushChange,
+  PushRequest,
+  ServerDocument,
+} from "./protocol.js";
+
+/**
+ * The server's decision rules as pure functions, shared by the in-memory server model and the real server so that
+ * both decide every request the same way.
+ */
+
+/** Limits a server enforces; {@link DEFAULT_LIMITS} unless the operator says otherwise. */
+export interface ServerLimits {
+  /** Largest document, bytes of JSON. */
+  readonly maxDocumentBytes: number;
+  /** Most changes in one push. */
+  readonly maxBatchChanges: number;
+  /** Most documents in one pull response. */
+  readonly maxPullLimit: number;
+  /** Deepest nesting of a document. */
+  readonly maxDepth: number;
+  /** Longest collection name or document id. */
+  readonly maxIdLength: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxDocumentBytes: 256 * 1024,
+  maxBatchChanges: 1000,
+  maxPullLimit: 1000,
+  maxDepth: 32,
+  maxIdLength: 256,
+};
+
+/** What to do with one pushed change. */
+export type ChangeDecision =
+  /** Already applied (same change id): answer as accepted with the stored state. */
+  | { readonly kind: "duplicate" }
+  | { readonly kind: "accept"; readonly data: JsonObject | null }
+  | { readonly kind: "conflict"; readonly reason: "epoch" | "stale" }
+  | { readonly kind: "reject"; readonly error: HokanError };
+
+/**
+ * Decides one change against the current server state of its document and the app's epoch.
+ *
+ * @remarks
+ * A change made under another epoch than the current one is a conflict (`epoch`): it was queued before a delete and
+ * must never bring deleted data back. Epoch 0 marks a client that never synced this app: it holds nothing from
+ * before any delete, so its changes are taken under the current epoch. A change whose base revision is not the
+ * current one is a conflict (`stale`), whole document or patch alike; the client resolves it and pushes again.
+ */
+export function decideChange(
+  current: ServerDocument | undefined,
+  epoch: number,
+  change: PushChange,
+  limits: ServerLimits = DEFAULT_LIMITS,
+): ChangeDecision {
+  const invalid = validateChange(change, limits);
+  if (invalid) return { kind: "reject", error: invalid };
+  if (current !== undefined && current.changeId === change.changeId) return { kind: "duplicate" };
+  if (change.epoch !== 0 && change.epoch !== epoch) return { kind: "conflict", reason: "epoch" };
+  if (change.baseRev !== (current?.rev ?? 0)) return { kind: "conflict", reason: "stale" };
+  let data: JsonObject | null;
+  if (change.patch !== undefined) {
+    const applied = applyPatch(current?.data ?? null, change.patch);
+    if (applied instanceof HokanError) return { kind: "reject", error: applied };
+    data = applied;
+  } else {
+    data = change.data ?? null;
+  }
+  if (data !== null) {
+    const tooBig = checkDocument(data, limits);
+    if (tooBig) return { kind: "reject", error: tooBig };
+  }
+  return { kind: "accept", data };
+}
+
+/** Checks a document against the size and depth limits. */
+export function checkDocument(data: JsonObject, limits: ServerLimits): HokanError | undefined {
+  if (jsonDepth(data) > limits.maxDepth) {
+    return new HokanError("bad-request", `document nests deeper than ${limits.maxDepth} levels`);
+  }
+  const size = jsonSize(data);
+  if (size > limits.maxDocumentBytes) {
+    return new HokanError(
+      "payload-too-large",
+      `document is ${size} bytes, over the ${limits.maxDocumentBytes} limit`,
+      {
+        details: { size, limit: limits.maxDocumentBytes },
+      },
+    );
+  }
+  return undefined;
+}
+
+function validateChange(change: PushChange, limits: ServerLimits): HokanError | undefined {
+  for (const [name, value] of [
+    ["collection", change.collection],
+    ["id", change.id],
+    ["changeId", change.changeId],
+  ] as const) {
+    if (typeof value !== "string" || value.length === 0 || value.length > limits.maxIdLength) {
+      return new HokanError(
+        "bad-request",
+        `${name} must be a string of 1 to ${limits.maxIdLength} characters`,
+      );
+    }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+    if (/[\u0000-\u001f]/.test(value))
+      return new HokanError("bad-request", `${name} contains control characters`);
+  }
+  if (!Number.isSafeInteger(change.epoch) || change.epoch < 0) {
+    return new HokanError("bad-request", "epoch must be a non-negative integer");
+  }
+  if (!Number.isSafeInteger(change.baseRev) || change.baseRev < 0) {
+    return new HokanError("bad-request", "baseRev must be a non-negative integer");
+  }
+  if (typeof change.hlc !== "string" || change.hlc.length > 64) {
+    return new HokanError("bad-request", "hlc must be a hybrid logical clock time");
+  }
+  const hasData = change.data !== undefined;
+  const hasPatch = change.patch !== undefined;
+  if (hasData === hasPatch)
+    return new HokanError("bad-request", "a change carries exactly one of data or patch");
+  if (hasData && change.data !== null && !isPlainObject(change.data)) {
+    return new HokanError("bad-request", "data must be a JSON object or null");
+  }
+  if (hasPatch && !Array.isArray(change.patch)) return new HokanError("bad-patch", "patch must be an array");
+  return undefined;
+}
+
+/** Applies an RFC 6902 patch to a copy of `base`; a patch that does not apply or yields a non-object is `bad-patch`. */
+export function applyPatch(
+  base: JsonObject | null,
+  patch: readonly PatchOperation[],
+): JsonObject | HokanError {
+  if (base === null) return new HokanError("bad-patch", "a patch needs an existing document as its base");
+  const error = jsonPatch.validate(patch as jsonPatch.Operation[], base);
+  if (error) return new HokanError("bad-patch", `patch does not apply: ${error.name}`);
+  try {
+    const out = jsonPatch.applyPatch(
+      cloneJson(base),
+      patch as jsonPatch.Operation[],
+      false,
+      false,
+    ).newDocument;
+    if (!isPlainObject(out)) return new HokanError("bad-patch", "a patch must leave a JSON object");
+    return out;
+  } catch (e) {
+    return new HokanError("bad-patch", `patch does not apply: ${(e as Error).name}`);
+  }
+}
+
+function isPlainObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Where a pull starts. */
+export interface PullPlan {
+  /** The client's checkpoint is from another epoch (or from a future the server does not have): start over. */
+  readonly reset: boolean;
+  /** Send documents with a sequence number above this. */
+  readonly afterSeq: number;
+}
+
+/** Decides where a pull starts, or refuses a malformed checkpoint. */
+export function planPull(checkpoint: Checkpoint, epoch: number, lastSeq: number): PullPlan | HokanError {
+  const { epoch: e, seq } = checkpoint;
+  if (!Number.isSafeInteger(e) || e < 0 || !Number.isSafeInteger(seq) || seq < 0) {
+    return new HokanError("bad-request", "checkpoint epoch and seq must be non-negative integers");
+  }
+  if (e === 0) return { reset: false, afterSeq: 0 };
+  if (e !== epoch || seq > lastSeq) return { reset: true, afterSeq: 0 };
+  return { reset: false, afterSeq: seq };
+}
+
+/** Checks a push request as a whole: batch size. */
+export function checkPush(request: PushRequest, limits: ServerLimits): HokanError | undefined {
+  if (!Array.isArray(request.changes)) return new HokanError("bad-request", "changes must be an array");
+  if (request.changes.length > limits.maxBatchChanges) {
+    return new HokanError(
+      "batch-too-large",
+      `${request.changes.length} changes in one push, over the ${limits.maxBatchChanges} limit`,
+    );
+  }
+  if (typeof request.idempotencyKey !== "string" || !/^[\w-]{8,128}$/.test(request.idempotencyKey)) {
+    return new HokanError("bad-request", "idempotencyKey must be 8 to 128 letters, digits, '_' or '-'");
+  }
+  return undefined;
+}
+
+/**
+ * The registry's refusal of an operation for a request's app scope, as an error; `undefined` when allowed.
+ * `registry === null` (or an entry for another app) means the app is not supported.
+ */
+export function checkScope(
+  registry: RegistryKnowledge,
+  scope: AppScope,
+  op: Operation | "bulkDelete",
+  now: number,
+): HokanError | undefined {
+  if (registry == null)
+    return new HokanError("unsupported", `${scope.appId} is not supported on ${scope.platform}`);
+  if (op === "bulkDelete") {
+    return registry.capabilities.includes("bulkDelete")
+      ? undefined
+      : new HokanError("capability", `${scope.appId} does not offer bulk delete on ${scope.platform}`);
+  }
+  const reason: DeniedReason | undefined = registryRefusal(registry, scope, op, now);
+  return reason === undefined ? undefined : new HokanError(reason, `${op} of ${scope.appId} refused`);
+}
+
+/**
+ * A stable fingerprint of a push's changes, stored with its idempotency key: the same key with another body is an
+ * `idempotency-mismatch`, never a silent replay of the wrong answer.
+ */
+export function pushFingerprint(changes: readonly PushChange[]): string {
+  return fnv1a(canonicalJson(changes));
+}
+
+/** JSON with object keys sorted, so equal values always serialise alike. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+function fnv1a(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
+}

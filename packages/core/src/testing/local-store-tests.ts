@@ -1,0 +1,218 @@
+import { describe, expect, it } from "vitest";
+import type { LocalDocument, LocalStore, Namespace, OutboxEntry, SyncState } from "../ports.js";
+
+/** What a {@link runLocalStoreTests} setup provides. */
+export interface LocalStoreSetup {
+  readonly store: LocalStore;
+  /** Closes the store and opens it again on the same storage (checks durability); optional for memory stores. */
+  readonly reopen?: () => Promise<LocalStore>;
+  readonly teardown: () => Promise<void>;
+}
+
+const A: Namespace = { account: "acct-a", app: "jp.example.mail" };
+const B: Namespace = { account: "acct-b", app: "jp.example.mail" };
+const A2: Namespace = { account: "acct-a", app: "jp.example.notes" };
+
+const doc = (id: string, data: LocalDocument["data"], extra: Partial<LocalDocument> = {}): LocalDocument => ({
+  collection: "settings",
+  id,
+  data,
+  hlc: `000000000000001:000000:${id}`,
+  ...extra,
+});
+
+const entry = (seq: number, id: string, data: OutboxEntry["data"] = { v: seq }): OutboxEntry => ({
+  seq,
+  collection: "settings",
+  id,
+  data,
+  hlc: `000000000000002:000000:${id}`,
+  changeId: `change-${seq}`,
+  epoch: 1,
+});
+
+const sync = (seq: number): SyncState => ({
+  epoch: 1,
+  checkpoint: { epoch: 1, seq },
+  nextSeq: 10,
+  hlc: "000000000000003:000000:d",
+  lastPullAt: 5,
+});
+
+/**
+ * The conformance suite every {@link LocalStore} must pass: namespaces, atomic commits, outbox order, copies.
+ *
+ * @example
+ * ```ts
+ * runLocalStoreTests("dexie", async () => { const store = await openStore(); return { store, teardown: () => store.close() }; });
+ * ```
+ */
+export function runLocalStoreTests(name: string, setup: () => Promise<LocalStoreSetup>): void {
+  describe(`LocalStore conformance: ${name}`, () => {
+    const withStore = (fn: (s: LocalStoreSetup) => Promise<void>) => async () => {
+      const s = await setup();
+      try {
+        await fn(s);
+      } finally {
+        await s.teardown();
+      }
+    };
+
+    it(
+      "reads nothing from an empty namespace",
+      withStore(async ({ store }) => {
+        expect(await store.getSync(A)).toBeUndefined();
+        expect(await store.countOutbox(A)).toBe(0);
+        expect(await store.readOutbox(A)).toEqual([]);
+        expect(await store.listDocuments(A)).toEqual([]);
+        expect(await store.getDocuments(A, [{ collection: "settings", id: "x" }])).toEqual([undefined]);
+      }),
+    );
+
+    it(
+      "stores documents, outbox entries and sync state of one commit together",
+      withStore(async ({ store }) => {
+        const base = { rev: 3, data: { a: 1 }, hlc: "000000000000001:000000:s", changeId: "c0" };
+        await store.commit(A, {
+          documents: [doc("x", { a: 2 }, { base }), doc("y", null)],
+          outboxPut: [entry(2, "x"), entry(1, "y", null)],
+          sync: sync(7),
+        });
+        const [x, y, z] = await store.getDocuments(A, [
+          { collection: "settings", id: "x" },
+          { collection: "settings", id: "y" },
+          { collection: "settings", id: "z" },
+        ]);
+        expect(x).toEqual(doc("x", { a: 2 }, { base }));
+        expect(y).toEqual(doc("y", null));
+        expect(z).toBeUndefined();
+        expect((await store.readOutbox(A)).map((e) => e.seq)).toEqual([1, 2]);
+        expect(await store.countOutbox(A)).toBe(2);
+        expect(await store.getSync(A)).toEqual(sync(7));
+      }),
+    );
+
+    it(
+      "reads the outbox in seq order, with a limit, and per document",
+      withStore(async ({ store }) => {
+        await store.commit(A, {
+          outboxPut: [entry(30, "c"), entry(10, "a"), entry(20, "b"), entry(40, "a")],
+        });
+        expect((await store.readOutbox(A, 2)).map((e) => e.seq)).toEqual([10, 20]);
+        const forA = await store.outboxFor(A, [{ collection: "settings", id: "a" }]);
+        expect(forA.map((e) => e.seq)).toEqual([10, 40]);
+        expect(await store.outboxFor(A, [{ collection: "other", id: "a" }])).toEqual([]);
+      }),
+    );
+
+    it(
+      "replaces and deletes outbox entries by seq, and clears the outbox before new entries",
+      withStore(async ({ store }) => {
+        await store.commit(A, { outboxPut: [entry(1, "a"), entry(2, "b"), entry(3, "c")] });
+        await store.commit(A, { outboxDelete: [2], outboxPut: [entry(3, "c", { v: 99 })] });
+        const after = await store.readOutbox(A);
+        expect(after.map((e) => [e.seq, e.data])).toEqual([
+          [1, { v: 1 }],
+          [3, { v: 99 }],
+        ]);
+        await store.commit(A, { clearOutbox: true, outboxPut: [entry(9, "z")] });
+        expect((await store.readOutbox(A)).map((e) => e.seq)).toEqual([9]);
+      }),
+    );
+
+    it(
+      "keeps accounts and apps apart",
+      withStore(async ({ store }) => {
+        await store.commit(A, {
+          documents: [doc("x", { owner: "a" })],
+          outboxPut: [entry(1, "x")],
+          sync: sync(1),
+        });
+        await store.commit(B, { documents: [doc("x", { owner: "b" })], sync: sync(2) });
+        const key = [{ collection: "settings", id: "x" }];
+        expect((await store.getDocuments(A, key))[0]?.data).toEqual({ owner: "a" });
+        expect((await store.getDocuments(B, key))[0]?.data).toEqual({ owner: "b" });
+        expect(await store.getDocuments(A2, key)).toEqual([undefined]);
+        expect(await store.countOutbox(B)).toBe(0);
+        expect(await store.readOutbox(A2)).toEqual([]);
+        expect((await store.getSync(B))?.checkpoint.seq).toBe(2);
+        await store.dropNamespace(A);
+        expect(await store.listDocuments(A)).toEqual([]);
+        expect(await store.countOutbox(A)).toBe(0);
+        expect(await store.getSync(A)).toBeUndefined();
+        expect((await store.getDocuments(B, key))[0]?.data).toEqual({ owner: "b" });
+      }),
+    );
+
+    it(
+      "lists documents, deleted ones included, optionally by collection",
+      withStore(async ({ store }) => {
+        await store.commit(A, {
+          documents: [doc("a", { v: 1 }), doc("b", null), { ...doc("c", { v: 3 }), collection: "consent" }],
+        });
+        expect((await store.listDocuments(A)).map((d) => d.id).sort()).toEqual(["a", "b", "c"]);
+        expect((await store.listDocuments(A, "consent")).map((d) => d.id)).toEqual(["c"]);
+      }),
+    );
+
+    it(
+      "applies a commit whole or not at all",
+      withStore(async ({ store }) => {
+        await store.commit(A, { documents: [doc("x", { v: 1 })], outboxPut: [entry(1, "x")], sync: sync(1) });
+        const poisoned = { v: 2, f: (() => 1) as unknown as number };
+        await expect(
+          store.commit(A, {
+            documents: [doc("x", { v: 2 }), doc("y", { v: 2 })],
+            outboxDelete: [1],
+            outboxPut: [entry(2, "y", poisoned)],
+            sync: sync(2),
+          }),
+        ).rejects.toThrow();
+        expect((await store.getDocuments(A, [{ collection: "settings", id: "x" }]))[0]?.data).toEqual({
+          v: 1,
+        });
+        expect(await store.getDocuments(A, [{ collection: "settings", id: "y" }])).toEqual([undefined]);
+        expect((await store.readOutbox(A)).map((e) => e.seq)).toEqual([1]);
+        expect((await store.getSync(A))?.checkpoint.seq).toBe(1);
+      }),
+    );
+
+    it(
+      "hands out copies: changing a returned record changes nothing stored",
+      withStore(async ({ store }) => {
+        await store.commit(A, { documents: [doc("x", { nested: { v: 1 } })], outboxPut: [entry(1, "x")] });
+        const [x] = await store.getDocuments(A, [{ collection: "settings", id: "x" }]);
+        if (!x?.data) throw new Error("document x missing");
+        (x.data.nested as { v: number }).v = 99;
+        const [e] = await store.readOutbox(A);
+        if (!e?.data) throw new Error("outbox entry missing");
+        e.data.v = 99;
+        expect((await store.getDocuments(A, [{ collection: "settings", id: "x" }]))[0]?.data).toEqual({
+          nested: { v: 1 },
+        });
+        expect((await store.readOutbox(A))[0]?.data).toEqual({ v: 1 });
+      }),
+    );
+
+    it(
+      "keeps everything across close and reopen",
+      withStore(async (s) => {
+        await s.store.commit(A, {
+          documents: [doc("x", { v: 1 })],
+          outboxPut: [entry(1, "x")],
+          sync: sync(4),
+        });
+        if (!s.reopen) {
+          expect(await s.store.countOutbox(A)).toBe(1);
+          return;
+        }
+        const again = await s.reopen();
+        expect((await again.getDocuments(A, [{ collection: "settings", id: "x" }]))[0]?.data).toEqual({
+          v: 1,
+        });
+        expect(await again.countOutbox(A)).toBe(1);
+        expect(await again.getSync(A)).toEqual(sync(4));
+      }),
+    );
+  });
+}

@@ -1,0 +1,316 @@
+import { filter, Observable, Subject } from "rxjs";
+import { HokanError } from "../errors.js";
+import { jsonSize } from "../json.js";
+import type { Transport } from "../ports.js";
+import type {
+  AppScope,
+  Catalog,
+  CatalogEntry,
+  DeleteResult,
+  LiveEvent,
+  Platform,
+  PullRequest,
+  PullResponse,
+  PushRequest,
+  PushResponse,
+  PushResult,
+  RegistryEntry,
+  ServerDocument,
+} from "../protocol.js";
+import {
+  checkPush,
+  checkScope,
+  DEFAULT_LIMITS,
+  decideChange,
+  planPull,
+  pushFingerprint,
+  type ServerLimits,
+} from "../server-rules.js";
+
+interface AppState {
+  epoch: number;
+  seq: number;
+  readonly docs: Map<string, ServerDocument>;
+  lastBackupAt: number;
+  scope: AppScope;
+  /** Idempotency key → fingerprint and answer; bounded (oldest forgotten first). */
+  readonly answers: Map<string, { fingerprint: string; response: PushResponse }>;
+}
+
+/** Options of {@link MemoryServer}. */
+export interface MemoryServerOptions {
+  readonly registry: readonly RegistryEntry[];
+  /** Server time (ms); the server's clock is right even when devices' are not. */
+  readonly now: () => number;
+  readonly limits?: Partial<ServerLimits>;
+  /** Bytes per account and app (default unlimited). */
+  readonly quotaBytes?: number;
+  /** Idempotency answers kept per app (default 1000). */
+  readonly rememberAnswers?: number;
+}
+
+/** What a connection is allowed, as a token would say. */
+export interface Credentials {
+  readonly accountId: string;
+  readonly entitled?: boolean;
+  /** Apps this connection may touch (default all). */
+  readonly apps?: readonly string[];
+}
+
+/**
+ * The server as a model in memory: the same decision rules as the real server (they live in core), speaking the
+ * {@link Transport} port to each connected device. Used by simulations and as the reference for `runTransportTests`.
+ */
+export class MemoryServer {
+  private readonly accounts = new Map<string, Map<string, AppState>>();
+  private readonly live = new Subject<{ accountId: string; event: LiveEvent }>();
+  private readonly limits: ServerLimits;
+  registry: readonly RegistryEntry[];
+
+  constructor(private readonly options: MemoryServerOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.registry = options.registry;
+  }
+
+  /** A transport for one device of an account. */
+  connect(credentials: Credentials): Transport {
+    return new MemoryConnection(this, credentials);
+  }
+
+  /** The stored documents of an app (tombstones included), for assertions. */
+  documents(accountId: string, appId: string): ServerDocument[] {
+    return [...(this.accounts.get(accountId)?.get(appId)?.docs.values() ?? [])].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The app's current epoch (1 before any delete). */
+  epochOf(accountId: string, appId: string): number {
+    return this.accounts.get(accountId)?.get(appId)?.epoch ?? 1;
+  }
+
+  /** Every account that has stored anything. */
+  accountIds(): string[] {
+    return [...this.accounts.keys()];
+  }
+
+  /** @internal */
+  entry(appId: string, platform: Platform): RegistryEntry | null {
+    return this.registry.find((e) => e.appId === appId && e.platform === platform) ?? null;
+  }
+
+  /** @internal */
+  handlePull(c: Credentials, request: PullRequest): PullResponse {
+    this.authorize(c, request.scope, "restore");
+    const app = this.app(c.accountId, request.scope);
+    const limit = Math.min(request.limit, this.limits.maxPullLimit);
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new HokanError("bad-request", "limit must be a positive integer");
+    const plan = planPull(request.checkpoint, app.epoch, app.seq);
+    if (plan instanceof HokanError) throw plan;
+    const after = [...app.docs.values()].filter((d) => d.seq > plan.afterSeq).sort((a, b) => a.seq - b.seq);
+    const documents = after.slice(0, limit);
+    const last = documents.at(-1);
+    return {
+      epoch: app.epoch,
+      reset: plan.reset,
+      documents: structuredClone(documents),
+      checkpoint: { epoch: app.epoch, seq: last?.seq ?? plan.afterSeq },
+      more: after.length > limit,
+    };
+  }
+
+  /** @internal */
+  handlePush(c: Credentials, request: PushRequest): PushResponse {
+    this.authorize(c, request.scope, "backup");
+    const invalid = checkPush(request, this.limits);
+    if (invalid) throw invalid;
+    const app = this.app(c.accountId, request.scope);
+    const fingerprint = pushFingerprint(request.changes);
+    const known = app.answers.get(request.idempotencyKey);
+    if (known) {
+      if (known.fingerprint !== fingerprint) {
+        throw new HokanError("idempotency-mismatch", "this idempotency key was used for another push");
+      }
+      return structuredClone(known.response);
+    }
+    // Decide every change on a scratch copy, check the quota on the outcome, then keep it: one push, one transaction.
+    const docs = new Map(app.docs);
+    let seq = app.seq;
+    const now = this.options.now();
+    const results: PushResult[] = [];
+    for (const change of request.changes) {
+      const key = JSON.stringify([change.collection, change.id]);
+      const current = docs.get(key);
+      const decision = decideChange(current, app.epoch, change, this.limits);
+      if (decision.kind === "duplicate" && current) {
+        results.push({ changeId: change.changeId, status: "accepted", rev: current.rev, seq: current.seq });
+      } else if (decision.kind === "accept") {
+        const stored: ServerDocument = {
+          collection: change.collection,
+          id: change.id,
+          data: decision.data,
+          rev: (current?.rev ?? 0) + 1,
+          seq: ++seq,
+          hlc: change.hlc,
+          changeId: change.changeId,
+          updatedAt: now,
+        };
+        docs.set(key, stored);
+        results.push({ changeId: change.changeId, status: "accepted", rev: stored.rev, seq: stored.seq });
+      } else if (decision.kind === "conflict") {
+        results.push({
+          changeId: change.changeId,
+          status: "conflict",
+          reason: decision.reason,
+          ...(decision.reason === "stale" && current ? { current: structuredClone(current) } : {}),
+        });
+      } else if (decision.kind === "reject") {
+        results.push({
+          changeId: change.changeId,
+          status: "rejected",
+          code: decision.error.code,
+          message: decision.error.message,
+        });
+      }
+    }
+    const quota = this.options.quotaBytes;
+    if (quota !== undefined && bytesOf(docs) > quota && bytesOf(docs) > bytesOf(app.docs)) {
+      throw new HokanError("quota", `the backup of ${request.scope.appId} would exceed ${quota} bytes`);
+    }
+    const response: PushResponse = { epoch: app.epoch, results };
+    app.docs.clear();
+    for (const [k, v] of docs) app.docs.set(k, v);
+    if (seq !== app.seq) {
+      app.seq = seq;
+      app.lastBackupAt = now;
+      app.scope = request.scope;
+      this.live.next({
+        accountId: c.accountId,
+        event: { type: "changed", appId: request.scope.appId, epoch: app.epoch, seq },
+      });
+    }
+    app.answers.set(request.idempotencyKey, { fingerprint, response: structuredClone(response) });
+    const max = this.options.rememberAnswers ?? 1000;
+    for (const k of app.answers.keys()) {
+      if (app.answers.size <= max) break;
+      app.answers.delete(k);
+    }
+    return response;
+  }
+
+  /** @internal */
+  handleCatalog(c: Credentials): Catalog {
+    const apps: CatalogEntry[] = [];
+    const now = this.options.now();
+    for (const [appId, app] of this.accounts.get(c.accountId) ?? []) {
+      if (c.apps && !c.apps.includes(appId)) continue;
+      const live = [...app.docs.values()].filter((d) => d.data !== null);
+      if (live.length === 0) continue;
+      const entry = this.entry(appId, app.scope.platform);
+      const retired = entry?.retiredAt !== undefined && Date.parse(entry.retiredAt) <= now;
+      apps.push({
+        appId,
+        epoch: app.epoch,
+        lastBackupAt: app.lastBackupAt,
+        documents: live.length,
+        bytes: bytesOf(app.docs),
+        appVersion: app.scope.appVersion,
+        platform: app.scope.platform,
+        schemaVersion: app.scope.schemaVersion ?? 1,
+        status: retired ? "retired" : "active",
+      });
+    }
+    return { apps: apps.sort((a, b) => (a.appId < b.appId ? -1 : 1)) };
+  }
+
+  /** @internal */
+  handleDelete(c: Credentials, appIds: readonly string[] | "all"): DeleteResult {
+    if (c.entitled === false) throw new HokanError("not-entitled", "the account is not entitled to backup");
+    const apps = this.accounts.get(c.accountId) ?? new Map<string, AppState>();
+    const targets = appIds === "all" ? [...apps.keys()].filter((a) => !c.apps || c.apps.includes(a)) : appIds;
+    const out: { appId: string; epoch: number }[] = [];
+    for (const appId of targets) {
+      const app = apps.get(appId);
+      if (!app) continue;
+      app.epoch += 1;
+      app.docs.clear();
+      app.answers.clear();
+      out.push({ appId, epoch: app.epoch });
+      this.live.next({ accountId: c.accountId, event: { type: "deleted", appId, epoch: app.epoch } });
+    }
+    return { apps: out };
+  }
+
+  /** @internal */
+  liveFor(c: Credentials, appIds: readonly string[]): Observable<LiveEvent> {
+    return new Observable<LiveEvent>((subscriber) => {
+      const sub = this.live
+        .pipe(filter((m) => m.accountId === c.accountId && appIds.includes(m.event.appId)))
+        .subscribe((m) => subscriber.next(m.event));
+      return () => sub.unsubscribe();
+    });
+  }
+
+  private authorize(c: Credentials, scope: AppScope, op: "backup" | "restore"): void {
+    if (c.entitled === false) throw new HokanError("not-entitled", "the account is not entitled to backup");
+    if (c.apps && !c.apps.includes(scope.appId)) {
+      throw new HokanError("forbidden", `this token does not allow ${scope.appId}`);
+    }
+    const refusal = checkScope(this.entry(scope.appId, scope.platform), scope, op, this.options.now());
+    if (refusal) throw refusal;
+  }
+
+  private app(accountId: string, scope: AppScope): AppState {
+    let apps = this.accounts.get(accountId);
+    if (!apps) {
+      apps = new Map();
+      this.accounts.set(accountId, apps);
+    }
+    let app = apps.get(scope.appId);
+    if (!app) {
+      app = { epoch: 1, seq: 0, docs: new Map(), lastBackupAt: 0, scope, answers: new Map() };
+      apps.set(scope.appId, app);
+    }
+    return app;
+  }
+}
+
+function bytesOf(docs: ReadonlyMap<string, ServerDocument>): number {
+  let n = 0;
+  for (const d of docs.values()) if (d.data !== null) n += jsonSize(d.data);
+  return n;
+}
+
+/** One device's connection: every call is answered asynchronously, as over a network. */
+class MemoryConnection implements Transport {
+  constructor(
+    private readonly server: MemoryServer,
+    private readonly credentials: Credentials,
+  ) {}
+
+  pull(request: PullRequest): Promise<PullResponse> {
+    return answer(() => this.server.handlePull(this.credentials, structuredClone(request)));
+  }
+  push(request: PushRequest): Promise<PushResponse> {
+    return answer(() => this.server.handlePush(this.credentials, structuredClone(request)));
+  }
+  live(appIds: readonly string[]): Observable<LiveEvent> {
+    return this.server.liveFor(this.credentials, appIds);
+  }
+  catalog(): Promise<Catalog> {
+    return answer(() => this.server.handleCatalog(this.credentials));
+  }
+  registry(platform: Platform): Promise<RegistryEntry[]> {
+    return answer(() => structuredClone(this.server.registry.filter((e) => e.platform === platform)));
+  }
+  deleteApp(scope: AppScope): Promise<DeleteResult> {
+    return answer(() => this.server.handleDelete(this.credentials, [scope.appId]));
+  }
+  deleteAll(): Promise<DeleteResult> {
+    return answer(() => this.server.handleDelete(this.credentials, "all"));
+  }
+}
+
+async function answer<T>(fn: () => T): Promise<T> {
+  await Promise.resolve();
+  return fn();
+}

@@ -1,0 +1,114 @@
+import { HokanError } from "../errors.js";
+import type {
+  DocumentKey,
+  LocalDocument,
+  LocalStore,
+  Namespace,
+  OutboxEntry,
+  StoreCommit,
+  SyncState,
+} from "../ports.js";
+
+interface NamespaceData {
+  readonly documents: Map<string, LocalDocument>;
+  readonly outbox: Map<number, OutboxEntry>;
+  sync: SyncState | undefined;
+}
+
+const nsKey = (ns: Namespace): string => JSON.stringify([ns.account, ns.app]);
+const docKey = (k: DocumentKey): string => JSON.stringify([k.collection, k.id]);
+
+/**
+ * A {@link LocalStore} in memory: the reference implementation of the port, and what simulated devices keep across
+ * their restarts. Records are copied on the way in and out, so no caller can change stored state by accident.
+ */
+export class MemoryStore implements LocalStore {
+  private readonly spaces = new Map<string, NamespaceData>();
+  private closed = false;
+
+  async getDocuments(ns: Namespace, keys: readonly DocumentKey[]): Promise<(LocalDocument | undefined)[]> {
+    const space = this.read(ns);
+    return keys.map((k) => copy(space?.documents.get(docKey(k))));
+  }
+
+  async listDocuments(ns: Namespace, collection?: string): Promise<LocalDocument[]> {
+    const docs = [...(this.read(ns)?.documents.values() ?? [])];
+    return copy(collection === undefined ? docs : docs.filter((d) => d.collection === collection));
+  }
+
+  async readOutbox(ns: Namespace, limit = Number.POSITIVE_INFINITY): Promise<OutboxEntry[]> {
+    const entries = [...(this.read(ns)?.outbox.values() ?? [])].sort((a, b) => a.seq - b.seq);
+    return copy(entries.slice(0, limit));
+  }
+
+  async outboxFor(ns: Namespace, keys: readonly DocumentKey[]): Promise<OutboxEntry[]> {
+    const wanted = new Set(keys.map(docKey));
+    const entries = [...(this.read(ns)?.outbox.values() ?? [])].filter((e) => wanted.has(docKey(e)));
+    return copy(entries.sort((a, b) => a.seq - b.seq));
+  }
+
+  async countOutbox(ns: Namespace): Promise<number> {
+    return this.read(ns)?.outbox.size ?? 0;
+  }
+
+  async getSync(ns: Namespace): Promise<SyncState | undefined> {
+    return copy(this.read(ns)?.sync);
+  }
+
+  async commit(ns: Namespace, change: StoreCommit): Promise<void> {
+    this.open();
+    // Copy (and so validate) everything before touching stored state: a commit applies whole or not at all.
+    let prepared: StoreCommit;
+    try {
+      prepared = structuredClone(change);
+    } catch (error) {
+      throw new HokanError("storage", "commit holds a value that cannot be stored", {
+        cause: error,
+        retryable: false,
+      });
+    }
+    const space = this.space(ns);
+    if (prepared.clearOutbox) space.outbox.clear();
+    for (const seq of prepared.outboxDelete ?? []) space.outbox.delete(seq);
+    for (const e of prepared.outboxPut ?? []) space.outbox.set(e.seq, e);
+    for (const d of prepared.documents ?? []) space.documents.set(docKey(d), d);
+    if (prepared.sync) space.sync = prepared.sync;
+  }
+
+  async dropNamespace(ns: Namespace): Promise<void> {
+    this.open();
+    this.spaces.delete(nsKey(ns));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Opens again after {@link close} (a simulated device restart keeps its store). */
+  reopen(): void {
+    this.closed = false;
+  }
+
+  private read(ns: Namespace): NamespaceData | undefined {
+    this.open();
+    return this.spaces.get(nsKey(ns));
+  }
+
+  private space(ns: Namespace): NamespaceData {
+    const key = nsKey(ns);
+    let space = this.spaces.get(key);
+    if (!space) {
+      space = { documents: new Map(), outbox: new Map(), sync: undefined };
+      this.spaces.set(key, space);
+    }
+    return space;
+  }
+
+  private open(): void {
+    if (this.closed) throw new HokanError("storage", "the store is closed");
+  }
+}
+
+function copy<T>(value: T): T {
+  return value === undefined ? value : structuredClone(value);
+}

@@ -1,0 +1,378 @@
+import { firstValueFrom, take, timeout, toArray } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { HokanError } from "../errors.js";
+import type { JsonObject } from "../json.js";
+import type { Transport } from "../ports.js";
+import type { AppScope, PatchOperation, PushChange, RegistryEntry } from "../protocol.js";
+
+/**
+ * The registry a server under {@link runTransportTests} must be configured with.
+ */
+export const TRANSPORT_TEST_REGISTRY: readonly RegistryEntry[] = [
+  {
+    appId: "jp.example.mail",
+    platform: "android",
+    capabilities: ["backup", "restore", "bulkBackup", "bulkDelete"],
+  },
+  { appId: "jp.example.mail", platform: "ios", capabilities: ["restore"] },
+  {
+    appId: "jp.example.notes",
+    platform: "android",
+    capabilities: ["backup", "restore", "bulkBackup", "bulkDelete"],
+  },
+  {
+    appId: "jp.example.old",
+    platform: "android",
+    capabilities: ["backup", "restore"],
+    retiredAt: "2001-01-01T00:00:00Z",
+    restoreGraceDays: 365_000,
+  },
+  {
+    appId: "jp.example.strict",
+    platform: "android",
+    capabilities: ["backup", "restore"],
+    minVersion: "2.0.0",
+  },
+];
+
+/** What a {@link runTransportTests} setup provides: a server with {@link TRANSPORT_TEST_REGISTRY}, fresh. */
+export interface TransportSetup {
+  /** A transport authenticated as `accountId` (entitled unless told otherwise). */
+  readonly connect: (accountId: string, options?: { entitled?: boolean }) => Promise<Transport> | Transport;
+  readonly teardown: () => Promise<void>;
+  /** Documents per pull the server allows at most, if lower than 1000. */
+  readonly maxPullLimit?: number;
+}
+
+const MAIL: AppScope = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" };
+const NOTES: AppScope = { appId: "jp.example.notes", appVersion: "1.0.0", platform: "android" };
+
+let counter = 0;
+const uid = (p: string) => `${p}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+const hlc = (n: number) => `${String(n).padStart(15, "0")}:000000:dev`;
+
+const put = (id: string, data: JsonObject | null, extra: Partial<PushChange> = {}): PushChange => ({
+  collection: "settings",
+  id,
+  changeId: uid("c"),
+  epoch: 0,
+  baseRev: 0,
+  hlc: hlc(1),
+  data,
+  ...extra,
+});
+
+const patchOf = (id: string, baseRev: number, patch: readonly PatchOperation[]): PushChange => ({
+  collection: "settings",
+  id,
+  changeId: uid("c"),
+  epoch: 0,
+  baseRev,
+  hlc: hlc(2),
+  patch,
+});
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(HokanError.is(error), `expected a HokanError ${code}, got ${String(error)}`).toBe(true);
+  expect((error as HokanError).code).toBe(code);
+}
+
+/**
+ * The conformance suite every {@link Transport} (with the server behind it) must pass: checkpointed pull, push
+ * with assumed state and idempotency, patches, epochs, catalog, registry rules, isolation and live hints.
+ */
+export function runTransportTests(name: string, setup: () => Promise<TransportSetup>): void {
+  describe(`Transport conformance: ${name}`, () => {
+    const withServer = (fn: (s: TransportSetup) => Promise<void>) => async () => {
+      const s = await setup();
+      try {
+        await fn(s);
+      } finally {
+        await s.teardown();
+      }
+    };
+
+    it(
+      "pushes documents and pulls them back in order, then nothing after the checkpoint",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        const res = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("a", { v: 1 }), put("b", { v: 2 })],
+        });
+        expect(res.results.map((r) => r.status)).toEqual(["accepted", "accepted"]);
+        const pulled = await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 100 });
+        expect(pulled.documents.map((d) => [d.id, d.data, d.rev])).toEqual([
+          ["a", { v: 1 }, 1],
+          ["b", { v: 2 }, 1],
+        ]);
+        expect(pulled.more).toBe(false);
+        const again = await t.pull({ scope: MAIL, checkpoint: pulled.checkpoint, limit: 100 });
+        expect(again.documents).toEqual([]);
+        expect(again.checkpoint).toEqual(pulled.checkpoint);
+      }),
+    );
+
+    it(
+      "pulls in batches with `more` until the end",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        const changes = Array.from({ length: 25 }, (_, i) => put(`d${i}`, { i }));
+        await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes });
+        let checkpoint = { epoch: 0, seq: 0 };
+        const ids: string[] = [];
+        for (let round = 0; round < 10; round++) {
+          const r = await t.pull({ scope: MAIL, checkpoint, limit: 10 });
+          ids.push(...r.documents.map((d) => d.id));
+          checkpoint = r.checkpoint;
+          if (!r.more) break;
+        }
+        expect(ids).toEqual(changes.map((c) => c.id));
+      }),
+    );
+
+    it(
+      "answers a stale base revision with a conflict carrying the server state",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
+        const res = await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 2 })] });
+        const r = res.results[0];
+        expect(r?.status).toBe("conflict");
+        if (r?.status !== "conflict") return;
+        expect(r.reason).toBe("stale");
+        expect(r.current?.data).toEqual({ v: 1 });
+        expect(r.current?.rev).toBe(1);
+      }),
+    );
+
+    it(
+      "applies a retried push once: same key, same answer; same key with another body is refused",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        const request = { scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] };
+        const first = await t.push(request);
+        const second = await t.push(request);
+        expect(second).toEqual(first);
+        const pulled = await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+        expect(pulled.documents).toHaveLength(1);
+        expect(pulled.documents[0]?.rev).toBe(1);
+        await rejectsWith(t.push({ ...request, changes: [put("a", { v: 9 })] }), "idempotency-mismatch");
+      }),
+    );
+
+    it(
+      "recognises a change it already applied by its change id, even under a new key",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        const change = put("a", { v: 1 });
+        await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [change] });
+        const res = await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [change] });
+        expect(res.results[0]).toMatchObject({ status: "accepted", rev: 1 });
+      }),
+    );
+
+    it(
+      "applies an RFC 6902 patch on its base, and refuses one that does not apply",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1, keep: true })] });
+        const patch = [{ op: "replace" as const, path: "/v", value: 2 }];
+        const ok = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [patchOf("a", 1, patch)],
+        });
+        expect(ok.results[0]?.status).toBe("accepted");
+        const stale = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [patchOf("a", 1, patch)],
+        });
+        expect(stale.results[0]).toMatchObject({ status: "conflict", reason: "stale" });
+        const bad = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [patchOf("a", 2, [{ op: "remove", path: "/missing" }])],
+        });
+        expect(bad.results[0]).toMatchObject({ status: "rejected", code: "bad-patch" });
+        const pulled = await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+        expect(pulled.documents[0]?.data).toEqual({ v: 2, keep: true });
+      }),
+    );
+
+    it(
+      "deletes an app's backup: the epoch rises, old changes conflict, old checkpoints reset, catalog empties",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
+        const before = await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+        const deleted = await t.deleteApp(MAIL);
+        const epoch = deleted.apps.find((a) => a.appId === MAIL.appId)?.epoch ?? 0;
+        expect(epoch).toBeGreaterThan(before.epoch);
+        expect((await t.catalog()).apps).toEqual([]);
+        const old = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("b", { stale: true }, { epoch: before.epoch })],
+        });
+        expect(old.epoch).toBe(epoch);
+        expect(old.results[0]).toMatchObject({ status: "conflict", reason: "epoch" });
+        const reset = await t.pull({ scope: MAIL, checkpoint: before.checkpoint, limit: 10 });
+        expect(reset.reset).toBe(true);
+        expect(reset.documents).toEqual([]);
+        const fresh = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("c", { v: 3 }, { epoch })],
+        });
+        expect(fresh.results[0]?.status).toBe("accepted");
+        const after = await t.pull({ scope: MAIL, checkpoint: reset.checkpoint, limit: 10 });
+        expect(after.documents.map((d) => d.id)).toEqual(["c"]);
+      }),
+    );
+
+    it(
+      "lists backed-up apps in the catalog with their last backup time, and bulk delete empties it",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        const t0 = Date.now();
+        await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("a", { v: 1 }), put("b", { v: 2 })],
+        });
+        await t.push({ scope: NOTES, idempotencyKey: uid("key"), changes: [put("n", { text: "hi" })] });
+        const catalog = await t.catalog();
+        expect(catalog.apps.map((a) => [a.appId, a.documents, a.status])).toEqual([
+          ["jp.example.mail", 2, "active"],
+          ["jp.example.notes", 1, "active"],
+        ]);
+        for (const app of catalog.apps) {
+          expect(app.bytes).toBeGreaterThan(0);
+          expect(app.lastBackupAt).toBeGreaterThan(t0 - 86_400_000);
+        }
+        const result = await t.deleteAll();
+        expect(result.apps.map((a) => a.appId).sort()).toEqual(["jp.example.mail", "jp.example.notes"]);
+        expect((await t.catalog()).apps).toEqual([]);
+      }),
+    );
+
+    it(
+      "never shows or touches another account's backup",
+      withServer(async (s) => {
+        const alice = await s.connect(uid("alice"));
+        const bob = await s.connect(uid("bob"));
+        await alice.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("secret", { pin: 1234 })],
+        });
+        const pulled = await bob.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+        expect(pulled.documents).toEqual([]);
+        expect((await bob.catalog()).apps).toEqual([]);
+        await bob.deleteAll();
+        const res = await bob.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("secret", { pin: 0 })],
+        });
+        expect(res.results[0]?.status).toBe("accepted");
+        const mine = await alice.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+        expect(mine.documents.map((d) => d.data)).toEqual([{ pin: 1234 }]);
+      }),
+    );
+
+    it(
+      "refuses by the registry: unknown app, missing capability, retired, below the minimum version",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        const one = [put("a", { v: 1 })];
+        const key = () => uid("key");
+        await rejectsWith(
+          t.push({ scope: { ...MAIL, appId: "jp.example.unknown" }, idempotencyKey: key(), changes: one }),
+          "unsupported",
+        );
+        await rejectsWith(
+          t.push({ scope: { ...MAIL, platform: "ios" }, idempotencyKey: key(), changes: one }),
+          "capability",
+        );
+        const old: AppScope = { appId: "jp.example.old", appVersion: "1.0.0", platform: "android" };
+        await rejectsWith(t.push({ scope: old, idempotencyKey: key(), changes: one }), "retired");
+        const restored = await t.pull({ scope: old, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+        expect(restored.documents).toEqual([]);
+        const strict: AppScope = { appId: "jp.example.strict", appVersion: "1.9.9", platform: "android" };
+        await rejectsWith(t.push({ scope: strict, idempotencyKey: key(), changes: one }), "upgrade-required");
+        const upgraded = await t.push({
+          scope: { ...strict, appVersion: "2.0.0" },
+          idempotencyKey: key(),
+          changes: one,
+        });
+        expect(upgraded.results[0]?.status).toBe("accepted");
+        const registry = await t.registry("android");
+        expect(registry.map((e) => e.appId)).toContain("jp.example.strict");
+        expect(registry.every((e) => e.platform === "android")).toBe(true);
+      }),
+    );
+
+    it(
+      "refuses an account without entitlement",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"), { entitled: false });
+        await rejectsWith(
+          t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] }),
+          "not-entitled",
+        );
+      }),
+    );
+
+    it(
+      "rejects an oversized document and an oversized batch, storing nothing of them",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        const huge = put("big", { blob: "x".repeat(300 * 1024) });
+        const res = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [huge, put("small", { v: 1 })],
+        });
+        expect(res.results[0]).toMatchObject({ status: "rejected", code: "payload-too-large" });
+        expect(res.results[1]?.status).toBe("accepted");
+        const many = Array.from({ length: 1001 }, (_, i) => put(`m${i}`, { i }));
+        await rejectsWith(
+          t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: many }),
+          "batch-too-large",
+        );
+        const pulled = await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 100 });
+        expect(pulled.documents.map((d) => d.id)).toEqual(["small"]);
+      }),
+    );
+
+    it(
+      "hints live clients of the same account about changes and deletes, and no one else",
+      withServer(async (s) => {
+        const account = uid("acct");
+        const writer = await s.connect(account);
+        const reader = await s.connect(account);
+        const stranger = await s.connect(uid("other"));
+        const strangerEvents: unknown[] = [];
+        const sub = stranger.live([MAIL.appId]).subscribe((e) => strangerEvents.push(e));
+        const events = firstValueFrom(reader.live([MAIL.appId]).pipe(take(2), toArray(), timeout(10_000)));
+        // Let the live channels open before the writes they should see.
+        await new Promise((r) => setTimeout(r, 200));
+        await writer.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
+        await writer.deleteApp(MAIL);
+        const seen = await events;
+        sub.unsubscribe();
+        expect(seen.map((e) => e.type)).toEqual(["changed", "deleted"]);
+        expect(seen.every((e) => e.appId === MAIL.appId)).toBe(true);
+        expect(strangerEvents).toEqual([]);
+      }),
+    );
+  });
+}

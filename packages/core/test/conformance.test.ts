@@ -1,0 +1,32 @@
+import {
+  MemoryServer,
+  MemoryStore,
+  runLocalStoreTests,
+  runTransportTests,
+  TRANSPORT_TEST_REGISTRY,
+} from "../src/testing/index.js";
+
+runLocalStoreTests("MemoryStore", async () => {
+  const store = new MemoryStore();
+  return {
+    store,
+    reopen: async () => {
+      await store.close();
+      store.reopen();
+      return store;
+    },
+    teardown: () => store.close(),
+  };
+});
+
+runTransportTests("MemoryServer", async () => {
+  const server = new MemoryServer({ registry: TRANSPORT_TEST_REGISTRY, now: () => Date.now() });
+  return {
+    connect: (accountId, options) =>
+      server.connect({
+        accountId,
+        ...(options?.entitled === undefined ? {} : { entitled: options.entitled }),
+      }),
+    teardown: async () => undefined,
+  };
+});
