@@ -39,7 +39,18 @@ export function compareHlc(a: string, b: string): number {
 /** The initial time: sorts before every real time. */
 export const HLC_ZERO = encodeHlc({ wall: 0, counter: 0, node: "" });
 
-/** A hybrid logical clock for one node (device). */
+/** How far ahead of this clock's wall time a received time may be before it is treated as a faulty clock. */
+export const DEFAULT_MAX_DRIFT_MS = 60_000;
+
+/**
+ * A hybrid logical clock for one node (device).
+ *
+ * @remarks
+ * Give it a wall clock corrected by the server's time (see `SyncState.clockOffset`): then a device whose own clock
+ * is hours off still stamps its edits with about the real time, and a genuinely later edit elsewhere beats it.
+ * A received time further ahead than `maxDriftMs` counts as only that far ahead, so one faulty clock cannot drag
+ * every device's clock into the future.
+ */
 export class HybridLogicalClock {
   private last: HlcTime;
 
@@ -47,8 +58,18 @@ export class HybridLogicalClock {
     private readonly node: string,
     private readonly wallClock: () => number,
     last: string = HLC_ZERO,
+    private readonly maxDriftMs: number = DEFAULT_MAX_DRIFT_MS,
   ) {
     this.last = decodeHlc(last);
+  }
+
+  /**
+   * Brings a clock that ran ahead of the (corrected) wall clock by more than the allowed drift back to it: a device
+   * that learned its clock was wrong stops stamping the future.
+   */
+  rebase(): void {
+    const wall = this.wallClock();
+    if (this.last.wall > wall + this.maxDriftMs) this.last = { wall, counter: 0, node: this.node };
   }
 
   /** A new time for a local event. */
@@ -63,7 +84,9 @@ export class HybridLogicalClock {
 
   /** Takes in a time seen from another node, so later local times sort after it. */
   receive(remote: string): void {
-    const r = decodeHlc(remote);
+    const decoded = decodeHlc(remote);
+    const limit = this.wallClock() + this.maxDriftMs;
+    const r = decoded.wall > limit ? { ...decoded, wall: limit } : decoded;
     if (r.wall > this.last.wall || (r.wall === this.last.wall && r.counter > this.last.counter)) {
       this.last = { wall: r.wall, counter: r.counter, node: this.node };
     }

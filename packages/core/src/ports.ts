@@ -70,6 +70,8 @@ export interface SyncState {
   readonly hlc: string;
   readonly lastPullAt?: number;
   readonly lastPushAt?: number;
+  /** Server clock minus this device's clock (ms), as last measured: corrects the HLC of a device whose clock is off. */
+  readonly clockOffset?: number;
 }
 
 /** One atomic change to a namespace: all of it is stored, or none of it. */

@@ -83,6 +83,8 @@ export interface PullResponse {
   readonly checkpoint: Checkpoint;
   /** More documents wait after this batch. */
   readonly more: boolean;
+  /** The server's clock (ms) when it answered: devices correct their hybrid logical clocks by it. */
+  readonly serverTime: number;
 }
 
 /**
@@ -138,6 +140,8 @@ export type PushResult =
 /** Push response. */
 export interface PushResponse {
   readonly epoch: number;
+  /** The server's clock (ms) when it answered. */
+  readonly serverTime: number;
   readonly results: readonly PushResult[];
 }
 

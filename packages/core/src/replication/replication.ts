@@ -146,7 +146,9 @@ class ReplicationRunner implements Replication {
   private liveAttempt = 0;
   private policySub: Subscription | undefined;
   private liveSub: Subscription | undefined;
-  private running: Promise<void> | undefined;
+  /** Raised by stop(): answers to requests sent before are dropped, as if the process had been killed. */
+  private generation = 0;
+  private clockOffset = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: ReplicationOptions) {
@@ -207,8 +209,9 @@ class ReplicationRunner implements Replication {
     this.policySub?.unsubscribe();
     this.policySub = undefined;
     this.closeLive();
+    this.generation++;
+    this.inFlight.clear();
     this.dispatch({ type: "stop" });
-    await this.running;
     await this.queue;
   }
 
@@ -289,10 +292,10 @@ class ReplicationRunner implements Replication {
   private perform(effect: MachineEffect): void {
     switch (effect.type) {
       case "pull":
-        this.running = this.runPull();
+        void this.runPull();
         return;
       case "push":
-        this.running = this.runPush();
+        void this.runPush();
         return;
       case "schedule-retry": {
         const delay = backoffDelay(
@@ -326,8 +329,10 @@ class ReplicationRunner implements Replication {
   // ---- pull
 
   private async runPull(): Promise<void> {
+    const generation = this.generation;
     try {
       const sync = await this.serial(() => this.ready());
+      const sentAt = this.runtime.now();
       const response = await this.remote(() =>
         this.options.transport.pull({
           scope: this.app$.value,
@@ -335,12 +340,18 @@ class ReplicationRunner implements Replication {
           limit: this.options.pullBatchSize ?? 500,
         }),
       );
+      if (generation !== this.generation) return;
       const planned = await this.serial(async () => {
         const current = await this.ready();
         const keys = response.documents;
         const { ctx, seq } = this.planContext(response.epoch);
         const records = await this.records(keys, epochMoved(current, response.epoch, response.reset));
-        const plan = await planPull(ctx, { ...records, sync: current }, response, this.runtime.now());
+        const plan = await planPull(
+          ctx,
+          { ...records, sync: this.measureClock(current, sentAt, response.serverTime) },
+          response,
+          this.runtime.now(),
+        );
         await this.commitPlan(plan, seq());
         return plan;
       });
@@ -348,13 +359,14 @@ class ReplicationRunner implements Replication {
       this.publish({ lastError: undefined });
       this.dispatch({ type: "pull-done", more: response.more });
     } catch (error) {
-      this.fail(error);
+      if (generation === this.generation) this.fail(error);
     }
   }
 
   // ---- push
 
   private async runPush(): Promise<void> {
+    const generation = this.generation;
     try {
       const size = this.options.pushBatchSize ?? 200;
       const prepared = await this.serial(async () => {
@@ -374,9 +386,11 @@ class ReplicationRunner implements Replication {
       const idempotencyKey =
         this.lastAttempt?.fingerprint === fingerprint ? this.lastAttempt.key : randomId(this.runtime);
       this.lastAttempt = { key: idempotencyKey, fingerprint };
+      const sentAt = this.runtime.now();
       const response = await this.remote(() =>
         this.options.transport.push({ scope: this.app$.value, idempotencyKey, changes: prepared.changes }),
       );
+      if (generation !== this.generation) return;
       this.lastAttempt = undefined;
       const planned = await this.serial(async () => {
         const current = await this.ready();
@@ -418,6 +432,7 @@ class ReplicationRunner implements Replication {
         pullNeeded: planned.pullNeeded,
       });
     } catch (error) {
+      if (generation !== this.generation) return;
       this.inFlight.clear();
       this.fail(error);
     }
@@ -516,13 +531,30 @@ class ReplicationRunner implements Replication {
     );
   }
 
+  /**
+   * Measures the server clock's offset from this device's (assuming the answer was made halfway through the
+   * round trip) and rebases the HLC on it, before the answer's times are taken in.
+   */
+  private measureClock(sync: SyncState, sentAt: number, serverTime: number): SyncState {
+    if (!Number.isFinite(serverTime)) return sync;
+    const receivedAt = this.runtime.now();
+    this.clockOffset = Math.round(serverTime - (sentAt + receivedAt) / 2);
+    this.clock?.rebase();
+    return { ...sync, clockOffset: this.clockOffset };
+  }
+
   /** Loads the sync state and clock once; later calls return the cached state (this engine is the only writer). */
   private async ready(): Promise<SyncState> {
     if (this.sync && this.clock) return this.sync;
     const stored = await this.options.store.getSync(this.ns);
     const sync = stored ?? { epoch: 0, checkpoint: { epoch: 0, seq: 0 }, nextSeq: 1, hlc: HLC_ZERO };
     this.sync = sync;
-    this.clock = new HybridLogicalClock(this.options.deviceId, this.runtime.now, sync.hlc);
+    this.clockOffset = sync.clockOffset ?? 0;
+    this.clock = new HybridLogicalClock(
+      this.options.deviceId,
+      () => this.runtime.now() + this.clockOffset,
+      sync.hlc,
+    );
     return sync;
   }
 
@@ -542,11 +574,20 @@ class ReplicationRunner implements Replication {
 
   private openLive(): void {
     const appId = this.app$.value.appId;
-    this.liveSub = this.options.transport.live([appId]).subscribe({
+    let ended = false;
+    const sub = this.options.transport.live([appId]).subscribe({
       next: (event) => this.onLive(event),
-      error: () => this.reopenLive(),
-      complete: () => this.reopenLive(),
+      error: () => {
+        ended = true;
+        this.reopenLive();
+      },
+      complete: () => {
+        ended = true;
+        this.reopenLive();
+      },
     });
+    // A channel that failed while subscribing has already scheduled its reopening.
+    if (!ended) this.liveSub = sub;
   }
 
   private onLive(event: LiveEvent): void {

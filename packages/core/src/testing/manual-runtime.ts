@@ -46,6 +46,13 @@ export class ManualRuntime implements Runtime {
     return this.prng.next();
   }
 
+  /** When the next timer fires, if any. */
+  get nextTimerAt(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.timers.values()) if (at === undefined || t.at < at) at = t.at;
+    return at;
+  }
+
   /** Timers not yet fired. */
   get pendingTimers(): number {
     return this.timers.size;

@@ -66,6 +66,8 @@ export class MemoryServer {
   private readonly live = new Subject<{ accountId: string; event: LiveEvent }>();
   private readonly limits: ServerLimits;
   registry: readonly RegistryEntry[];
+  /** Every accepted change in order, for assertions about what reached the server and under which account. */
+  readonly log: { accountId: string; appId: string; epoch: number; document: ServerDocument }[] = [];
 
   constructor(private readonly options: MemoryServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -115,6 +117,7 @@ export class MemoryServer {
       documents: structuredClone(documents),
       checkpoint: { epoch: app.epoch, seq: last?.seq ?? plan.afterSeq },
       more: after.length > limit,
+      serverTime: this.options.now(),
     };
   }
 
@@ -176,9 +179,15 @@ export class MemoryServer {
     if (quota !== undefined && bytesOf(docs) > quota && bytesOf(docs) > bytesOf(app.docs)) {
       throw new HokanError("quota", `the backup of ${request.scope.appId} would exceed ${quota} bytes`);
     }
-    const response: PushResponse = { epoch: app.epoch, results };
+    const response: PushResponse = { epoch: app.epoch, serverTime: now, results };
     app.docs.clear();
     for (const [k, v] of docs) app.docs.set(k, v);
+    for (const r of results) {
+      if (r.status !== "accepted" || r.seq <= app.seq) continue;
+      const document = [...docs.values()].find((d) => d.seq === r.seq);
+      if (document)
+        this.log.push({ accountId: c.accountId, appId: request.scope.appId, epoch: app.epoch, document });
+    }
     if (seq !== app.seq) {
       app.seq = seq;
       app.lastBackupAt = now;
