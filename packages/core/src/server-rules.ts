@@ -53,9 +53,10 @@ export type ChangeDecision =
  *
  * @remarks
  * A change made under another epoch than the current one is a conflict (`epoch`): it was queued before a delete and
- * must never bring deleted data back. Epoch 0 marks a client that never synced this app: it holds nothing from
- * before any delete, so its changes are taken under the current epoch. A change whose base revision is not the
- * current one is a conflict (`stale`), whole document or patch alike; the client resolves it and pushes again.
+ * must never bring deleted data back. That includes epoch 0, which a client that never synced sends: it learns the
+ * epoch from the answer and sends again, while a stale copy of its first request (a network replay after a delete)
+ * is refused. A change whose base revision is not the current one is a conflict (`stale`), whole document or patch
+ * alike; the client resolves it and pushes again.
  */
 export function decideChange(
   current: ServerDocument | undefined,
@@ -66,7 +67,7 @@ export function decideChange(
   const invalid = validateChange(change, limits);
   if (invalid) return { kind: "reject", error: invalid };
   if (current !== undefined && current.changeId === change.changeId) return { kind: "duplicate" };
-  if (change.epoch !== 0 && change.epoch !== epoch) return { kind: "conflict", reason: "epoch" };
+  if (change.epoch !== epoch) return { kind: "conflict", reason: "epoch" };
   if (change.baseRev !== (current?.rev ?? 0)) return { kind: "conflict", reason: "stale" };
   let data: JsonObject | null;
   if (change.patch !== undefined) {

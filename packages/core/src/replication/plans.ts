@@ -186,7 +186,6 @@ export async function planPushResults(
   const pending = groupByDoc(records.entries);
   let sync = records.sync;
   const rejected: PushResult[] = [];
-  let epochConflict = false;
   for (const result of response.results) {
     const entry = bySeqOf.get(result.changeId);
     if (entry === undefined) continue;
@@ -213,7 +212,19 @@ export async function planPushResults(
           : { ...entry, rejected: { code: result.code, message: result.message } };
       b.put(next);
     } else if (result.reason === "epoch") {
-      epochConflict = true;
+      if (entry.epoch === 0) {
+        // Made before this device ever heard from the server, so it holds nothing deleted: send it again under the
+        // epoch the server has now. (The server refuses epoch 0 itself, so a replayed copy of this request cannot
+        // land after a delete.)
+        b.put({ ...entry, epoch: response.epoch });
+      } else {
+        // Made under an epoch the server has left behind: superseded by a delete, never to be sent again.
+        b.drop([entry.seq]);
+        pending.set(
+          k,
+          (pending.get(k) ?? []).filter((e) => e.seq !== entry.seq),
+        );
+      }
     } else if (result.current === undefined) {
       // The server has no such document although this device saw one: push it again as new.
       if (local?.base !== undefined) {
@@ -231,8 +242,8 @@ export async function planPushResults(
       if (plan.changed) b.changed.push(plan.document);
     }
   }
-  const reset = epochConflict || epochMoved(sync, response.epoch, false);
-  if (reset && response.epoch > sync.epoch) {
+  const reset = epochMoved(sync, response.epoch, false);
+  if (reset) {
     const all = records.all ?? { documents: [], entries: [] };
     const r = planReset(response.epoch, sync, all.documents, all.entries);
     for (const d of r.documents) b.doc(d);
@@ -245,7 +256,10 @@ export async function planPushResults(
   return { commit: b.build(next), changed: b.changed, reset, pullNeeded: reset, rejected };
 }
 
-/** Plans a local write: coalesced into the document's queued entry, or a new entry after an in-flight one. */
+/**
+ * Plans a local write: coalesced into the document's queued entry of the same epoch, or a new entry (after an
+ * in-flight one, or after one from an older epoch).
+ */
 export function planLocalWrite(
   ctx: Pick<PlanContext, "clock" | "epoch" | "newChangeId" | "nextSeq">,
   key: DocumentKey,
@@ -256,7 +270,9 @@ export function planLocalWrite(
 ): { document: LocalDocument; entry: OutboxEntry; replaces?: number } {
   const hlc = ctx.clock.tick();
   const document: LocalDocument = { ...local, collection: key.collection, id: key.id, data, hlc };
-  const queued = entries.findLast((e) => !inFlight.has(e.seq));
+  // Coalesce into the queued entry of the same epoch only: a change made before this device learned of a delete must
+  // stay apart from one made after, so the server can refuse the one and take the other.
+  const queued = entries.findLast((e) => !inFlight.has(e.seq) && e.epoch === ctx.epoch);
   const entry: OutboxEntry = {
     seq: queued?.seq ?? ctx.nextSeq(),
     collection: key.collection,

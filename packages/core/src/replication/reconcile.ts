@@ -87,10 +87,13 @@ export async function reconcile(
   }
   const handler = conflictHandler(ctx.strategyOf(server.collection));
   const real = withDeleted(server.data);
+  // The latest pending change is what this device still wants to send. It equals the local state, except after a
+  // delete of the backup dropped newer changes: those must not reach the server through a merge either.
+  const mine = pending[pending.length - 1] as OutboxEntry;
   const input = {
-    newDocumentState: withDeleted(local.data),
+    newDocumentState: withDeleted(mine.data),
     realMasterState: real,
-    newHlc: local.hlc,
+    newHlc: mine.hlc,
     realHlc: server.hlc,
     ...(local.base === undefined ? {} : { assumedMasterState: withDeleted(local.base.data) }),
   };

@@ -144,6 +144,8 @@ class ReplicationRunner implements Replication {
   private retryTimer: unknown;
   private liveTimer: unknown;
   private liveAttempt = 0;
+  /** The live channel was closed or broke since it last opened: catch up when it opens again. */
+  private liveWasDown = false;
   private policySub: Subscription | undefined;
   private liveSub: Subscription | undefined;
   /** Raised by stop(): answers to requests sent before are dropped, as if the process had been killed. */
@@ -394,8 +396,9 @@ class ReplicationRunner implements Replication {
       this.lastAttempt = undefined;
       const planned = await this.serial(async () => {
         const current = await this.ready();
-        const { ctx, seq } = this.planContext(current.epoch);
-        const moved = epochMoved(current, response.epoch, false) || response.results.some(isEpochConflict);
+        // Changes a conflict resolution queues are made knowing the server's current epoch.
+        const { ctx, seq } = this.planContext(response.epoch);
+        const moved = epochMoved(current, response.epoch, false);
         const records = await this.records(prepared.batch, moved);
         const plan = await planPushResults(
           ctx,
@@ -587,7 +590,13 @@ class ReplicationRunner implements Replication {
       },
     });
     // A channel that failed while subscribing has already scheduled its reopening.
-    if (!ended) this.liveSub = sub;
+    if (ended) return;
+    this.liveSub = sub;
+    if (this.liveWasDown) {
+      // Whatever happened while the channel was down is found by pulling from the checkpoint.
+      this.liveWasDown = false;
+      queueMicrotask(() => this.dispatch({ type: "remote-change" }));
+    }
   }
 
   private onLive(event: LiveEvent): void {
@@ -600,6 +609,7 @@ class ReplicationRunner implements Replication {
 
   private reopenLive(): void {
     this.liveSub = undefined;
+    this.liveWasDown = true;
     if (this.policySub === undefined) return;
     this.liveAttempt++;
     const delay = backoffDelay(
@@ -610,12 +620,11 @@ class ReplicationRunner implements Replication {
     this.liveTimer = this.runtime.setTimeout(() => {
       this.liveTimer = undefined;
       this.syncLive();
-      // Whatever happened while the channel was down is found by pulling from the checkpoint.
-      if (this.liveSub) this.dispatch({ type: "remote-change" });
     }, delay);
   }
 
   private closeLive(): void {
+    if (this.liveSub) this.liveWasDown = true;
     this.liveSub?.unsubscribe();
     this.liveSub = undefined;
     if (this.liveTimer !== undefined) this.runtime.clearTimeout(this.liveTimer);
@@ -650,8 +659,4 @@ class ReplicationRunner implements Replication {
 function withoutReason(s: ReplicationStatus): ReplicationStatus {
   const { reason: _, ...rest } = s;
   return rest;
-}
-
-function isEpochConflict(r: { status: string; reason?: string }): boolean {
-  return r.status === "conflict" && r.reason === "epoch";
 }

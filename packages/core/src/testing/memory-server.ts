@@ -68,6 +68,8 @@ export class MemoryServer {
   registry: readonly RegistryEntry[];
   /** Every accepted change in order, for assertions about what reached the server and under which account. */
   readonly log: { accountId: string; appId: string; epoch: number; document: ServerDocument }[] = [];
+  /** Every delete of an app's backup in order, with the server time it happened. */
+  readonly deleteLog: { accountId: string; appId: string; epoch: number; at: number }[] = [];
 
   constructor(private readonly options: MemoryServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -244,6 +246,7 @@ export class MemoryServer {
       app.docs.clear();
       app.answers.clear();
       out.push({ appId, epoch: app.epoch });
+      this.deleteLog.push({ accountId: c.accountId, appId, epoch: app.epoch, at: this.options.now() });
       this.live.next({ accountId: c.accountId, event: { type: "deleted", appId, epoch: app.epoch } });
     }
     return { apps: out };

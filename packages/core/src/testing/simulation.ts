@@ -87,8 +87,16 @@ export class SimWorld {
   }
 
   /** Runs the clock until the system is at rest. */
-  async settle(maxMs = 3_600_000): Promise<void> {
-    await this.runtime.runUntil(() => this.atRest(), { stepMs: 100, maxMs });
+  async settle(maxMs = 900_000): Promise<void> {
+    try {
+      await this.runtime.runUntil(() => this.atRest(), { stepMs: 100, maxMs });
+    } catch (error) {
+      const states = this.devices.map((d) => `${d.id}: ${d.describe()}`).join("; ");
+      const next = this.runtime.nextTimerAt;
+      throw new Error(
+        `${(error as Error).message}; next timer in ${next === undefined ? "-" : next - this.runtime.now()} ms; ${states}`,
+      );
+    }
   }
 }
 
@@ -193,6 +201,16 @@ export class SimDevice {
 
   updateSettings(patch: Partial<DeviceSettings>): void {
     this.settings$.next({ ...this.settings$.value, ...patch });
+  }
+
+  /** One line per open app: state, pending changes, last error. */
+  describe(): string {
+    return [...this.replications.entries()]
+      .map(
+        ([appId, r]) =>
+          `${appId} ${r.status.state} pending=${r.status.pending} ${r.status.lastError?.code ?? ""}`,
+      )
+      .join(", ");
   }
 
   /** Every open app is idle. */

@@ -55,7 +55,7 @@ const put = (id: string, data: JsonObject | null, extra: Partial<PushChange> = {
   collection: "settings",
   id,
   changeId: uid("c"),
-  epoch: 0,
+  epoch: 1,
   baseRev: 0,
   hlc: hlc(1),
   data,
@@ -66,7 +66,7 @@ const patchOf = (id: string, baseRev: number, patch: readonly PatchOperation[]):
   collection: "settings",
   id,
   changeId: uid("c"),
-  epoch: 0,
+  epoch: 1,
   baseRev,
   hlc: hlc(2),
   patch,
@@ -163,6 +163,24 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         expect(pulled.documents).toHaveLength(1);
         expect(pulled.documents[0]?.rev).toBe(1);
         await rejectsWith(t.push({ ...request, changes: [put("a", { v: 9 })] }), "idempotency-mismatch");
+      }),
+    );
+
+    it(
+      "starts every app at epoch 1 and refuses a change without the current epoch, telling the epoch",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        const res = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("a", { v: 1 }, { epoch: 0 })],
+        });
+        expect(res.epoch).toBe(1);
+        expect(res.results[0]).toMatchObject({ status: "conflict", reason: "epoch" });
+        expect(Math.abs(res.serverTime - Date.now())).toBeLessThan(60_000);
+        const pulled = await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+        expect(pulled.documents).toEqual([]);
+        expect(pulled.epoch).toBe(1);
       }),
     );
 
@@ -273,14 +291,14 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
           idempotencyKey: uid("key"),
           changes: [put("secret", { pin: 1234 })],
         });
+        await bob.deleteAll();
         const pulled = await bob.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
         expect(pulled.documents).toEqual([]);
         expect((await bob.catalog()).apps).toEqual([]);
-        await bob.deleteAll();
         const res = await bob.push({
           scope: MAIL,
           idempotencyKey: uid("key"),
-          changes: [put("secret", { pin: 0 })],
+          changes: [put("secret", { pin: 0 }, { epoch: pulled.epoch })],
         });
         expect(res.results[0]?.status).toBe("accepted");
         const mine = await alice.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
