@@ -402,7 +402,7 @@ class ReplicationRunner implements Replication {
         const records = await this.records(prepared.batch, moved);
         const plan = await planPushResults(
           ctx,
-          { ...records, sync: current },
+          { ...records, sync: this.measureClock(current, sentAt, response.serverTime) },
           prepared.batch,
           response,
           this.runtime.now(),
