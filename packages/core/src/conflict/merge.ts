@@ -71,16 +71,19 @@ function applyLenient(target: JsonObject, op: PatchOperation): void {
   }
 }
 
-/** An `add` below objects the other side removed recreates them, so a field edit is not lost with its parent. */
+/**
+ * A winning edit below an object the other side removed or replaced recreates the object, so the edit is not lost
+ * with its parent.
+ */
 function ensureParents(target: JsonObject, op: PatchOperation): PatchOperation {
   if (op.op !== "add" && op.op !== "replace") return op;
   const parts = splitPath(op.path);
-  let node: Json = target;
+  let obj: JsonObject = target;
   for (const part of parts.slice(0, -1)) {
-    if (node === null || typeof node !== "object" || Array.isArray(node)) return op;
-    const obj: JsonObject = node;
-    if (!Object.hasOwn(obj, part)) obj[part] = {};
-    node = obj[part] ?? null;
+    const child = obj[part];
+    if (child === undefined || child === null || typeof child !== "object" || Array.isArray(child))
+      obj[part] = {};
+    obj = obj[part] as JsonObject;
   }
   return { op: "add", path: op.path, value: op.value };
 }

@@ -8,7 +8,7 @@ import {
   type Subscription,
 } from "rxjs";
 import type { ConflictStrategy } from "../conflict/types.js";
-import { HokanError } from "../errors.js";
+import { HokanError, isErrorCode } from "../errors.js";
 import { HLC_ZERO, HybridLogicalClock } from "../hlc.js";
 import { type JsonObject, jsonEqual } from "../json.js";
 import type { DeviceSettings, NetworkState, RegistryKnowledge } from "../policy.js";
@@ -47,7 +47,7 @@ import {
   toPushChange,
 } from "./plans.js";
 import type { PlanContext } from "./reconcile.js";
-import { type ReplicationStatus, statusReason } from "./status.js";
+import { type ReplicationStatus, type StatusError, statusReason } from "./status.js";
 
 /** Options of {@link createReplication}. */
 export interface ReplicationOptions {
@@ -140,6 +140,8 @@ class ReplicationRunner implements Replication {
   private clock: HybridLogicalClock | undefined;
   private readonly inFlight = new Set<number>();
   private readonly rejectedSeqs = new Set<number>();
+  /** Why the server refused the latest change it refused for good; shown until no refused change is left. */
+  private rejection: StatusError | undefined;
   private lastAttempt: { key: string; fingerprint: string } | undefined;
   private retryTimer: unknown;
   private liveTimer: unknown;
@@ -358,7 +360,7 @@ class ReplicationRunner implements Replication {
         return plan;
       });
       this.afterCommit(planned);
-      this.publish({ lastError: undefined });
+      this.publish({ lastError: this.rejection });
       this.dispatch({ type: "pull-done", more: response.more });
     } catch (error) {
       if (generation === this.generation) this.fail(error);
@@ -411,23 +413,20 @@ class ReplicationRunner implements Replication {
         this.inFlight.clear();
         for (const r of plan.rejected) {
           const e = prepared.batch.find((b) => b.changeId === r.changeId);
-          if (e && r.status === "rejected" && r.code !== "bad-patch") this.rejectedSeqs.add(e.seq);
+          if (!e || r.status !== "rejected" || r.code === "bad-patch") continue;
+          this.rejectedSeqs.add(e.seq);
+          this.rejection = {
+            code: isErrorCode(r.code) ? r.code : "bad-request",
+            message: `${e.collection}/${e.id}: ${r.message}`,
+            retryable: false,
+            at: this.runtime.now(),
+          };
         }
+        await this.refreshCounts();
         return plan;
       });
       this.afterCommit(planned);
-      const rejection = planned.rejected[0];
-      this.publish({
-        lastError:
-          rejection?.status === "rejected"
-            ? {
-                code: "bad-request",
-                message: `${rejection.code}: ${rejection.message}`,
-                retryable: false,
-                at: this.runtime.now(),
-              }
-            : undefined,
-      });
+      this.publish({ lastError: this.rejection });
       const status = this.status;
       this.dispatch({
         type: "push-done",
@@ -496,6 +495,7 @@ class ReplicationRunner implements Replication {
   }
 
   private async refreshCounts(): Promise<void> {
+    if (this.rejectedSeqs.size === 0) this.rejection = undefined;
     const pending = await this.options.store.countOutbox(this.ns);
     const sync = this.sync;
     this.publish({

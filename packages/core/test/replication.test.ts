@@ -1,0 +1,215 @@
+import { describe, expect, it } from "vitest";
+import type { PushRequest, RegistryEntry, Transport } from "../src/index.js";
+import { openRegistry, SimWorld } from "../src/testing/index.js";
+import { MAIL, serverDocs } from "./helpers.js";
+
+/** A transport that records pushes and can rewrite them or refuse the registry. */
+function spy(
+  inner: Transport,
+  options: { noRegistry?: boolean; rewrite?: (r: PushRequest, n: number) => PushRequest } = {},
+) {
+  const pushes: PushRequest[] = [];
+  const transport: Transport = {
+    ...inner,
+    pull: (r) => inner.pull(r),
+    push: (r) => {
+      const sent = options.rewrite ? options.rewrite(r, pushes.length) : r;
+      pushes.push(sent);
+      return inner.push(sent);
+    },
+    registry: (p) =>
+      options.noRegistry ? Promise.reject(new Error("registry unavailable")) : inner.registry(p),
+    live: (a) => inner.live(a),
+  };
+  return { transport, pushes };
+}
+
+const mailEntry = (patch: Partial<RegistryEntry>): RegistryEntry[] => [
+  { ...(openRegistry([MAIL.scope.appId])[0] as RegistryEntry), ...patch },
+];
+
+describe("replication runner", () => {
+  it("tells the app about local and restored changes", async () => {
+    const world = new SimWorld();
+    const a = await world.device({ id: "a", accountId: "alice" }).open(MAIL);
+    const b = await world.device({ id: "b", accountId: "alice" }).open(MAIL);
+    const seen: string[] = [];
+    b.changes$.subscribe((c) => seen.push(`${c.origin}:${c.collection}/${c.id}`));
+    await a.put("settings", "x", { v: 1 });
+    await b.put("settings", "y", { v: 2 });
+    await world.settle();
+    expect(seen).toEqual(["local:settings/y", "remote:settings/x"]);
+    await b.whenIdle();
+    expect(b.status).toMatchObject({ state: "idle", pending: 0, inFlight: false });
+    expect(b.status.lastPushAt).toBeGreaterThan(0);
+    expect(b.status.lastPullAt).toBeGreaterThan(0);
+  });
+
+  it("refuses documents that are not objects and collections the app did not declare", async () => {
+    const world = new SimWorld();
+    const a = await world.device({ id: "a", accountId: "alice" }).open(MAIL);
+    await expect(a.put("settings", "x", [1] as never)).rejects.toMatchObject({ code: "bad-request" });
+    await expect(a.put("photos", "x", { v: 1 })).rejects.toMatchObject({ code: "bad-request" });
+    expect(a.status.pending).toBe(0);
+  });
+
+  it("retries a failing server with growing pauses, then succeeds once it works", async () => {
+    const world = new SimWorld();
+    const phone = world.device({ id: "a", accountId: "alice" });
+    const mail = await phone.open(MAIL);
+    await world.settle();
+    world.network.faults = { ...world.network.faults, dropRequest: 1 };
+    const before = world.network.stats.requests;
+    await mail.put("settings", "x", { v: 1 });
+    await world.runtime.advance(10 * 60_000);
+    const attempts = world.network.stats.requests - before;
+    // 500 ms doubling to a 60 s cap, with jitter: about 15 tries in ten minutes, not thousands.
+    expect(attempts).toBeGreaterThan(8);
+    expect(attempts).toBeLessThan(40);
+    expect(mail.status.state).toBe("backoff");
+    expect(mail.status.lastError?.code).toBe("network");
+    world.network.faults = { ...world.network.faults, dropRequest: 0 };
+    await world.runtime.advance(61_000);
+    await world.settle();
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({ "settings/x": { v: 1 } });
+    expect(mail.status.lastError).toBeUndefined();
+  });
+
+  it("stops on upgrade-required from the server, keeps the data, and syncs after the app is upgraded", async () => {
+    const world = new SimWorld({ registry: mailEntry({ minVersion: "4.0.0" }) });
+    const phone = world.device({ id: "a", accountId: "alice" });
+    const link = phone.link;
+    const { transport } = spy(link.transport, { noRegistry: true });
+    const { createReplication } = await import("../src/index.js");
+    const mail = createReplication({
+      store: phone.store,
+      transport,
+      accountId: "alice",
+      app: MAIL.scope,
+      deviceId: "a",
+      collections: MAIL.collections,
+      settings$: phone.settings$,
+      network$: link.network.state$,
+      runtime: world.runtime,
+    });
+    await mail.start();
+    await mail.put("consent", "tos", { version: 7, accepted: true });
+    await world.runtime.runUntil(() => mail.status.state === "fatal");
+    expect(mail.status.lastError?.code).toBe("upgrade-required");
+    const requests = world.network.stats.requests;
+    await world.runtime.advance(30 * 60_000);
+    expect(world.network.stats.requests).toBe(requests);
+    expect(mail.status.pending).toBe(1);
+    expect(await mail.get("consent", "tos")).toEqual({ version: 7, accepted: true });
+    mail.setAppVersion("4.0.0");
+    await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({
+      "consent/tos": { version: 7, accepted: true },
+    });
+    await mail.stop();
+  });
+
+  it("follows the registry: a retired app backs up nothing and says why", async () => {
+    const world = new SimWorld({
+      registry: mailEntry({ retiredAt: "2020-01-01T00:00:00Z", restoreGraceDays: 100_000 }),
+    });
+    const mail = await world.device({ id: "a", accountId: "alice" }).open(MAIL);
+    await mail.put("settings", "x", { v: 1 });
+    await world.settle();
+    expect(mail.status.backup).toEqual({ kind: "denied", reason: "retired" });
+    expect(mail.status.restore.kind).toBe("allowed");
+    expect(mail.status.pending).toBe(1);
+    expect(world.server.log).toEqual([]);
+  });
+
+  it("holds backup on a platform without the capability and still restores there", async () => {
+    const registry: RegistryEntry[] = [
+      { appId: MAIL.scope.appId, platform: "android", capabilities: ["backup", "restore"] },
+      { appId: MAIL.scope.appId, platform: "ios", capabilities: ["restore"] },
+    ];
+    const world = new SimWorld({ registry });
+    const android = await world.device({ id: "a", accountId: "alice" }).open(MAIL);
+    const iphone = await world.device({ id: "i", accountId: "alice", platform: "ios" }).open(MAIL);
+    await android.put("settings", "x", { v: 1 });
+    await iphone.put("settings", "y", { v: 2 });
+    await world.settle();
+    expect(iphone.status.backup).toEqual({ kind: "denied", reason: "capability" });
+    expect(await iphone.get("settings", "x")).toEqual({ v: 1 });
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({ "settings/x": { v: 1 } });
+  });
+
+  it("keeps a document the server refuses as too large, reports it, and sends the rest", async () => {
+    const world = new SimWorld();
+    const mail = await world.device({ id: "a", accountId: "alice" }).open(MAIL);
+    await world.settle();
+    await mail.put("settings", "huge", { blob: "x".repeat(300 * 1024) });
+    await mail.put("settings", "small", { v: 1 });
+    await world.settle();
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({ "settings/small": { v: 1 } });
+    expect(mail.status).toMatchObject({ pending: 1, rejected: 1, state: "idle" });
+    expect(mail.status.lastError).toMatchObject({ code: "payload-too-large", retryable: false });
+    expect(mail.status.lastError?.message).toContain("settings/huge");
+    await mail.put("settings", "huge", { blob: "small now" });
+    await world.settle();
+    expect(mail.status).toMatchObject({ pending: 0, rejected: 0 });
+    expect(mail.status.lastError).toBeUndefined();
+    expect(serverDocs(world, "alice", MAIL.scope.appId)["settings/huge"]).toEqual({ blob: "small now" });
+  });
+
+  it("sends a small change to a big document as a patch, and the whole document when a patch is refused", async () => {
+    const world = new SimWorld();
+    const phone = world.device({ id: "a", accountId: "alice" });
+    const { transport, pushes } = spy(phone.link.transport, {
+      rewrite: (r, n) =>
+        n === 1
+          ? {
+              ...r,
+              changes: r.changes.map((c) =>
+                c.patch ? { ...c, patch: [{ op: "remove", path: "/nope" }] } : c,
+              ),
+            }
+          : r,
+    });
+    const { createReplication } = await import("../src/index.js");
+    const mail = createReplication({
+      store: phone.store,
+      transport,
+      accountId: "alice",
+      app: MAIL.scope,
+      deviceId: "a",
+      collections: MAIL.collections,
+      settings$: phone.settings$,
+      network$: phone.link.network.state$,
+      runtime: world.runtime,
+    });
+    await mail.start();
+    await world.runtime.runUntil(() => mail.status.state === "idle");
+    const big = { text: "lorem ipsum ".repeat(200), count: 1 };
+    await mail.put("settings", "doc", big);
+    await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
+    await mail.put("settings", "doc", { ...big, count: 2 });
+    await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
+    await mail.put("settings", "doc", { ...big, count: 3 });
+    await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
+    const shapes = pushes.map((p) => p.changes.map((c) => (c.patch ? "patch" : "data")).join());
+    // The second push's patch is spoiled on the way: the server refuses it and the document goes whole instead.
+    expect(shapes).toEqual(["data", "patch", "data", "patch"]);
+    expect(serverDocs(world, "alice", MAIL.scope.appId)["settings/doc"]).toEqual({ ...big, count: 3 });
+    await mail.stop();
+  });
+
+  it("stops backing up when the quota is used up and says so", async () => {
+    const world = new SimWorld({ quotaBytes: 1000 });
+    const mail = await world.device({ id: "a", accountId: "alice" }).open(MAIL);
+    await mail.put("settings", "a", { blob: "x".repeat(600) });
+    await world.settle();
+    await mail.put("settings", "b", { blob: "y".repeat(600) });
+    await world.settle();
+    const requests = world.network.stats.requests;
+    await world.runtime.advance(30 * 60_000);
+    expect(world.network.stats.requests).toBe(requests);
+    expect(mail.status.backup).toEqual({ kind: "denied", reason: "quota" });
+    expect(mail.status.pending).toBe(1);
+    expect(Object.keys(serverDocs(world, "alice", MAIL.scope.appId))).toEqual(["settings/a"]);
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, expect, it } from "vitest";
+import {
+  applyPatch,
+  canonicalJson,
+  checkPush,
+  checkScope,
+  DEFAULT_LIMITS,
+  decideChange,
+  HokanError,
+  type PushChange,
+  planPull,
+  pushFingerprint,
+  type ServerDocument,
+} from "../src/index.js";
+
+const current: ServerDocument = {
+  collection: "settings",
+  id: "a",
+  data: { v: 1, keep: true },
+  rev: 3,
+  seq: 10,
+  hlc: "000000000001000:000000:x",
+  changeId: "c-prev",
+  updatedAt: 1,
+};
+
+const change = (patch: Partial<PushChange> = {}): PushChange => ({
+  collection: "settings",
+  id: "a",
+  changeId: "c-new",
+  epoch: 2,
+  baseRev: 3,
+  hlc: "000000000002000:000000:y",
+  data: { v: 2 },
+  ...patch,
+});
+
+describe("decideChange", () => {
+  it("accepts a change made on the current state in the current epoch", () => {
+    expect(decideChange(current, 2, change())).toEqual({ kind: "accept", data: { v: 2 } });
+    expect(decideChange(undefined, 2, change({ baseRev: 0 }))).toEqual({ kind: "accept", data: { v: 2 } });
+    expect(decideChange(current, 2, change({ data: null }))).toEqual({ kind: "accept", data: null });
+  });
+
+  it("refuses a change from another epoch, epoch 0 included", () => {
+    expect(decideChange(current, 2, change({ epoch: 1 }))).toEqual({ kind: "conflict", reason: "epoch" });
+    expect(decideChange(current, 2, change({ epoch: 0 }))).toEqual({ kind: "conflict", reason: "epoch" });
+  });
+
+  it("answers a stale base with a conflict, for documents and patches alike", () => {
+    expect(decideChange(current, 2, change({ baseRev: 2 }))).toEqual({ kind: "conflict", reason: "stale" });
+    expect(decideChange(undefined, 2, change({ baseRev: 1 }))).toEqual({ kind: "conflict", reason: "stale" });
+    const { data: _, ...bare } = change({ baseRev: 2 });
+    const patch = { ...bare, patch: [{ op: "replace" as const, path: "/v", value: 9 }] };
+    expect(decideChange(current, 2, patch)).toEqual({ kind: "conflict", reason: "stale" });
+  });
+
+  it("recognises its own change again by change id", () => {
+    expect(decideChange({ ...current, changeId: "c-new" }, 2, change({ baseRev: 2 }))).toEqual({
+      kind: "duplicate",
+    });
+  });
+
+  it("applies a patch to the current state, and rejects one that does not apply", () => {
+    const { data: _, ...bare } = change();
+    expect(decideChange(current, 2, { ...bare, patch: [{ op: "replace", path: "/v", value: 9 }] })).toEqual({
+      kind: "accept",
+      data: { v: 9, keep: true },
+    });
+    const bad = decideChange(current, 2, { ...bare, patch: [{ op: "remove", path: "/nope" }] });
+    expect(bad.kind === "reject" && bad.error.code).toBe("bad-patch");
+    const onNothing = decideChange(undefined, 2, { ...bare, baseRev: 0, patch: [] });
+    expect(onNothing.kind === "reject" && onNothing.error.code).toBe("bad-patch");
+    const toArray = decideChange(current, 2, { ...bare, patch: [{ op: "replace", path: "", value: [1] }] });
+    expect(toArray.kind === "reject" && toArray.error.code).toBe("bad-patch");
+  });
+
+  it.each([
+    ["an empty id", { id: "" }, "bad-request"],
+    ["a control character in an id", { id: "a\u0000b" }, "bad-request"],
+    ["a huge collection name", { collection: "c".repeat(300) }, "bad-request"],
+    ["a negative epoch", { epoch: -1 }, "bad-request"],
+    ["a fractional base revision", { baseRev: 1.5 }, "bad-request"],
+    ["both data and patch", { patch: [] }, "bad-request"],
+    ["an array as data", { data: [1] as never }, "bad-request"],
+    [
+      "a document over the size limit",
+      { data: { blob: "x".repeat(DEFAULT_LIMITS.maxDocumentBytes) } },
+      "payload-too-large",
+    ],
+    [
+      "a document nested too deep",
+      { data: JSON.parse(`${'{"a":'.repeat(40)}1${"}".repeat(40)}`) },
+      "bad-request",
+    ],
+  ] as const)("rejects %s", (_name, patch, code) => {
+    const d = decideChange(current, 2, change(patch as Partial<PushChange>));
+    expect(d.kind).toBe("reject");
+    if (d.kind === "reject") expect(d.error.code).toBe(code);
+  });
+});
+
+describe("applyPatch", () => {
+  it("does not touch its input", () => {
+    const base = { a: { b: 1 } };
+    applyPatch(base, [{ op: "replace", path: "/a/b", value: 2 }]);
+    expect(base).toEqual({ a: { b: 1 } });
+  });
+});
+
+describe("planPull", () => {
+  it("starts from the checkpoint in the same epoch and over from another epoch or an unknown future", () => {
+    expect(planPull({ epoch: 0, seq: 0 }, 3, 50)).toEqual({ reset: false, afterSeq: 0 });
+    expect(planPull({ epoch: 3, seq: 20 }, 3, 50)).toEqual({ reset: false, afterSeq: 20 });
+    expect(planPull({ epoch: 2, seq: 20 }, 3, 50)).toEqual({ reset: true, afterSeq: 0 });
+    expect(planPull({ epoch: 3, seq: 99 }, 3, 50)).toEqual({ reset: true, afterSeq: 0 });
+  });
+
+  it("refuses a malformed checkpoint", () => {
+    expect(HokanError.is(planPull({ epoch: -1, seq: 0 }, 1, 0), "bad-request")).toBe(true);
+    expect(HokanError.is(planPull({ epoch: 1, seq: Number.NaN }, 1, 0), "bad-request")).toBe(true);
+  });
+});
+
+describe("checkPush and checkScope", () => {
+  it("limits batches and checks the idempotency key", () => {
+    const scope = { appId: "a", appVersion: "1", platform: "web" as const };
+    const changes = Array.from({ length: DEFAULT_LIMITS.maxBatchChanges + 1 }, () => change());
+    expect(checkPush({ scope, idempotencyKey: "key-12345", changes }, DEFAULT_LIMITS)?.code).toBe(
+      "batch-too-large",
+    );
+    expect(checkPush({ scope, idempotencyKey: "short", changes: [] }, DEFAULT_LIMITS)?.code).toBe(
+      "bad-request",
+    );
+    expect(checkPush({ scope, idempotencyKey: "key-12345", changes: [] }, DEFAULT_LIMITS)).toBeUndefined();
+  });
+
+  it("turns registry refusals into errors", () => {
+    const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "ios" as const };
+    const entry = { appId: scope.appId, platform: "ios" as const, capabilities: ["restore" as const] };
+    expect(checkScope(null, scope, "backup", 0)?.code).toBe("unsupported");
+    expect(checkScope(entry, scope, "backup", 0)?.code).toBe("capability");
+    expect(checkScope(entry, scope, "restore", 0)).toBeUndefined();
+    expect(checkScope(entry, scope, "bulkDelete", 0)?.code).toBe("capability");
+  });
+});
+
+describe("idempotency fingerprints", () => {
+  it("are stable under key order and differ for different bodies", () => {
+    expect(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe('{"a":[1,{"c":3,"d":2}],"b":1}');
+    const a = change();
+    const reordered = Object.fromEntries(Object.entries(a).reverse()) as unknown as PushChange;
+    expect(pushFingerprint([a])).toBe(pushFingerprint([reordered]));
+    expect(pushFingerprint([a])).not.toBe(pushFingerprint([change({ data: { v: 3 } })]));
+  });
+});
