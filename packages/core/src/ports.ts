@@ -128,10 +128,13 @@ export interface Transport {
   live(appIds: readonly string[]): Observable<LiveEvent>;
   catalog(): Promise<Catalog>;
   registry(platform: Platform): Promise<RegistryEntry[]>;
-  /** Deletes one app's backup: its epoch rises. */
-  deleteApp(scope: AppScope): Promise<DeleteResult>;
-  /** Deletes every app's backup of the account. */
-  deleteAll(): Promise<DeleteResult>;
+  /**
+   * Deletes one app's backup: its epoch rises. `requestId` makes a retried or duplicated request harmless: the server
+   * answers it again without deleting twice (a second delete would also take changes made after the first).
+   */
+  deleteApp(scope: AppScope, requestId: string): Promise<DeleteResult>;
+  /** Deletes every app's backup of the account; `requestId` as for {@link deleteApp}. */
+  deleteAll(requestId: string): Promise<DeleteResult>;
 }
 
 /** Network state as the host knows it (browsers cannot see roaming; the host app tells). */

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { applyYjsDocument, type ConflictHandler, encodeYDoc, type YjsDocument } from "../src/index.js";
+import {
+  applyYjsDocument,
+  type ConflictHandler,
+  encodeYDoc,
+  randomId,
+  type YjsDocument,
+} from "../src/index.js";
 import { BAD_NETWORK, SimWorld } from "../src/testing/index.js";
 import { MAIL, NOTES, serverDocs } from "./helpers.js";
 
@@ -289,7 +295,7 @@ describe("scenario 5: bulk delete while another device holds queued changes", ()
     await mb.put("settings", "x", { v: 2, queued: "before delete" });
     await mb.put("settings", "y", { v: 1, queued: "before delete" });
     await nb.put("prefs", "p", { v: 2 });
-    await world.run(a.link.transport.deleteAll());
+    await world.run(a.link.transport.deleteAll(randomId(world.runtime)));
     expect((await world.run(a.link.transport.catalog())).apps).toEqual([]);
     b.setOnline(true);
     await world.settle();

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import type { JsonObject, Replication } from "../src/index.js";
+import { randomId } from "../src/index.js";
 import { BAD_NETWORK, NO_FAULTS, type SimApp, type SimDevice, SimWorld } from "../src/testing/index.js";
 
 /**
@@ -176,7 +177,8 @@ export async function runSchedule(schedule: Schedule): Promise<{ writes: number;
         break;
       case "bulkDelete": {
         const d = devices[op.dev] as SimDevice;
-        if (d.link.state.online) await world.run(d.link.transport.deleteAll()).catch(() => undefined);
+        if (d.link.state.online)
+          await world.run(d.link.transport.deleteAll(randomId(world.runtime))).catch(() => undefined);
         break;
       }
       case "roam":

@@ -64,6 +64,8 @@ export interface Credentials {
 export class MemoryServer {
   private readonly accounts = new Map<string, Map<string, AppState>>();
   private readonly live = new Subject<{ accountId: string; event: LiveEvent }>();
+  /** Answers to deletes by account and request id, so a repeated request deletes nothing more. */
+  private readonly deleteAnswers = new Map<string, DeleteResult>();
   private readonly limits: ServerLimits;
   registry: readonly RegistryEntry[];
   /** Every accepted change in order, for assertions about what reached the server and under which account. */
@@ -234,8 +236,16 @@ export class MemoryServer {
   }
 
   /** @internal */
-  handleDelete(c: Credentials, appIds: readonly string[] | "all"): DeleteResult {
+  handleDelete(c: Credentials, appIds: readonly string[] | "all", requestId: string): DeleteResult {
     if (c.entitled === false) throw new HokanError("not-entitled", "the account is not entitled to backup");
+    if (typeof requestId !== "string" || !/^[\w-]{8,128}$/.test(requestId)) {
+      throw new HokanError(
+        "bad-request",
+        "a delete needs a request id of 8 to 128 letters, digits, '_' or '-'",
+      );
+    }
+    const answered = this.deleteAnswers.get(`${c.accountId}\u0000${requestId}`);
+    if (answered) return structuredClone(answered);
     const apps = this.accounts.get(c.accountId) ?? new Map<string, AppState>();
     const targets = appIds === "all" ? [...apps.keys()].filter((a) => !c.apps || c.apps.includes(a)) : appIds;
     const out: { appId: string; epoch: number }[] = [];
@@ -249,7 +259,13 @@ export class MemoryServer {
       this.deleteLog.push({ accountId: c.accountId, appId, epoch: app.epoch, at: this.options.now() });
       this.live.next({ accountId: c.accountId, event: { type: "deleted", appId, epoch: app.epoch } });
     }
-    return { apps: out };
+    const result = { apps: out };
+    this.deleteAnswers.set(`${c.accountId}\u0000${requestId}`, structuredClone(result));
+    for (const k of this.deleteAnswers.keys()) {
+      if (this.deleteAnswers.size <= (this.options.rememberAnswers ?? 1000)) break;
+      this.deleteAnswers.delete(k);
+    }
+    return result;
   }
 
   /** @internal */
@@ -314,11 +330,11 @@ class MemoryConnection implements Transport {
   registry(platform: Platform): Promise<RegistryEntry[]> {
     return answer(() => structuredClone(this.server.registry.filter((e) => e.platform === platform)));
   }
-  deleteApp(scope: AppScope): Promise<DeleteResult> {
-    return answer(() => this.server.handleDelete(this.credentials, [scope.appId]));
+  deleteApp(scope: AppScope, requestId: string): Promise<DeleteResult> {
+    return answer(() => this.server.handleDelete(this.credentials, [scope.appId], requestId));
   }
-  deleteAll(): Promise<DeleteResult> {
-    return answer(() => this.server.handleDelete(this.credentials, "all"));
+  deleteAll(requestId: string): Promise<DeleteResult> {
+    return answer(() => this.server.handleDelete(this.credentials, "all", requestId));
   }
 }
 

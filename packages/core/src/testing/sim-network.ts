@@ -71,8 +71,8 @@ export class SimNetwork {
       push: (r) => call(() => server.push(r)),
       catalog: () => call(() => server.catalog()),
       registry: (p) => call(() => server.registry(p)),
-      deleteApp: (s) => call(() => server.deleteApp(s)),
-      deleteAll: () => call(() => server.deleteAll()),
+      deleteApp: (s, id) => call(() => server.deleteApp(s, id)),
+      deleteAll: (id) => call(() => server.deleteAll(id)),
       live: (appIds) => this.liveLink(state$, server.live(appIds)),
     };
     return {

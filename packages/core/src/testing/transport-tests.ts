@@ -230,7 +230,7 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         const t = await s.connect(uid("acct"));
         await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
         const before = await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
-        const deleted = await t.deleteApp(MAIL);
+        const deleted = await t.deleteApp(MAIL, uid("del"));
         const epoch = deleted.apps.find((a) => a.appId === MAIL.appId)?.epoch ?? 0;
         expect(epoch).toBeGreaterThan(before.epoch);
         expect((await t.catalog()).apps).toEqual([]);
@@ -256,6 +256,23 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
     );
 
     it(
+      "deletes once for a repeated request id, so a replayed delete cannot take later changes",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
+        const requestId = uid("del");
+        const first = await t.deleteApp(MAIL, requestId);
+        const epoch = first.apps[0]?.epoch ?? 0;
+        await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("b", { v: 2 }, { epoch })] });
+        const again = await t.deleteApp(MAIL, requestId);
+        expect(again).toEqual(first);
+        const pulled = await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+        expect(pulled.epoch).toBe(epoch);
+        expect(pulled.documents.map((d) => d.id)).toEqual(["b"]);
+      }),
+    );
+
+    it(
       "lists backed-up apps in the catalog with their last backup time, and bulk delete empties it",
       withServer(async (s) => {
         const t = await s.connect(uid("acct"));
@@ -275,7 +292,7 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
           expect(app.bytes).toBeGreaterThan(0);
           expect(app.lastBackupAt).toBeGreaterThan(t0 - 86_400_000);
         }
-        const result = await t.deleteAll();
+        const result = await t.deleteAll(uid("del"));
         expect(result.apps.map((a) => a.appId).sort()).toEqual(["jp.example.mail", "jp.example.notes"]);
         expect((await t.catalog()).apps).toEqual([]);
       }),
@@ -291,7 +308,7 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
           idempotencyKey: uid("key"),
           changes: [put("secret", { pin: 1234 })],
         });
-        await bob.deleteAll();
+        await bob.deleteAll(uid("del"));
         const pulled = await bob.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
         expect(pulled.documents).toEqual([]);
         expect((await bob.catalog()).apps).toEqual([]);
@@ -384,7 +401,7 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         // Let the live channels open before the writes they should see.
         await new Promise((r) => setTimeout(r, 200));
         await writer.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
-        await writer.deleteApp(MAIL);
+        await writer.deleteApp(MAIL, uid("del"));
         const seen = await events;
         sub.unsubscribe();
         expect(seen.map((e) => e.type)).toEqual(["changed", "deleted"]);
