@@ -7,6 +7,7 @@ export const PROTOCOL_VERSION = 1;
 
 /** Platforms a device can be. */
 export type Platform = "android" | "ios" | "web";
+/** Every platform, in a stable order. */
 export const PLATFORMS: readonly Platform[] = ["android", "ios", "web"];
 
 /** Operations the registry grants per app and platform. */

@@ -32,6 +32,7 @@ export interface ServerLimits {
   readonly maxIdLength: number;
 }
 
+/** The limits a server applies unless its operator configures others. */
 export const DEFAULT_LIMITS: ServerLimits = {
   maxDocumentBytes: 256 * 1024,
   maxBatchChanges: 1000,

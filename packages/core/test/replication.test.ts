@@ -212,4 +212,22 @@ describe("replication runner", () => {
     expect(mail.status.pending).toBe(1);
     expect(Object.keys(serverDocs(world, "alice", MAIL.scope.appId))).toEqual(["settings/a"]);
   });
+
+  it("leaves no timer and no live channel behind once stopped", async () => {
+    const world = new SimWorld({ seed: 3, registry: mailEntry({ retiredAt: "2099-01-01T00:00:00Z" }) });
+    const a = world.device({ id: "a", accountId: "alice" });
+    const b = world.device({ id: "b", accountId: "alice" });
+    const [ma, mb] = [await a.open(MAIL), await b.open(MAIL)];
+    await ma.put("settings", "x", { v: 1 });
+    await world.settle();
+    world.network.faults = { ...world.network.faults, dropRequest: 1 };
+    await mb.put("settings", "y", { v: 2 });
+    await world.runtime.advance(5_000);
+    expect(mb.status.state).toBe("backoff");
+    expect(world.server.liveSubscribers).toBe(2);
+    await world.close();
+    await world.runtime.advance(1_000);
+    expect(world.server.liveSubscribers).toBe(0);
+    expect(world.runtime.pendingTimers).toBe(0);
+  });
 });

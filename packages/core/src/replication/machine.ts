@@ -220,6 +220,7 @@ export interface BackoffOptions {
   readonly maxMs: number;
 }
 
+/** 500 ms doubling to a 60 s cap. */
 export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 60_000 };
 
 /**

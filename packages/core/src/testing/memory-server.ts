@@ -66,6 +66,7 @@ export class MemoryServer {
   private readonly live = new Subject<{ accountId: string; event: LiveEvent }>();
   /** Answers to deletes by account and request id, so a repeated request deletes nothing more. */
   private readonly deleteAnswers = new Map<string, DeleteResult>();
+  private openLive = 0;
   private readonly limits: ServerLimits;
   registry: readonly RegistryEntry[];
   /** Every accepted change in order, for assertions about what reached the server and under which account. */
@@ -268,9 +269,18 @@ export class MemoryServer {
     return result;
   }
 
+  /** Live channels open now (a check that clients close what they open). */
+  get liveSubscribers(): number {
+    return this.openLive;
+  }
+
   /** @internal */
   liveFor(c: Credentials, appIds: readonly string[]): Observable<LiveEvent> {
     return new Observable<LiveEvent>((subscriber) => {
+      this.openLive++;
+      subscriber.add(() => {
+        this.openLive--;
+      });
       const sub = this.live
         .pipe(filter((m) => m.accountId === c.accountId && appIds.includes(m.event.appId)))
         .subscribe((m) => subscriber.next(m.event));

@@ -75,6 +75,11 @@ export class SimWorld {
     return quiet && this.devices.every((d) => d.idle());
   }
 
+  /** Stops every device's apps. */
+  async close(): Promise<void> {
+    for (const d of this.devices) await d.close();
+  }
+
   /** Runs the clock until a promise that depends on it (a request over the simulated network) settles. */
   async run<T>(promise: Promise<T>): Promise<T> {
     let settled = false;
@@ -219,6 +224,11 @@ export class SimDevice {
       const s = r.status.state;
       return s === "idle" || s === "fatal" || s === "stopped";
     });
+  }
+
+  /** Stops every app on the device. */
+  close(): Promise<void> {
+    return this.stopAll();
   }
 
   private async stopAll(): Promise<void> {
