@@ -25,6 +25,7 @@ import type {
 import type { AppScope, LiveEvent } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
+import { LiveChannel } from "./live-channel.js";
 import {
   type BackoffOptions,
   backoffDelay,
@@ -144,12 +145,8 @@ class ReplicationRunner implements Replication {
   private rejection: StatusError | undefined;
   private lastAttempt: { key: string; fingerprint: string } | undefined;
   private retryTimer: unknown;
-  private liveTimer: unknown;
-  private liveAttempt = 0;
-  /** The live channel was closed or broke since it last opened: catch up when it opens again. */
-  private liveWasDown = false;
+  private readonly live: LiveChannel;
   private policySub: Subscription | undefined;
-  private liveSub: Subscription | undefined;
   /** Raised by stop(): answers to requests sent before are dropped, as if the process had been killed. */
   private generation = 0;
   private clockOffset = 0;
@@ -161,6 +158,12 @@ class ReplicationRunner implements Replication {
     this.app$ = new BehaviorSubject(options.app);
     this.registry$ = new BehaviorSubject<RegistryKnowledge>(options.registry);
     const blocked = { kind: "held", reason: "offline" } as const;
+    this.live = new LiveChannel(
+      () => this.options.transport.live([this.app$.value.appId]),
+      this.runtime,
+      options.backoff ?? DEFAULT_BACKOFF,
+      { event: (e) => this.onLive(e), reopened: () => this.dispatch({ type: "remote-change" }) },
+    );
     this.statusSubject = new BehaviorSubject<ReplicationStatus>({
       state: "stopped",
       pending: 0,
@@ -212,7 +215,7 @@ class ReplicationRunner implements Replication {
   async stop(): Promise<void> {
     this.policySub?.unsubscribe();
     this.policySub = undefined;
-    this.closeLive();
+    this.live.close();
     this.generation++;
     this.inFlight.clear();
     this.dispatch({ type: "stop" });
@@ -570,65 +573,15 @@ class ReplicationRunner implements Replication {
   // ---- live channel
 
   private syncLive(): void {
-    const wanted = this.policySub !== undefined && this.context.restoreAllowed && this.state !== "fatal";
-    if (wanted && !this.liveSub && this.liveTimer === undefined) this.openLive();
-    else if (!wanted) this.closeLive();
-  }
-
-  private openLive(): void {
-    const appId = this.app$.value.appId;
-    let ended = false;
-    const sub = this.options.transport.live([appId]).subscribe({
-      next: (event) => this.onLive(event),
-      error: () => {
-        ended = true;
-        this.reopenLive();
-      },
-      complete: () => {
-        ended = true;
-        this.reopenLive();
-      },
-    });
-    // A channel that failed while subscribing has already scheduled its reopening.
-    if (ended) return;
-    this.liveSub = sub;
-    if (this.liveWasDown) {
-      // Whatever happened while the channel was down is found by pulling from the checkpoint.
-      this.liveWasDown = false;
-      queueMicrotask(() => this.dispatch({ type: "remote-change" }));
-    }
+    this.live.want(this.policySub !== undefined && this.context.restoreAllowed && this.state !== "fatal");
   }
 
   private onLive(event: LiveEvent): void {
-    this.liveAttempt = 0;
     if (event.appId !== this.app$.value.appId) return;
     const cp = this.sync?.checkpoint;
+    // The device's own push coming back, or anything else it already pulled.
     if (event.type === "changed" && cp && event.epoch === cp.epoch && event.seq <= cp.seq) return;
     this.dispatch({ type: "remote-change" });
-  }
-
-  private reopenLive(): void {
-    this.liveSub = undefined;
-    this.liveWasDown = true;
-    if (this.policySub === undefined) return;
-    this.liveAttempt++;
-    const delay = backoffDelay(
-      this.liveAttempt,
-      this.runtime.random,
-      this.options.backoff ?? DEFAULT_BACKOFF,
-    );
-    this.liveTimer = this.runtime.setTimeout(() => {
-      this.liveTimer = undefined;
-      this.syncLive();
-    }, delay);
-  }
-
-  private closeLive(): void {
-    if (this.liveSub) this.liveWasDown = true;
-    this.liveSub?.unsubscribe();
-    this.liveSub = undefined;
-    if (this.liveTimer !== undefined) this.runtime.clearTimeout(this.liveTimer);
-    this.liveTimer = undefined;
   }
 
   // ---- status
