@@ -1,6 +1,7 @@
 import { BehaviorSubject } from "rxjs";
 import type { ConflictStrategy } from "../conflict/types.js";
 import type { DeviceSettings } from "../policy.js";
+import type { LocalStore } from "../ports.js";
 import type { AppScope, Platform, RegistryEntry } from "../protocol.js";
 import { createReplication, type Replication } from "../replication/replication.js";
 import { ManualRuntime } from "./manual-runtime.js";
@@ -53,16 +54,8 @@ export class SimWorld {
     });
   }
 
-  /** A new device with its own store, signed in to `accountId`. */
-  device(options: {
-    id: string;
-    accountId: string;
-    platform?: Platform;
-    /** Wall clock error in ms (positive: ahead). */
-    clockSkewMs?: number;
-    settings?: Partial<DeviceSettings>;
-    online?: boolean;
-  }): SimDevice {
+  /** A new device with its own store (a {@link MemoryStore} unless given), signed in to `accountId`. */
+  device(options: SimDeviceOptions): SimDevice {
     const device = new SimDevice(this, options);
     this.devices.push(device);
     return device;
@@ -105,9 +98,22 @@ export class SimWorld {
   }
 }
 
+/** Options of {@link SimWorld.device}. */
+export interface SimDeviceOptions {
+  readonly id: string;
+  readonly accountId: string;
+  readonly platform?: Platform;
+  /** Wall clock error in ms (positive: ahead). */
+  readonly clockSkewMs?: number;
+  readonly settings?: Partial<DeviceSettings>;
+  readonly online?: boolean;
+  /** The device's store; it outlives restarts of the device's apps. */
+  readonly store?: LocalStore;
+}
+
 /** A simulated device: a persistent store, a network link, device settings and one replication per open app. */
 export class SimDevice {
-  readonly store = new MemoryStore();
+  readonly store: LocalStore;
   readonly settings$: BehaviorSubject<DeviceSettings>;
   readonly id: string;
   readonly platform: Platform;
@@ -119,15 +125,9 @@ export class SimDevice {
 
   constructor(
     private readonly world: SimWorld,
-    options: {
-      id: string;
-      accountId: string;
-      platform?: Platform;
-      clockSkewMs?: number;
-      settings?: Partial<DeviceSettings>;
-      online?: boolean;
-    },
+    options: SimDeviceOptions,
   ) {
+    this.store = options.store ?? new MemoryStore();
     this.id = options.id;
     this.platform = options.platform ?? "android";
     this.skew = options.clockSkewMs ?? 0;

@@ -1,0 +1,206 @@
+import type {
+  DocumentKey,
+  LocalDocument,
+  LocalStore,
+  Namespace,
+  OutboxEntry,
+  StoreCommit,
+  SyncState,
+} from "@hokan/core";
+import { Dexie, type Table } from "dexie";
+import { isClosed, toStorageError } from "./errors.js";
+
+type DocumentRow = LocalDocument & { readonly ns: string };
+type OutboxRow = OutboxEntry & { readonly ns: string };
+type SyncRow = SyncState & { readonly ns: string };
+interface DeviceRow {
+  readonly key: string;
+  readonly value: unknown;
+}
+
+/** Options of {@link DexieStore}. */
+export interface DexieStoreOptions {
+  /** Database name (default `hokan`). One database holds every account and app of the origin. */
+  readonly name?: string;
+  /** The IndexedDB to use (default the global one; `fake-indexeddb` in Node). */
+  readonly indexedDB?: IDBFactory;
+  readonly IDBKeyRange?: typeof IDBKeyRange;
+}
+
+class HokanDatabase extends Dexie {
+  documents!: Table<DocumentRow, [string, string, string]>;
+  outbox!: Table<OutboxRow, [string, number]>;
+  sync!: Table<SyncRow, string>;
+  device!: Table<DeviceRow, string>;
+
+  constructor(options: DexieStoreOptions) {
+    super(options.name ?? "hokan", {
+      ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
+      ...(options.IDBKeyRange ? { IDBKeyRange: options.IDBKeyRange } : {}),
+    });
+    // A fixed set of tables for any number of accounts and apps: every key starts with the namespace.
+    this.version(1).stores({
+      documents: "[ns+collection+id], [ns+collection]",
+      outbox: "[ns+seq], [ns+collection+id]",
+      sync: "ns",
+      device: "key",
+    });
+  }
+}
+
+const nsKey = (ns: Namespace): string => JSON.stringify([ns.account, ns.app]);
+
+function strip<T extends { ns: string }>(row: T): Omit<T, "ns"> {
+  const { ns: _, ...rest } = row;
+  return rest;
+}
+
+/**
+ * Hokan's own store on IndexedDB through Dexie: documents, outbox, sync state and device settings of every account
+ * and app in one database, with each commit one IndexedDB transaction across the tables it touches.
+ *
+ * @remarks
+ * A connection the browser closed (a backgrounded tab, storage pressure) is reopened and the operation tried once
+ * more; a full disk becomes a `quota` error and changes nothing.
+ *
+ * @example
+ * ```ts
+ * const store = new DexieStore();                   // in a browser or webview
+ * const store = new DexieStore({ indexedDB, IDBKeyRange }); // in Node, with fake-indexeddb
+ * ```
+ */
+export class DexieStore implements LocalStore {
+  private readonly db: HokanDatabase;
+  private closedByUs = false;
+
+  constructor(options: DexieStoreOptions = {}) {
+    this.db = new HokanDatabase(options);
+  }
+
+  getDocuments(ns: Namespace, keys: readonly DocumentKey[]): Promise<(LocalDocument | undefined)[]> {
+    const n = nsKey(ns);
+    return this.run("read documents", async () => {
+      const rows = await this.db.documents.bulkGet(keys.map((k) => [n, k.collection, k.id]));
+      return rows.map((r) => (r ? strip(r) : undefined));
+    });
+  }
+
+  listDocuments(ns: Namespace, collection?: string): Promise<LocalDocument[]> {
+    const n = nsKey(ns);
+    return this.run("list documents", async () => {
+      const rows =
+        collection === undefined
+          ? await this.db.documents
+              .where("[ns+collection+id]")
+              .between([n, Dexie.minKey, Dexie.minKey], [n, Dexie.maxKey, Dexie.maxKey])
+              .toArray()
+          : await this.db.documents.where("[ns+collection]").equals([n, collection]).toArray();
+      return rows.map(strip);
+    });
+  }
+
+  readOutbox(ns: Namespace, limit?: number): Promise<OutboxEntry[]> {
+    const n = nsKey(ns);
+    return this.run("read the outbox", async () => {
+      const range = this.db.outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]);
+      const rows = await (limit === undefined ? range : range.limit(limit)).toArray();
+      return rows.map(strip);
+    });
+  }
+
+  outboxFor(ns: Namespace, keys: readonly DocumentKey[]): Promise<OutboxEntry[]> {
+    const n = nsKey(ns);
+    return this.run("read the outbox", async () => {
+      if (keys.length === 0) return [];
+      const rows = await this.db.outbox
+        .where("[ns+collection+id]")
+        .anyOf(keys.map((k) => [n, k.collection, k.id]))
+        .toArray();
+      return rows.sort((a, b) => a.seq - b.seq).map(strip);
+    });
+  }
+
+  countOutbox(ns: Namespace): Promise<number> {
+    const n = nsKey(ns);
+    return this.run("count the outbox", () =>
+      this.db.outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).count(),
+    );
+  }
+
+  getSync(ns: Namespace): Promise<SyncState | undefined> {
+    return this.run("read sync state", async () => {
+      const row = await this.db.sync.get(nsKey(ns));
+      return row ? strip(row) : undefined;
+    });
+  }
+
+  commit(ns: Namespace, change: StoreCommit): Promise<void> {
+    const n = nsKey(ns);
+    const { documents, outbox, sync } = this.db;
+    return this.run("commit", () =>
+      this.db.transaction("rw", [documents, outbox, sync], async () => {
+        if (change.clearOutbox) {
+          await outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).delete();
+        }
+        if (change.outboxDelete?.length) await outbox.bulkDelete(change.outboxDelete.map((s) => [n, s]));
+        if (change.outboxPut?.length) await outbox.bulkPut(change.outboxPut.map((e) => ({ ...e, ns: n })));
+        if (change.documents?.length) await documents.bulkPut(change.documents.map((d) => ({ ...d, ns: n })));
+        if (change.sync) await sync.put({ ...change.sync, ns: n });
+      }),
+    );
+  }
+
+  dropNamespace(ns: Namespace): Promise<void> {
+    const n = nsKey(ns);
+    const { documents, outbox, sync } = this.db;
+    return this.run("drop a namespace", () =>
+      this.db.transaction("rw", [documents, outbox, sync], async () => {
+        await documents
+          .where("[ns+collection+id]")
+          .between([n, Dexie.minKey, Dexie.minKey], [n, Dexie.maxKey, Dexie.maxKey])
+          .delete();
+        await outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).delete();
+        await sync.delete(n);
+      }),
+    );
+  }
+
+  /** A device-level value (such as the device settings), shared by every account and app. */
+  getDeviceValue<T>(key: string): Promise<T | undefined> {
+    return this.run(
+      "read a device value",
+      async () => (await this.db.device.get(key))?.value as T | undefined,
+    );
+  }
+
+  /** Stores a device-level value. */
+  setDeviceValue(key: string, value: unknown): Promise<void> {
+    return this.run("store a device value", async () => {
+      await this.db.device.put({ key, value });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closedByUs = true;
+    this.db.close();
+  }
+
+  /**
+   * Runs an operation; if the browser closed the connection under us, reopens it and tries once more. Every failure
+   * leaves as a typed error.
+   */
+  private async run<T>(what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (error) {
+      if (this.closedByUs || !isClosed(error)) throw toStorageError(error, what);
+      try {
+        this.db.close();
+        await this.db.open();
+        return await op();
+      } catch (again) {
+        throw toStorageError(again, what);
+      }
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import { runLocalStoreTests } from "@hokan/core/testing";
+import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
+import { DexieStore } from "../src/index.js";
+
+runLocalStoreTests("DexieStore on fake-indexeddb", async () => {
+  const indexedDB = new IDBFactory();
+  const options = { indexedDB, IDBKeyRange, name: "hokan-test" };
+  let store = new DexieStore(options);
+  return {
+    store,
+    reopen: async () => {
+      await store.close();
+      store = new DexieStore(options);
+      return store;
+    },
+    teardown: () => store.close(),
+  };
+});
