@@ -6,6 +6,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["hokan-source"] } },
   test: {
     include: ["test/**/*.test.ts"],
+    exclude: ["test/**/*.browser.test.ts"],
     environment: "node",
     server: { deps: { inline: [/@hokan\//] } },
   },

@@ -1,0 +1,29 @@
+import { runLocalStoreTests } from "@hokan/core/testing";
+import { expect, it } from "vitest";
+import { DexieStore } from "../src/index.js";
+
+it("runs in a real browser with a real IndexedDB", () => {
+  expect(typeof window).toBe("object");
+  expect(globalThis.indexedDB?.constructor.name).toBe("IDBFactory");
+});
+
+let counter = 0;
+runLocalStoreTests("DexieStore in Chromium", async () => {
+  const name = `hokan-conformance-${Date.now()}-${counter++}`;
+  let store = new DexieStore({ name });
+  return {
+    store,
+    reopen: async () => {
+      await store.close();
+      store = new DexieStore({ name });
+      return store;
+    },
+    teardown: async () => {
+      await store.close();
+      await new Promise<void>((resolve) => {
+        const request = indexedDB.deleteDatabase(name);
+        request.onsuccess = request.onerror = request.onblocked = () => resolve();
+      });
+    },
+  };
+});
