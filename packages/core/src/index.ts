@@ -96,6 +96,7 @@ export {
   type Replication,
   type ReplicationOptions,
 } from "./replication/replication.js";
+export { type AdaptedDocument, type Migration, type Migrations, Schema } from "./replication/schema.js";
 export type { ReplicationStatus, StatusError } from "./replication/status.js";
 export { type Runtime, randomId, systemRuntime, type TimerHandle } from "./runtime.js";
 export {

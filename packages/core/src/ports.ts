@@ -24,9 +24,12 @@ export interface Namespace {
 /** The last server state of a document this device saw: the base of its next push. */
 export interface ServerBase {
   readonly rev: number;
+  /** The server's state, migrated to this app's schema if it was older. */
   readonly data: JsonObject | null;
   readonly hlc: string;
   readonly changeId: string;
+  /** {@link data} was migrated from an older schema: it is not byte for byte what the server has, so no patch on it. */
+  readonly migrated?: boolean;
 }
 
 /** A document on the device, with its sync metadata. */
@@ -72,6 +75,13 @@ export interface SyncState {
   readonly lastPushAt?: number;
   /** Server clock minus this device's clock (ms), as last measured: corrects the HLC of a device whose clock is off. */
   readonly clockOffset?: number;
+  /** Schema version of the app data on the device (1 when absent); raised by migrating it at start. */
+  readonly schemaVersion?: number;
+  /**
+   * The server holds documents of this newer schema that this app version could not take: once the app reaches it,
+   * it pulls from the start of the epoch again to take them.
+   */
+  readonly awaitingSchema?: number;
 }
 
 /** One atomic change to a namespace: all of it is stored, or none of it. */

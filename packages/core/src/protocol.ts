@@ -65,6 +65,8 @@ export interface ServerDocument {
   readonly changeId: string;
   /** Server time (ms since epoch) the state was stored. */
   readonly updatedAt: number;
+  /** Schema version of the app that wrote this state (1 when absent). */
+  readonly schemaVersion?: number;
 }
 
 /** Pull request: changes after a checkpoint. */
@@ -104,6 +106,8 @@ export interface PushChange {
   readonly hlc: string;
   readonly data?: JsonObject | null;
   readonly patch?: readonly PatchOperation[];
+  /** Schema version of the writing app's data (1 when absent). */
+  readonly schemaVersion?: number;
 }
 
 /** An RFC 6902 operation. */

@@ -70,6 +70,17 @@ export function decideChange(
   if (current !== undefined && current.changeId === change.changeId) return { kind: "duplicate" };
   if (change.epoch !== epoch) return { kind: "conflict", reason: "epoch" };
   if (change.baseRev !== (current?.rev ?? 0)) return { kind: "conflict", reason: "stale" };
+  const stored = current?.data == null ? 0 : (current.schemaVersion ?? 1);
+  if (stored > (change.schemaVersion ?? 1)) {
+    // Never let an older app overwrite data it cannot read: consent state or settings would be lost.
+    return {
+      kind: "reject",
+      error: new HokanError(
+        "upgrade-required",
+        `${change.collection}/${change.id} is stored at schema ${stored}; this app writes schema ${change.schemaVersion ?? 1}`,
+      ),
+    };
+  }
   let data: JsonObject | null;
   if (change.patch !== undefined) {
     const applied = applyPatch(current?.data ?? null, change.patch);
@@ -124,6 +135,12 @@ function validateChange(change: PushChange, limits: ServerLimits): HokanError | 
   }
   if (!Number.isSafeInteger(change.baseRev) || change.baseRev < 0) {
     return new HokanError("bad-request", "baseRev must be a non-negative integer");
+  }
+  if (
+    change.schemaVersion !== undefined &&
+    (!Number.isSafeInteger(change.schemaVersion) || change.schemaVersion < 1)
+  ) {
+    return new HokanError("bad-request", "schemaVersion must be a positive integer");
   }
   if (typeof change.hlc !== "string" || change.hlc.length > 64) {
     return new HokanError("bad-request", "hlc must be a hybrid logical clock time");

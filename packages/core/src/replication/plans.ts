@@ -105,9 +105,16 @@ export async function planPull(
     sync = r.sync;
   }
   const pending = groupByDoc(entries);
+  let awaiting = sync.awaitingSchema ?? 0;
   for (const server of response.documents) {
     const k = docKey(server);
-    const plan = await reconcile(ctx, docs.get(k), pending.get(k) ?? [], server);
+    const seen = ctx.schema.adapt(server);
+    if (seen.kind === "newer") {
+      // Written by a newer app version: leave the device's copy alone and take it after the app is updated.
+      awaiting = Math.max(awaiting, seen.schemaVersion);
+      continue;
+    }
+    const plan = await reconcile(ctx, docs.get(k), pending.get(k) ?? [], seen.document, seen.migrated);
     b.doc(plan.document);
     docs.set(k, plan.document);
     b.drop(plan.outboxDelete);
@@ -121,6 +128,7 @@ export async function planPull(
     checkpoint: response.checkpoint,
     hlc: ctx.clock.current,
     lastPullAt: now,
+    ...(awaiting > 0 ? { awaitingSchema: awaiting } : {}),
   };
   return { commit: b.build(next), changed: b.changed, reset };
 }
@@ -155,6 +163,7 @@ export function toPushChange(
   entry: OutboxEntry,
   doc: LocalDocument | undefined,
   deltas: boolean,
+  schemaVersion = 1,
 ): PushChange {
   const base = doc?.base;
   const common = {
@@ -164,8 +173,10 @@ export function toPushChange(
     epoch: entry.epoch,
     baseRev: base?.rev ?? 0,
     hlc: entry.hlc,
+    ...(schemaVersion === 1 ? {} : { schemaVersion }),
   };
-  if (deltas && !entry.fullDocument && base?.data != null && entry.data !== null) {
+  // A patch applies to the server's bytes: not on a base this device migrated.
+  if (deltas && !entry.fullDocument && !base?.migrated && base?.data != null && entry.data !== null) {
     const patch = jsonPatch.compare(base.data, entry.data) as PushChange["patch"] & object;
     if (JSON.stringify(patch).length < JSON.stringify(entry.data).length) return { ...common, patch };
   }
@@ -186,6 +197,7 @@ export async function planPushResults(
   const pending = groupByDoc(records.entries);
   let sync = records.sync;
   const rejected: PushResult[] = [];
+  let awaiting = sync.awaitingSchema ?? 0;
   for (const result of response.results) {
     const entry = bySeqOf.get(result.changeId);
     if (entry === undefined) continue;
@@ -233,7 +245,16 @@ export async function planPushResults(
         docs.set(k, rest);
       }
     } else {
-      const plan = await reconcile(ctx, local, pending.get(k) ?? [], result.current);
+      const seen = ctx.schema.adapt(result.current);
+      if (seen.kind === "newer") {
+        // A newer app version wrote it: never overwrite it; try again once this app is updated.
+        const message = `stored at schema ${seen.schemaVersion}, newer than this app's ${ctx.schema.version}`;
+        b.put({ ...entry, rejected: { code: "upgrade-required", message } });
+        rejected.push({ changeId: entry.changeId, status: "rejected", code: "upgrade-required", message });
+        awaiting = Math.max(awaiting, seen.schemaVersion);
+        continue;
+      }
+      const plan = await reconcile(ctx, local, pending.get(k) ?? [], seen.document, seen.migrated);
       b.doc(plan.document);
       docs.set(k, plan.document);
       b.drop(plan.outboxDelete);
@@ -252,7 +273,12 @@ export async function planPushResults(
   } else if (sync.epoch === 0) {
     sync = { ...sync, epoch: response.epoch };
   }
-  const next: SyncState = { ...sync, hlc: ctx.clock.current, lastPushAt: now };
+  const next: SyncState = {
+    ...sync,
+    hlc: ctx.clock.current,
+    lastPushAt: now,
+    ...(awaiting > 0 ? { awaitingSchema: awaiting } : {}),
+  };
   return { commit: b.build(next), changed: b.changed, reset, pullNeeded: reset, rejected };
 }
 

@@ -4,6 +4,7 @@ import type { HybridLogicalClock } from "../hlc.js";
 import type { JsonObject } from "../json.js";
 import type { LocalDocument, OutboxEntry, ServerBase, SyncState } from "../ports.js";
 import type { ServerDocument } from "../protocol.js";
+import type { Schema } from "./schema.js";
 
 /**
  * Planning the store changes that server answers cause: pure apart from the clock, given the records involved.
@@ -11,6 +12,8 @@ import type { ServerDocument } from "../protocol.js";
 
 /** What reconciling decides. */
 export interface PlanContext {
+  /** The app's schema: server states are migrated to it, or left alone when newer. */
+  readonly schema: Schema;
   readonly strategyOf: (collection: string) => ConflictStrategy;
   readonly clock: HybridLogicalClock;
   /** The epoch new outbox entries are made under. */
@@ -29,9 +32,10 @@ export interface DocumentPlan {
   readonly changed: boolean;
 }
 
-/** The base record for a server state. */
-export function baseOf(doc: ServerDocument): ServerBase {
-  return { rev: doc.rev, data: doc.data, hlc: doc.hlc, changeId: doc.changeId };
+/** The base record for a server state (`migrated`: its data was brought up from an older schema). */
+export function baseOf(doc: ServerDocument, migrated = false): ServerBase {
+  const base = { rev: doc.rev, data: doc.data, hlc: doc.hlc, changeId: doc.changeId };
+  return migrated ? { ...base, migrated } : base;
 }
 
 /** A state as conflict handlers see it. */
@@ -61,9 +65,10 @@ export async function reconcile(
   local: LocalDocument | undefined,
   pending: readonly OutboxEntry[],
   server: ServerDocument,
+  migrated = false,
 ): Promise<DocumentPlan> {
   ctx.clock.receive(server.hlc);
-  const base = baseOf(server);
+  const base = baseOf(server, migrated);
   const serverState: LocalDocument = {
     collection: server.collection,
     id: server.id,

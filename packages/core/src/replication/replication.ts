@@ -48,6 +48,7 @@ import {
   toPushChange,
 } from "./plans.js";
 import type { PlanContext } from "./reconcile.js";
+import { type Migrations, Schema } from "./schema.js";
 import { type ReplicationStatus, type StatusError, statusReason } from "./status.js";
 
 /** Options of {@link createReplication}. */
@@ -74,6 +75,11 @@ export interface ReplicationOptions {
   readonly pullBatchSize?: number;
   /** Push RFC 6902 patches when smaller than the document (default true). */
   readonly deltas?: boolean;
+  /**
+   * Migrations of the app's data by the schema version they produce (`app.schemaVersion` is the current one):
+   * data restored from an older version, and the device's own data after an upgrade, are migrated forward.
+   */
+  readonly migrations?: Migrations;
   readonly backoff?: BackoffOptions;
 }
 
@@ -141,6 +147,7 @@ class ReplicationRunner implements Replication {
   private clock: HybridLogicalClock | undefined;
   private readonly inFlight = new Set<number>();
   private readonly rejectedSeqs = new Set<number>();
+  private readonly schema: Schema;
   /** Why the server refused the latest change it refused for good; shown until no refused change is left. */
   private rejection: StatusError | undefined;
   private lastAttempt: { key: string; fingerprint: string } | undefined;
@@ -157,6 +164,7 @@ class ReplicationRunner implements Replication {
     this.runtime = options.runtime ?? systemRuntime;
     this.app$ = new BehaviorSubject(options.app);
     this.registry$ = new BehaviorSubject<RegistryKnowledge>(options.registry);
+    this.schema = new Schema(options.app.schemaVersion ?? 1, options.migrations);
     const blocked = { kind: "held", reason: "offline" } as const;
     this.live = new LiveChannel(
       () => this.options.transport.live([this.app$.value.appId]),
@@ -190,7 +198,7 @@ class ReplicationRunner implements Replication {
 
   async start(): Promise<void> {
     if (this.policySub) return;
-    await this.serial(() => this.ready());
+    await this.serial(() => this.prepareSchema());
     const all = await this.options.store.readOutbox(this.ns);
     for (const e of all) if (e.rejected) this.rejectedSeqs.add(e.seq);
     await this.refreshCounts();
@@ -363,7 +371,7 @@ class ReplicationRunner implements Replication {
         return plan;
       });
       this.afterCommit(planned);
-      this.publish({ lastError: this.rejection });
+      this.publish({ lastError: this.standingError() });
       this.dispatch({ type: "pull-done", more: response.more });
     } catch (error) {
       if (generation === this.generation) this.fail(error);
@@ -380,7 +388,9 @@ class ReplicationRunner implements Replication {
         const entries = await this.options.store.readOutbox(this.ns, size * 2 + this.rejectedSeqs.size);
         const batch = pickBatch(entries, size);
         const docs = await this.options.store.getDocuments(this.ns, batch);
-        const changes = batch.map((e, i) => toPushChange(e, docs[i], this.options.deltas ?? true));
+        const changes = batch.map((e, i) =>
+          toPushChange(e, docs[i], this.options.deltas ?? true, this.schema.version),
+        );
         for (const e of batch) this.inFlight.add(e.seq);
         return { batch, changes };
       });
@@ -429,7 +439,7 @@ class ReplicationRunner implements Replication {
         return plan;
       });
       this.afterCommit(planned);
-      this.publish({ lastError: this.rejection });
+      this.publish({ lastError: this.standingError() });
       const status = this.status;
       this.dispatch({
         type: "push-done",
@@ -450,6 +460,7 @@ class ReplicationRunner implements Replication {
     if (!sync || !this.clock) throw new HokanError("storage", "replication state not loaded");
     let next = sync.nextSeq;
     const ctx: PlanContext = {
+      schema: this.schema,
       strategyOf: (collection) => this.options.collections[collection] ?? "lww",
       clock: this.clock,
       epoch,
@@ -495,6 +506,19 @@ class ReplicationRunner implements Replication {
     }
     if (commit.sync) this.sync = commit.sync;
     await this.refreshCounts();
+  }
+
+  /** An error that stands until its cause goes: a refused change, or backed-up data too new for this app. */
+  private standingError(): StatusError | undefined {
+    if (this.rejection) return this.rejection;
+    const awaiting = this.sync?.awaitingSchema;
+    if (awaiting === undefined || awaiting <= this.schema.version) return undefined;
+    return {
+      code: "upgrade-required",
+      message: `the backup holds data of schema ${awaiting}; this app reads ${this.schema.version}: update it to restore that data`,
+      retryable: false,
+      at: this.runtime.now(),
+    };
   }
 
   private async refreshCounts(): Promise<void> {
@@ -547,6 +571,36 @@ class ReplicationRunner implements Replication {
     this.clockOffset = Math.round(serverTime - (sentAt + receivedAt) / 2);
     this.clock?.rebase();
     return { ...sync, clockOffset: this.clockOffset };
+  }
+
+  /**
+   * Brings the device's data to the app's schema at start: after an upgrade, local documents and queued changes are
+   * migrated in one commit, and documents the server held back as too new are pulled again. A device whose data is
+   * newer than the app (a downgrade) does not replicate: it would overwrite what it cannot read.
+   */
+  private async prepareSchema(): Promise<void> {
+    const sync = await this.ready();
+    const from = sync.schemaVersion ?? 1;
+    const to = this.schema.version;
+    if (from > to) {
+      throw new HokanError(
+        "upgrade-required",
+        `the data on this device is at schema ${from}; this app reads ${to}`,
+      );
+    }
+    if (from === to) return;
+    const store = this.options.store;
+    const documents = (await store.listDocuments(this.ns)).map((d) => this.schema.upgradeDocument(d, from));
+    const outboxPut = (await store.readOutbox(this.ns)).map((e) => this.schema.upgradeEntry(e, from));
+    const { awaitingSchema, ...rest } = sync;
+    const refetch = awaitingSchema !== undefined && awaitingSchema <= to;
+    const next: SyncState = {
+      ...rest,
+      schemaVersion: to,
+      ...(awaitingSchema !== undefined && !refetch ? { awaitingSchema } : {}),
+      ...(refetch ? { checkpoint: { epoch: sync.epoch, seq: 0 } } : {}),
+    };
+    await this.commit({ documents, outboxPut, sync: next });
   }
 
   /** Loads the sync state and clock once; later calls return the cached state (this engine is the only writer). */

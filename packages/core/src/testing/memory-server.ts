@@ -161,6 +161,7 @@ export class MemoryServer {
           hlc: change.hlc,
           changeId: change.changeId,
           updatedAt: now,
+          schemaVersion: change.schemaVersion ?? 1,
         };
         docs.set(key, stored);
         results.push({ changeId: change.changeId, status: "accepted", rev: stored.rev, seq: stored.seq });

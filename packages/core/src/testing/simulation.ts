@@ -4,6 +4,7 @@ import type { DeviceSettings } from "../policy.js";
 import type { LocalStore } from "../ports.js";
 import type { AppScope, Platform, RegistryEntry } from "../protocol.js";
 import { createReplication, type Replication } from "../replication/replication.js";
+import type { Migrations } from "../replication/schema.js";
 import { ManualRuntime } from "./manual-runtime.js";
 import { MemoryServer } from "./memory-server.js";
 import { MemoryStore } from "./memory-store.js";
@@ -13,6 +14,7 @@ import { type Faults, NO_FAULTS, type SimLink, SimNetwork } from "./sim-network.
 export interface SimApp {
   readonly scope: AppScope;
   readonly collections: Readonly<Record<string, ConflictStrategy>>;
+  readonly migrations?: Migrations;
 }
 
 /** Options of {@link SimWorld}. */
@@ -165,6 +167,7 @@ export class SimDevice {
       runtime: this.world.runtime.skewed(this.skew),
       pushBatchSize: 20,
       pullBatchSize: 25,
+      ...(app.migrations ? { migrations: app.migrations } : {}),
     });
     this.replications.set(app.scope.appId, replication);
     await replication.start();
@@ -183,6 +186,15 @@ export class SimDevice {
     const apps = [...this.apps.values()];
     await this.stopAll();
     for (const app of apps) await this.open(app);
+  }
+
+  /** Installs a new version of an app over the old one: same store, new scope and migrations. */
+  async upgrade(app: SimApp): Promise<Replication> {
+    const old = this.replications.get(app.scope.appId);
+    this.replications.delete(app.scope.appId);
+    await old?.stop();
+    this.apps.delete(app.scope.appId);
+    return this.open(app);
   }
 
   /** Signs in to another account: every app restarts under it, with the same store (namespaced by account). */
