@@ -44,17 +44,19 @@ export {
   sameDecision,
 } from "./policy.js";
 export { type PolicySnapshot, type PolicySources, policy$ } from "./policy-stream.js";
-export type {
-  DocumentKey,
-  LocalDocument,
-  LocalStore,
-  Namespace,
-  NetworkInfo,
-  OutboxEntry,
-  ServerBase,
-  StoreCommit,
-  SyncState,
-  Transport,
+export {
+  type DocumentKey,
+  INITIAL_SYNC_STATE,
+  type LocalDocument,
+  type LocalStore,
+  mergeSyncState,
+  type Namespace,
+  type NetworkInfo,
+  type OutboxEntry,
+  type ServerBase,
+  type StoreCommit,
+  type SyncState,
+  type Transport,
 } from "./ports.js";
 export {
   type AppScope,

@@ -1,4 +1,5 @@
 import type { Observable } from "rxjs";
+import { HLC_ZERO } from "./hlc.js";
 import type { JsonObject } from "./json.js";
 import type { NetworkState } from "./policy.js";
 import type {
@@ -84,7 +85,33 @@ export interface SyncState {
   readonly awaitingSchema?: number;
 }
 
-/** One atomic change to a namespace: all of it is stored, or none of it. */
+/** The sync state of a namespace nothing was stored for yet. */
+export const INITIAL_SYNC_STATE: SyncState = {
+  epoch: 0,
+  checkpoint: { epoch: 0, seq: 0 },
+  nextSeq: 1,
+  hlc: HLC_ZERO,
+};
+
+/**
+ * Merges a commit's sync fields into the stored state, as every store must: given fields replace stored ones, except
+ * `hlc`, which keeps the later time, and `nextSeq`, which only the store advances.
+ */
+export function mergeSyncState(stored: SyncState | undefined, patch: Partial<SyncState>): SyncState {
+  const base = stored ?? INITIAL_SYNC_STATE;
+  const { nextSeq: _, ...fields } = patch;
+  const hlc = patch.hlc !== undefined && patch.hlc > base.hlc ? patch.hlc : base.hlc;
+  return { ...base, ...fields, hlc };
+}
+
+/**
+ * One atomic change to a namespace: all of it is stored, or none of it.
+ *
+ * @remarks
+ * Several engines may write one namespace at once (tabs of a browser sharing IndexedDB), so a commit never carries
+ * values it read earlier where another writer could have changed them: new outbox entries have a negative `seq` and
+ * the store numbers them, and `sync` holds only the fields the writer owns, merged by {@link mergeSyncState}.
+ */
 export interface StoreCommit {
   /** Documents to upsert (whole records). */
   readonly documents?: readonly LocalDocument[];
@@ -92,9 +119,13 @@ export interface StoreCommit {
   readonly clearOutbox?: boolean;
   /** Outbox entries to remove, by seq. */
   readonly outboxDelete?: readonly number[];
-  /** Outbox entries to upsert, by seq. */
+  /**
+   * Outbox entries to upsert, by seq. An entry with a negative seq is new: the store gives it the namespace's next
+   * sequence number (in the order given) and advances `nextSeq`, inside the same transaction.
+   */
   readonly outboxPut?: readonly OutboxEntry[];
-  readonly sync?: SyncState;
+  /** Sync fields to merge into the stored state (see {@link mergeSyncState}). */
+  readonly sync?: Partial<SyncState>;
 }
 
 /** A document's address in a namespace. */

@@ -1,11 +1,13 @@
-import type {
-  DocumentKey,
-  LocalDocument,
-  LocalStore,
-  Namespace,
-  OutboxEntry,
-  StoreCommit,
-  SyncState,
+import {
+  type DocumentKey,
+  INITIAL_SYNC_STATE,
+  type LocalDocument,
+  type LocalStore,
+  mergeSyncState,
+  type Namespace,
+  type OutboxEntry,
+  type StoreCommit,
+  type SyncState,
 } from "@hokan/core";
 import { Dexie, type Table } from "dexie";
 import { isClosed, toStorageError } from "./errors.js";
@@ -143,9 +145,26 @@ export class DexieStore implements LocalStore {
           await outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).delete();
         }
         if (change.outboxDelete?.length) await outbox.bulkDelete(change.outboxDelete.map((s) => [n, s]));
-        if (change.outboxPut?.length) await outbox.bulkPut(change.outboxPut.map((e) => ({ ...e, ns: n })));
+        const fresh = change.outboxPut?.some((e) => e.seq <= 0) ?? false;
+        if (change.sync || fresh) {
+          // Read and write the sync row in this transaction: IndexedDB serialises it with every other tab's.
+          const stored = await sync.get(n);
+          const current = stored ? strip(stored) : undefined;
+          let next: SyncState = change.sync
+            ? mergeSyncState(current, change.sync)
+            : (current ?? INITIAL_SYNC_STATE);
+          const rows = (change.outboxPut ?? []).map((e) => {
+            if (e.seq > 0) return { ...e, ns: n };
+            const row = { ...e, seq: next.nextSeq, ns: n };
+            next = { ...next, nextSeq: next.nextSeq + 1 };
+            return row;
+          });
+          if (rows.length) await outbox.bulkPut(rows);
+          await sync.put({ ...next, ns: n });
+        } else if (change.outboxPut?.length) {
+          await outbox.bulkPut(change.outboxPut.map((e) => ({ ...e, ns: n })));
+        }
         if (change.documents?.length) await documents.bulkPut(change.documents.map((d) => ({ ...d, ns: n })));
-        if (change.sync) await sync.put({ ...change.sync, ns: n });
       }),
     );
   }

@@ -11,14 +11,21 @@ let counter = 0;
 runLocalStoreTests("DexieStore in Chromium", async () => {
   const name = `hokan-conformance-${Date.now()}-${counter++}`;
   let store = new DexieStore({ name });
+  const others: DexieStore[] = [];
   return {
     store,
+    openAnother: async () => {
+      const other = new DexieStore({ name });
+      others.push(other);
+      return other;
+    },
     reopen: async () => {
       await store.close();
       store = new DexieStore({ name });
       return store;
     },
     teardown: async () => {
+      for (const o of others) await o.close();
       await store.close();
       await new Promise<void>((resolve) => {
         const request = indexedDB.deleteDatabase(name);

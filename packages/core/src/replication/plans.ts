@@ -52,7 +52,7 @@ class CommitBuilder {
     this.deletes.delete(e.seq);
     this.puts.set(e.seq, e);
   }
-  build(sync: SyncState): StoreCommit {
+  build(sync: Partial<SyncState>): StoreCommit {
     return {
       documents: [...this.documents.values()],
       outboxDelete: [...this.deletes],
@@ -90,11 +90,11 @@ export async function planPull(
   const b = new CommitBuilder();
   const docs = new Map(records.documents);
   let entries = records.entries;
-  let sync = records.sync;
+  const sync = records.sync;
   const reset = epochMoved(sync, response.epoch, response.reset);
   if (reset) {
     const all = records.all ?? { documents: [], entries: [] };
-    const r = planReset(response.epoch, sync, all.documents, all.entries);
+    const r = planReset(response.epoch, all.documents, all.entries);
     for (const d of r.documents) {
       b.doc(d);
       docs.set(docKey(d), d);
@@ -102,7 +102,6 @@ export async function planPull(
     b.drop(r.outboxDelete);
     const dropped = new Set(r.outboxDelete);
     entries = all.entries.filter((e) => !dropped.has(e.seq));
-    sync = r.sync;
   }
   const pending = groupByDoc(entries);
   let awaiting = sync.awaitingSchema ?? 0;
@@ -122,12 +121,12 @@ export async function planPull(
     pending.set(k, [...plan.outboxPut]);
     if (plan.changed) b.changed.push(plan.document);
   }
-  const next: SyncState = {
-    ...sync,
+  const next: Partial<SyncState> = {
     epoch: response.epoch,
     checkpoint: response.checkpoint,
     hlc: ctx.clock.current,
     lastPullAt: now,
+    ...(sync.clockOffset === undefined ? {} : { clockOffset: sync.clockOffset }),
     ...(awaiting > 0 ? { awaitingSchema: awaiting } : {}),
   };
   return { commit: b.build(next), changed: b.changed, reset };
@@ -195,7 +194,7 @@ export async function planPushResults(
   const bySeqOf = new Map(sent.map((e) => [e.changeId, e]));
   const docs = new Map(records.documents);
   const pending = groupByDoc(records.entries);
-  let sync = records.sync;
+  const sync = records.sync;
   const rejected: PushResult[] = [];
   let awaiting = sync.awaitingSchema ?? 0;
   for (const result of response.results) {
@@ -264,19 +263,21 @@ export async function planPushResults(
     }
   }
   const reset = epochMoved(sync, response.epoch, false);
+  let epochFields: Partial<SyncState> = {};
   if (reset) {
     const all = records.all ?? { documents: [], entries: [] };
-    const r = planReset(response.epoch, sync, all.documents, all.entries);
+    const r = planReset(response.epoch, all.documents, all.entries);
     for (const d of r.documents) b.doc(d);
     b.drop(r.outboxDelete);
-    sync = r.sync;
+    epochFields = r.sync;
   } else if (sync.epoch === 0) {
-    sync = { ...sync, epoch: response.epoch };
+    epochFields = { epoch: response.epoch };
   }
-  const next: SyncState = {
-    ...sync,
+  const next: Partial<SyncState> = {
+    ...epochFields,
     hlc: ctx.clock.current,
     lastPushAt: now,
+    ...(sync.clockOffset === undefined ? {} : { clockOffset: sync.clockOffset }),
     ...(awaiting > 0 ? { awaitingSchema: awaiting } : {}),
   };
   return { commit: b.build(next), changed: b.changed, reset, pullNeeded: reset, rejected };

@@ -19,7 +19,7 @@ export interface PlanContext {
   /** The epoch new outbox entries are made under. */
   readonly epoch: number;
   readonly newChangeId: () => string;
-  /** Allocates the next outbox seq. */
+  /** A placeholder seq for a new outbox entry (negative: the store numbers it when committing). */
   readonly nextSeq: () => number;
 }
 
@@ -133,10 +133,9 @@ export async function reconcile(
  */
 export function planReset(
   newEpoch: number,
-  sync: SyncState,
   documents: readonly LocalDocument[],
   entries: readonly OutboxEntry[],
-): { documents: LocalDocument[]; outboxDelete: number[]; sync: SyncState } {
+): { documents: LocalDocument[]; outboxDelete: number[]; sync: Partial<SyncState> } {
   const outboxDelete = entries.filter((e) => e.epoch !== 0 && e.epoch !== newEpoch).map((e) => e.seq);
   const rebased = documents
     .filter((d) => d.base !== undefined)
@@ -144,6 +143,6 @@ export function planReset(
   return {
     documents: rebased,
     outboxDelete,
-    sync: { ...sync, epoch: newEpoch, checkpoint: { epoch: newEpoch, seq: 0 } },
+    sync: { epoch: newEpoch, checkpoint: { epoch: newEpoch, seq: 0 } },
   };
 }

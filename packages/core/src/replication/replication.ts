@@ -9,18 +9,20 @@ import {
 } from "rxjs";
 import type { ConflictStrategy } from "../conflict/types.js";
 import { HokanError, isErrorCode } from "../errors.js";
-import { HLC_ZERO, HybridLogicalClock } from "../hlc.js";
+import { HybridLogicalClock } from "../hlc.js";
 import { type JsonObject, jsonEqual } from "../json.js";
 import type { DeviceSettings, NetworkState, RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
-import type {
-  DocumentKey,
-  LocalDocument,
-  LocalStore,
-  Namespace,
-  OutboxEntry,
-  SyncState,
-  Transport,
+import {
+  type DocumentKey,
+  INITIAL_SYNC_STATE,
+  type LocalDocument,
+  type LocalStore,
+  mergeSyncState,
+  type Namespace,
+  type OutboxEntry,
+  type SyncState,
+  type Transport,
 } from "../ports.js";
 import type { AppScope, LiveEvent } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
@@ -123,6 +125,11 @@ export interface Replication {
   whenIdle(): Promise<void>;
   /** The app was upgraded (or downgraded) on the device: a new version for policy and requests. */
   setAppVersion(appVersion: string): void;
+  /**
+   * Another engine changed this namespace in the shared store (another tab of the app): recount what is pending and
+   * push it when replicating.
+   */
+  refresh(): Promise<void>;
 }
 
 /** Creates the replication of one app for one account. */
@@ -258,6 +265,11 @@ class ReplicationRunner implements Replication {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  async refresh(): Promise<void> {
+    await this.serial(() => this.refreshCounts());
+    this.dispatch({ type: "local-change" });
+  }
+
   setAppVersion(appVersion: string): void {
     this.app$.next({ ...this.app$.value, appVersion });
     this.quota$.next(false);
@@ -273,16 +285,19 @@ class ReplicationRunner implements Replication {
       );
     }
     const wrote = await this.serial(async () => {
-      const sync = await this.ready();
+      await this.ready();
+      // Read afresh: another tab's engine may have learned a new epoch or ticked the clock meanwhile.
+      const sync = (await this.options.store.getSync(this.ns)) ?? INITIAL_SYNC_STATE;
       const [local] = await this.options.store.getDocuments(this.ns, [key]);
       if (local === undefined ? data === null : jsonEqual(local.data, data)) return false;
       const entries = await this.options.store.outboxFor(this.ns, [key]);
-      const { ctx, seq } = this.planContext(sync.epoch);
+      const ctx = this.planContext(sync.epoch);
+      ctx.clock.receive(sync.hlc);
       const plan = planLocalWrite(ctx, key, data, local, entries, this.inFlight);
       await this.commit({
         documents: [plan.document],
         outboxPut: [plan.entry],
-        sync: { ...sync, nextSeq: seq(), hlc: ctx.clock.current },
+        sync: { hlc: ctx.clock.current },
       });
       if (plan.replaces !== undefined) this.rejectedSeqs.delete(plan.replaces);
       return true;
@@ -359,7 +374,7 @@ class ReplicationRunner implements Replication {
       const planned = await this.serial(async () => {
         const current = await this.ready();
         const keys = response.documents;
-        const { ctx, seq } = this.planContext(response.epoch);
+        const ctx = this.planContext(response.epoch);
         const records = await this.records(keys, epochMoved(current, response.epoch, response.reset));
         const plan = await planPull(
           ctx,
@@ -367,7 +382,7 @@ class ReplicationRunner implements Replication {
           response,
           this.runtime.now(),
         );
-        await this.commitPlan(plan, seq());
+        await this.commitPlan(plan);
         return plan;
       });
       this.afterCommit(planned);
@@ -412,7 +427,7 @@ class ReplicationRunner implements Replication {
       const planned = await this.serial(async () => {
         const current = await this.ready();
         // Changes a conflict resolution queues are made knowing the server's current epoch.
-        const { ctx, seq } = this.planContext(response.epoch);
+        const ctx = this.planContext(response.epoch);
         const moved = epochMoved(current, response.epoch, false);
         const records = await this.records(prepared.batch, moved);
         const plan = await planPushResults(
@@ -422,7 +437,7 @@ class ReplicationRunner implements Replication {
           response,
           this.runtime.now(),
         );
-        await this.commitPlan(plan, seq());
+        await this.commitPlan(plan);
         this.inFlight.clear();
         for (const r of plan.rejected) {
           const e = prepared.batch.find((b) => b.changeId === r.changeId);
@@ -455,19 +470,18 @@ class ReplicationRunner implements Replication {
 
   // ---- shared plumbing
 
-  private planContext(epoch: number): { ctx: PlanContext; seq: () => number } {
-    const sync = this.sync;
-    if (!sync || !this.clock) throw new HokanError("storage", "replication state not loaded");
-    let next = sync.nextSeq;
-    const ctx: PlanContext = {
+  private planContext(epoch: number): PlanContext {
+    if (!this.clock) throw new HokanError("storage", "replication state not loaded");
+    // New outbox entries get placeholder seqs; the store numbers them when committing.
+    let placeholder = 0;
+    return {
       schema: this.schema,
       strategyOf: (collection) => this.options.collections[collection] ?? "lww",
       clock: this.clock,
       epoch,
       newChangeId: () => randomId(this.runtime),
-      nextSeq: () => next++,
+      nextSeq: () => --placeholder,
     };
-    return { ctx, seq: () => next };
   }
 
   private async records(keys: readonly DocumentKey[], withAll: boolean) {
@@ -481,10 +495,8 @@ class ReplicationRunner implements Replication {
     return { documents, entries, all };
   }
 
-  private async commitPlan(plan: PlannedCommit, nextSeq: number): Promise<void> {
-    const sync = plan.commit.sync;
-    const commit = sync === undefined ? plan.commit : { ...plan.commit, sync: { ...sync, nextSeq } };
-    await this.commit(commit);
+  private async commitPlan(plan: PlannedCommit): Promise<void> {
+    await this.commit(plan.commit);
     for (const seq of plan.commit.outboxDelete ?? []) this.rejectedSeqs.delete(seq);
   }
 
@@ -504,7 +516,7 @@ class ReplicationRunner implements Replication {
     } catch (error) {
       throw HokanError.from(error, "storage");
     }
-    if (commit.sync) this.sync = commit.sync;
+    if (commit.sync) this.sync = mergeSyncState(this.sync, commit.sync);
     await this.refreshCounts();
   }
 
@@ -592,22 +604,24 @@ class ReplicationRunner implements Replication {
     const store = this.options.store;
     const documents = (await store.listDocuments(this.ns)).map((d) => this.schema.upgradeDocument(d, from));
     const outboxPut = (await store.readOutbox(this.ns)).map((e) => this.schema.upgradeEntry(e, from));
-    const { awaitingSchema, ...rest } = sync;
-    const refetch = awaitingSchema !== undefined && awaitingSchema <= to;
-    const next: SyncState = {
-      ...rest,
-      schemaVersion: to,
-      ...(awaitingSchema !== undefined && !refetch ? { awaitingSchema } : {}),
-      ...(refetch ? { checkpoint: { epoch: sync.epoch, seq: 0 } } : {}),
-    };
-    await this.commit({ documents, outboxPut, sync: next });
+    const awaiting = sync.awaitingSchema ?? 0;
+    // Documents held back as too new are readable now: pull the epoch from its start again to take them.
+    const refetch = awaiting > 0 && awaiting <= to;
+    await this.commit({
+      documents,
+      outboxPut,
+      sync: {
+        schemaVersion: to,
+        ...(refetch ? { awaitingSchema: 0, checkpoint: { epoch: sync.epoch, seq: 0 } } : {}),
+      },
+    });
   }
 
   /** Loads the sync state and clock once; later calls return the cached state (this engine is the only writer). */
   private async ready(): Promise<SyncState> {
     if (this.sync && this.clock) return this.sync;
     const stored = await this.options.store.getSync(this.ns);
-    const sync = stored ?? { epoch: 0, checkpoint: { epoch: 0, seq: 0 }, nextSeq: 1, hlc: HLC_ZERO };
+    const sync = stored ?? INITIAL_SYNC_STATE;
     this.sync = sync;
     this.clockOffset = sync.clockOffset ?? 0;
     this.clock = new HybridLogicalClock(

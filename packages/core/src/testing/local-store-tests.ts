@@ -4,6 +4,11 @@ import type { LocalDocument, LocalStore, Namespace, OutboxEntry, SyncState } fro
 /** What a {@link runLocalStoreTests} setup provides. */
 export interface LocalStoreSetup {
   readonly store: LocalStore;
+  /**
+   * Opens a second store on the same storage, as another tab of a browser would (the memory store returns itself).
+   * Closed by teardown.
+   */
+  readonly openAnother?: () => Promise<LocalStore>;
   /** Closes the store and opens it again on the same storage (checks durability); optional for memory stores. */
   readonly reopen?: () => Promise<LocalStore>;
   readonly teardown: () => Promise<void>;
@@ -31,11 +36,10 @@ const entry = (seq: number, id: string, data: OutboxEntry["data"] = { v: seq }):
   epoch: 1,
 });
 
-const sync = (seq: number): SyncState => ({
+const sync = (seq: number): Partial<SyncState> => ({
   epoch: 1,
   checkpoint: { epoch: 1, seq },
-  nextSeq: 10,
-  hlc: "000000000000003:000000:d",
+  hlc: `000000000000003:${String(seq).padStart(6, "0")}:d`,
   lastPullAt: 5,
 });
 
@@ -88,7 +92,7 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
         expect(z).toBeUndefined();
         expect((await store.readOutbox(A)).map((e) => e.seq)).toEqual([1, 2]);
         expect(await store.countOutbox(A)).toBe(2);
-        expect(await store.getSync(A)).toEqual(sync(7));
+        expect(await store.getSync(A)).toMatchObject(sync(7));
       }),
     );
 
@@ -117,6 +121,42 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
         ]);
         await store.commit(A, { clearOutbox: true, outboxPut: [entry(9, "z")] });
         expect((await store.readOutbox(A)).map((e) => e.seq)).toEqual([9]);
+      }),
+    );
+
+    it(
+      "numbers new outbox entries itself, and merges sync fields without losing the others",
+      withStore(async ({ store }) => {
+        await store.commit(A, { outboxPut: [entry(-1, "a"), entry(-2, "b")], sync: sync(1) });
+        await store.commit(A, { outboxPut: [entry(-1, "c")], sync: { lastPushAt: 9 } });
+        const seqs = (await store.readOutbox(A)).map((e) => [e.seq, e.id]);
+        expect(seqs).toEqual([
+          [1, "a"],
+          [2, "b"],
+          [3, "c"],
+        ]);
+        const state = await store.getSync(A);
+        expect(state).toMatchObject({ ...sync(1), lastPushAt: 9, nextSeq: 4 });
+        // The later clock time stays; a stale one from another writer does not win.
+        await store.commit(A, { sync: { hlc: "000000000000001:000000:z" } });
+        expect((await store.getSync(A))?.hlc).toBe(sync(1).hlc);
+        await store.commit(A, { sync: { hlc: "000000000000009:000000:z", nextSeq: 1 } });
+        expect(await store.getSync(A)).toMatchObject({ hlc: "000000000000009:000000:z", nextSeq: 4 });
+      }),
+    );
+
+    it(
+      "gives every new outbox entry its own seq when two stores on the same storage write at once",
+      withStore(async (s) => {
+        const other = s.openAnother ? await s.openAnother() : s.store;
+        const writes = Array.from({ length: 40 }, (_, i) =>
+          (i % 2 ? other : s.store).commit(A, { outboxPut: [entry(-1, `d${i}`)], sync: { lastPushAt: i } }),
+        );
+        await Promise.all(writes);
+        const all = await s.store.readOutbox(A);
+        expect(all).toHaveLength(40);
+        expect(new Set(all.map((e) => e.seq)).size).toBe(40);
+        expect(new Set(all.map((e) => e.id)).size).toBe(40);
       }),
     );
 
@@ -211,7 +251,7 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
           v: 1,
         });
         expect(await again.countOutbox(A)).toBe(1);
-        expect(await again.getSync(A)).toEqual(sync(4));
+        expect(await again.getSync(A)).toMatchObject(sync(4));
       }),
     );
   });

@@ -1,12 +1,14 @@
 import { HokanError } from "../errors.js";
-import type {
-  DocumentKey,
-  LocalDocument,
-  LocalStore,
-  Namespace,
-  OutboxEntry,
-  StoreCommit,
-  SyncState,
+import {
+  type DocumentKey,
+  INITIAL_SYNC_STATE,
+  type LocalDocument,
+  type LocalStore,
+  mergeSyncState,
+  type Namespace,
+  type OutboxEntry,
+  type StoreCommit,
+  type SyncState,
 } from "../ports.js";
 
 interface NamespaceData {
@@ -68,11 +70,20 @@ export class MemoryStore implements LocalStore {
       });
     }
     const space = this.space(ns);
+    let sync = prepared.sync ? mergeSyncState(space.sync, prepared.sync) : space.sync;
     if (prepared.clearOutbox) space.outbox.clear();
     for (const seq of prepared.outboxDelete ?? []) space.outbox.delete(seq);
-    for (const e of prepared.outboxPut ?? []) space.outbox.set(e.seq, e);
+    for (const e of prepared.outboxPut ?? []) {
+      if (e.seq > 0) {
+        space.outbox.set(e.seq, e);
+        continue;
+      }
+      const base = sync ?? INITIAL_SYNC_STATE;
+      space.outbox.set(base.nextSeq, { ...e, seq: base.nextSeq });
+      sync = { ...base, nextSeq: base.nextSeq + 1 };
+    }
     for (const d of prepared.documents ?? []) space.documents.set(docKey(d), d);
-    if (prepared.sync) space.sync = prepared.sync;
+    space.sync = sync;
   }
 
   async dropNamespace(ns: Namespace): Promise<void> {
