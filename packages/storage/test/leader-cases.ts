@@ -3,9 +3,9 @@ import { electLeader, type LeaderElection } from "../src/index.js";
 
 /** Shared by the Node suite (BroadcastChannel fallback) and the Chromium suite (Web Locks). */
 
-export async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const start = Date.now();
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
