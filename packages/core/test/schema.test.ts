@@ -107,4 +107,50 @@ describe("schema versions and migrations (scenario 8)", () => {
       }),
     ).toMatchObject({ kind: "readable", migrated: false });
   });
+
+  it("migrates across three versions: v1 data restored by v3, a v2 device upgraded to v3, consent kept throughout", async () => {
+    const V3: SimApp = {
+      scope: { ...V2.scope, appVersion: "3.0.0", schemaVersion: 3 },
+      collections: V2.collections,
+      migrations: {
+        ...V2.migrations,
+        3: (data, { collection }) => {
+          if (collection === "settings") {
+            if (!("font" in data)) return data;
+            const { font, ...rest } = data as { font?: { size?: number } } & JsonObject;
+            return { ...rest, typography: { size: font?.size ?? 12, family: "system" } };
+          }
+          const { version: _v, accepted: _a, ...rest } = data;
+          return { ...rest, consentLog: [data.tos ?? null] };
+        },
+      },
+    };
+    const world = new SimWorld();
+    const v1 = await world.device({ id: "v1", accountId: "alice" }).open(V1);
+    await v1.put("consent", "terms", { version: 3, accepted: true });
+    await v1.put("settings", "display", { fontSize: 18 });
+    await world.settle();
+    const v2Device = world.device({ id: "v2", accountId: "alice" });
+    const v2 = await v2Device.open(V2);
+    await world.settle();
+    await v2.put("settings", "sound", { volume: 3 });
+    await world.settle();
+
+    const fresh = await world.device({ id: "v3", accountId: "alice" }).open(V3);
+    await world.settle();
+    const consent = { tos: { version: 3, accepted: true }, consentLog: [{ version: 3, accepted: true }] };
+    expect(await fresh.get("consent", "terms")).toEqual(consent);
+    expect(await fresh.get("settings", "display")).toEqual({ typography: { size: 18, family: "system" } });
+
+    v2Device.setOnline(false);
+    await v2.put("settings", "display", { font: { size: 22 } });
+    const upgraded = await v2Device.upgrade(V3);
+    expect(await upgraded.get("settings", "display")).toEqual({ typography: { size: 22, family: "system" } });
+    expect(await upgraded.get("settings", "sound")).toEqual({ volume: 3 });
+    v2Device.setOnline(true);
+    await world.settle();
+    expect(await fresh.get("settings", "display")).toEqual({ typography: { size: 22, family: "system" } });
+    expect(await upgraded.get("consent", "terms")).toEqual(consent);
+    await world.close();
+  });
 });
