@@ -300,11 +300,11 @@ class ReplicationRunner implements Replication {
         sync: { hlc: ctx.clock.current },
       });
       if (plan.replaces !== undefined) this.rejectedSeqs.delete(plan.replaces);
+      await this.refreshCounts();
       return true;
     });
     if (!wrote) return;
     this.changesSubject.next({ ...key, data, origin: "local" });
-    await this.refreshCounts();
     this.dispatch({ type: "local-change" });
   }
 
@@ -383,6 +383,7 @@ class ReplicationRunner implements Replication {
           this.runtime.now(),
         );
         await this.commitPlan(plan);
+        await this.refreshCounts();
         return plan;
       });
       this.afterCommit(planned);
@@ -517,7 +518,6 @@ class ReplicationRunner implements Replication {
       throw HokanError.from(error, "storage");
     }
     if (commit.sync) this.sync = mergeSyncState(this.sync, commit.sync);
-    await this.refreshCounts();
   }
 
   /** An error that stands until its cause goes: a refused change, or backed-up data too new for this app. */

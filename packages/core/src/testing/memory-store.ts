@@ -14,6 +14,8 @@ import {
 interface NamespaceData {
   readonly documents: Map<string, LocalDocument>;
   readonly outbox: Map<number, OutboxEntry>;
+  /** Outbox seqs by document, so reading a document's entries does not scan the outbox. */
+  readonly byDoc: Map<string, Set<number>>;
   sync: SyncState | undefined;
 }
 
@@ -44,8 +46,10 @@ export class MemoryStore implements LocalStore {
   }
 
   async outboxFor(ns: Namespace, keys: readonly DocumentKey[]): Promise<OutboxEntry[]> {
-    const wanted = new Set(keys.map(docKey));
-    const entries = [...(this.read(ns)?.outbox.values() ?? [])].filter((e) => wanted.has(docKey(e)));
+    const space = this.read(ns);
+    if (!space) return [];
+    const seqs = new Set(keys.flatMap((k) => [...(space.byDoc.get(docKey(k)) ?? [])]));
+    const entries = [...seqs].map((s) => space.outbox.get(s) as OutboxEntry);
     return copy(entries.sort((a, b) => a.seq - b.seq));
   }
 
@@ -71,15 +75,18 @@ export class MemoryStore implements LocalStore {
     }
     const space = this.space(ns);
     let sync = prepared.sync ? mergeSyncState(space.sync, prepared.sync) : space.sync;
-    if (prepared.clearOutbox) space.outbox.clear();
-    for (const seq of prepared.outboxDelete ?? []) space.outbox.delete(seq);
+    if (prepared.clearOutbox) {
+      space.outbox.clear();
+      space.byDoc.clear();
+    }
+    for (const seq of prepared.outboxDelete ?? []) removeEntry(space, seq);
     for (const e of prepared.outboxPut ?? []) {
       if (e.seq > 0) {
-        space.outbox.set(e.seq, e);
+        putEntry(space, e);
         continue;
       }
       const base = sync ?? INITIAL_SYNC_STATE;
-      space.outbox.set(base.nextSeq, { ...e, seq: base.nextSeq });
+      putEntry(space, { ...e, seq: base.nextSeq });
       sync = { ...base, nextSeq: base.nextSeq + 1 };
     }
     for (const d of prepared.documents ?? []) space.documents.set(docKey(d), d);
@@ -109,7 +116,7 @@ export class MemoryStore implements LocalStore {
     const key = nsKey(ns);
     let space = this.spaces.get(key);
     if (!space) {
-      space = { documents: new Map(), outbox: new Map(), sync: undefined };
+      space = { documents: new Map(), outbox: new Map(), byDoc: new Map(), sync: undefined };
       this.spaces.set(key, space);
     }
     return space;
@@ -118,6 +125,22 @@ export class MemoryStore implements LocalStore {
   private open(): void {
     if (this.closed) throw new HokanError("storage", "the store is closed");
   }
+}
+
+function removeEntry(space: NamespaceData, seq: number): void {
+  const e = space.outbox.get(seq);
+  if (!e) return;
+  space.outbox.delete(seq);
+  space.byDoc.get(docKey(e))?.delete(seq);
+}
+
+function putEntry(space: NamespaceData, e: OutboxEntry): void {
+  removeEntry(space, e.seq);
+  space.outbox.set(e.seq, e);
+  const k = docKey(e);
+  const set = space.byDoc.get(k) ?? new Set<number>();
+  set.add(e.seq);
+  space.byDoc.set(k, set);
 }
 
 function copy<T>(value: T): T {

@@ -1,0 +1,74 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { arch, cpus, totalmem } from "node:os";
+
+/** One measured row: documents per second as the median of several runs. */
+export interface Row {
+  readonly store: string;
+  readonly scenario: string;
+  readonly n: number;
+  readonly runs: number;
+  readonly medianSeconds: number;
+  readonly docsPerSecond: number;
+  readonly peakRssMb: number;
+  /** Ratio to the baseline row named in {@link baseline}, measured in the same run. */
+  readonly ratio?: number;
+  readonly baseline?: string;
+}
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Runs `fn` `runs` times (after one warm-up unless quick) and returns the median seconds and peak RSS. */
+export async function measure(
+  runs: number,
+  fn: () => Promise<void>,
+  warmUp = true,
+): Promise<{ seconds: number; peakRssMb: number }> {
+  if (warmUp) await fn();
+  const times: number[] = [];
+  let peak = 0;
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn();
+    times.push((performance.now() - start) / 1000);
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  return { seconds: median(times), peakRssMb: Math.round(peak / 2 ** 20) };
+}
+
+export function printTable(rows: readonly Row[]): void {
+  const header = ["store", "scenario", "N", "runs", "median s", "docs/s", "peak RSS MB", "ratio"];
+  const lines = rows.map((r) => [
+    r.store,
+    r.scenario,
+    String(r.n),
+    String(r.runs),
+    r.medianSeconds.toFixed(3),
+    Math.round(r.docsPerSecond).toLocaleString("en-US"),
+    String(r.peakRssMb),
+    r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}× ${r.baseline ?? ""}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
+  const fmt = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join("  ");
+  console.log(fmt(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const l of lines) console.log(fmt(l));
+}
+
+export function save(name: string, rows: readonly Row[], options: Record<string, unknown>): string {
+  const dir = new URL("./results/", import.meta.url).pathname;
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+  const machine = {
+    node: process.version,
+    arch: arch(),
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memGb: Math.round(totalmem() / 2 ** 30),
+  };
+  writeFileSync(file, `${JSON.stringify({ name, machine, options, rows }, null, 2)}\n`);
+  return file;
+}
