@@ -23,17 +23,19 @@ export function isClosed(error: unknown): boolean {
 }
 
 /**
- * A storage failure as a typed Hokan error: `quota` when the device is out of space (nothing was written), `storage`
- * for anything else (retryable: the engine tries again).
+ * A storage failure as a typed Hokan error: `quota` (with `details.where: "device"`, retryable) when the device is out
+ * of space, so nothing was written; `storage` for anything else (retryable, except values that cannot be stored).
  */
 export function toStorageError(error: unknown, what: string): HokanError {
   if (HokanError.is(error)) return error as HokanError;
   const all = names(error);
   const detail = error instanceof Error ? error.message : String(error);
   if (all.some((n) => QUOTA.has(n))) {
+    // The device is full, not the account's backup: worth retrying once the user frees space.
     return new HokanError("quota", `device storage is full while trying to ${what}: ${detail}`, {
       cause: error,
-      retryable: false,
+      retryable: true,
+      details: { where: "device" },
     });
   }
   if (all.includes("DataCloneError")) {

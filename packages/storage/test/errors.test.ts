@@ -34,7 +34,8 @@ describe("storage errors", () => {
     };
     const e = toStorageError(wrapped, "commit");
     expect(e.code).toBe("quota");
-    expect(e.retryable).toBe(false);
+    expect(e.retryable).toBe(true);
+    expect(e.details).toEqual({ where: "device" });
     expect(e.message).toContain("commit");
   });
 

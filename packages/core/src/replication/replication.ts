@@ -560,7 +560,8 @@ class ReplicationRunner implements Replication {
       inFlight: false,
       lastError: { code: e.code, message: e.message, retryable: e.retryable, at: this.runtime.now() },
     });
-    if (e.code === "quota") this.quota$.next(true);
+    // The account's backup is full (the server said so); a full device is retried instead.
+    if (e.code === "quota" && e.details?.where !== "device") this.quota$.next(true);
     if (REGISTRY_CODES.has(e.code)) this.fetchRegistry();
     this.dispatch({ type: "failed", code: e.code, retryable: e.retryable });
   }
