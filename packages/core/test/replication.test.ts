@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { PushRequest, RegistryEntry, Transport } from "../src/index.js";
-import { openRegistry, SimWorld } from "../src/testing/index.js";
+import {
+  createReplication,
+  type PushRequest,
+  type RegistryEntry,
+  type Replication,
+  type Transport,
+} from "../src/index.js";
+import { openRegistry, type SimDevice, SimWorld } from "../src/testing/index.js";
 import { MAIL, serverDocs } from "./helpers.js";
 
 /** A transport that records pushes and can rewrite them or refuse the registry. */
@@ -22,6 +28,23 @@ function spy(
     live: (a) => inner.live(a),
   };
   return { transport, pushes };
+}
+
+/** The mail app on a simulated device, but talking through `transport` (a spy around the device's link). */
+async function startBehind(world: SimWorld, device: SimDevice, transport: Transport): Promise<Replication> {
+  const replication = createReplication({
+    store: device.store,
+    transport,
+    accountId: device.accountId,
+    app: MAIL.scope,
+    deviceId: device.id,
+    collections: MAIL.collections,
+    settings$: device.settings$,
+    network$: device.link.network.state$,
+    runtime: world.runtime,
+  });
+  await replication.start();
+  return replication;
 }
 
 const mailEntry = (patch: Partial<RegistryEntry>): RegistryEntry[] => [
@@ -78,21 +101,8 @@ describe("replication runner", () => {
   it("stops on upgrade-required from the server, keeps the data, and syncs after the app is upgraded", async () => {
     const world = new SimWorld({ registry: mailEntry({ minVersion: "4.0.0" }) });
     const phone = world.device({ id: "a", accountId: "alice" });
-    const link = phone.link;
-    const { transport } = spy(link.transport, { noRegistry: true });
-    const { createReplication } = await import("../src/index.js");
-    const mail = createReplication({
-      store: phone.store,
-      transport,
-      accountId: "alice",
-      app: MAIL.scope,
-      deviceId: "a",
-      collections: MAIL.collections,
-      settings$: phone.settings$,
-      network$: link.network.state$,
-      runtime: world.runtime,
-    });
-    await mail.start();
+    const { transport } = spy(phone.link.transport, { noRegistry: true });
+    const mail = await startBehind(world, phone, transport);
     await mail.put("consent", "tos", { version: 7, accepted: true });
     await world.runtime.runUntil(() => mail.status.state === "fatal");
     expect(mail.status.lastError?.code).toBe("upgrade-required");
@@ -170,19 +180,7 @@ describe("replication runner", () => {
             }
           : r,
     });
-    const { createReplication } = await import("../src/index.js");
-    const mail = createReplication({
-      store: phone.store,
-      transport,
-      accountId: "alice",
-      app: MAIL.scope,
-      deviceId: "a",
-      collections: MAIL.collections,
-      settings$: phone.settings$,
-      network$: phone.link.network.state$,
-      runtime: world.runtime,
-    });
-    await mail.start();
+    const mail = await startBehind(world, phone, transport);
     await world.runtime.runUntil(() => mail.status.state === "idle");
     const big = { text: "lorem ipsum ".repeat(200), count: 1 };
     await mail.put("settings", "doc", big);

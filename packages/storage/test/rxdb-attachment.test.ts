@@ -60,7 +60,13 @@ for (const storage of RX_STORAGES) {
         await r.stop();
         await attachment.close();
       };
-      return { server, rx, meta, attachment, open, stored, close, collectionsBefore, network$ };
+      /** Stops everything the test opened. */
+      const dispose = async (r: Replication) => {
+        await close(r);
+        await meta.close();
+        await rx.db.close();
+      };
+      return { server, rx, attachment, open, stored, close, dispose, collectionsBefore };
     }
 
     it("backs up what the app writes to RxDB, deletes included, and opens no collection of its own", async () => {
@@ -78,9 +84,7 @@ for (const storage of RX_STORAGES) {
       await (await t.rx.collections.consent?.findOne("tos").exec())?.remove();
       await until(() => t.stored()["consent/tos"] === null);
       expect(Object.keys(t.rx.db.collections).sort()).toEqual(t.collectionsBefore);
-      await t.close(r);
-      await t.meta.close();
-      await t.rx.db.close();
+      await t.dispose(r);
     }, 20_000);
 
     it("finds changes the app made while the engine was not running", async () => {
@@ -96,9 +100,7 @@ for (const storage of RX_STORAGES) {
       expect(t.stored()["settings/a"]?.v).toBe(1);
       const again = await t.open();
       await until(() => t.stored()["settings/a"]?.v === 2 && t.stored()["settings/b"]?.v === 1);
-      await t.close(again);
-      await t.meta.close();
-      await t.rx.db.close();
+      await t.dispose(again);
     }, 20_000);
 
     it("restores the backup into the app's RxDB collections", async () => {
@@ -140,9 +142,7 @@ for (const storage of RX_STORAGES) {
       await new Promise((done) => setTimeout(done, 100));
       expect(r.status.pending).toBe(0);
       expect(t.server.log).toHaveLength(2);
-      await t.close(r);
-      await t.meta.close();
-      await t.rx.db.close();
+      await t.dispose(r);
     }, 20_000);
   });
 }
