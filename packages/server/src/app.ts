@@ -1,0 +1,234 @@
+import {
+  type AppScope,
+  checkScope,
+  DEFAULT_LIMITS,
+  HokanError,
+  type LiveEvent,
+  PLATFORMS,
+  type Platform,
+  PROTOCOL_VERSION,
+  type ServerLimits,
+} from "@hokan/core";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import type { Principal } from "./auth.js";
+import { BackupStore } from "./backup-store.js";
+import type { Database } from "./database.js";
+import { LiveHub } from "./live-hub.js";
+import { toHokanError, toProblem } from "./problem.js";
+import type { Registry } from "./registry.js";
+
+/** Options of {@link buildServer}. */
+export interface ServerOptions {
+  readonly db: Database;
+  readonly registry: Registry;
+  readonly verify: (token: string) => Promise<Principal>;
+  readonly limits?: Partial<ServerLimits>;
+  /** Bytes one account may keep per app. */
+  readonly quotaBytes?: number;
+  /** Largest request body, bytes (default 8 MiB). */
+  readonly bodyLimit?: number;
+  /** Requests per second per token, with bursts up to `burst` (default 50/s, 200). */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  /** Server time (ms), injectable for tests of dates. */
+  readonly now?: () => number;
+  readonly logger?: boolean | object;
+  /** Heartbeat on live connections, ms (default 15 s). */
+  readonly liveHeartbeatMs?: number;
+}
+
+/** The Fastify app and its live connections. */
+export interface HokanServer {
+  readonly app: FastifyInstance;
+  readonly hub: LiveHub;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** The backup server: Fastify routes of docs/PROTOCOL.md over a {@link BackupStore}. */
+export async function buildServer(options: ServerOptions): Promise<HokanServer> {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const now = options.now ?? Date.now;
+  const store = new BackupStore(options.db, {
+    limits,
+    now,
+    ...(options.quotaBytes === undefined ? {} : { quotaBytes: options.quotaBytes }),
+  });
+  const hub = new LiveHub();
+  await hub.start(options.db);
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? 8 * 2 ** 20 });
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const rate = options.rateLimit ?? { perSecond: 50, burst: 200 };
+
+  app.setErrorHandler((error, request, reply) => {
+    const e = toHokanError(error);
+    if (e.code === "server") request.log.error({ err: error }, "request failed");
+    void reply.status(e.status).type("application/problem+json").send(toProblem(e));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = new HokanError("not-found", `no route ${request.method} ${request.url.split("?")[0]}`);
+    void reply.status(404).type("application/problem+json").send(toProblem(e));
+  });
+
+  app.addHook("onRequest", async (request) => {
+    if (request.url === "/v1/health") return;
+    const version = request.headers["hokan-protocol"];
+    if (version !== undefined && String(version).split(".")[0] !== String(PROTOCOL_VERSION)) {
+      throw new HokanError(
+        "protocol",
+        `this server speaks protocol ${PROTOCOL_VERSION}, not ${String(version)}`,
+      );
+    }
+    const header = request.headers.authorization;
+    const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+    if (!token) throw new HokanError("unauthorized", "send a bearer token in the Authorization header");
+    throttle(buckets, token, rate, now());
+    request.principal = await options.verify(token);
+  });
+
+  const principal = (r: FastifyRequest): Principal => {
+    if (!r.principal) throw new HokanError("unauthorized", "not signed in");
+    if (!r.principal.entitled)
+      throw new HokanError("not-entitled", "the account's contract does not include backup");
+    return r.principal;
+  };
+  const scopeOf = (r: FastifyRequest, p: Principal): AppScope => {
+    const appId = (r.params as { appId: string }).appId;
+    const body = (r.body ?? {}) as { scope?: Partial<AppScope> };
+    const s = body.scope;
+    if (!s || typeof s !== "object")
+      throw new HokanError("bad-request", "the body needs a scope { appVersion, platform }");
+    if (s.appId !== undefined && s.appId !== appId)
+      throw new HokanError("bad-request", "scope.appId differs from the path");
+    if (typeof s.appVersion !== "string" || s.appVersion.length > 64)
+      throw new HokanError("bad-request", "scope.appVersion must be a version string");
+    if (!PLATFORMS.includes(s.platform as Platform))
+      throw new HokanError("bad-request", `scope.platform must be one of ${PLATFORMS.join(", ")}`);
+    if (p.apps && !p.apps.includes(appId))
+      throw new HokanError("forbidden", `this token does not allow ${appId}`);
+    const schemaVersion = s.schemaVersion;
+    if (schemaVersion !== undefined && (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1)) {
+      throw new HokanError("bad-request", "scope.schemaVersion must be a positive integer");
+    }
+    return {
+      appId,
+      appVersion: s.appVersion,
+      platform: s.platform as Platform,
+      ...(schemaVersion ? { schemaVersion } : {}),
+    };
+  };
+  const allow = (scope: AppScope, op: "backup" | "restore"): void => {
+    const refusal = checkScope(options.registry.entry(scope.appId, scope.platform), scope, op, now());
+    if (refusal) throw refusal;
+  };
+  const device = (p: Principal): void => {
+    if (!p.device) throw new HokanError("forbidden", "this needs the device's token (the settings screen's)");
+  };
+
+  app.get("/v1/health", async () => ({ ok: true, protocol: PROTOCOL_VERSION, database: options.db.kind }));
+
+  app.get("/v1/registry", async (request) => {
+    principal(request);
+    const platform = (request.query as { platform?: string }).platform;
+    if (!PLATFORMS.includes(platform as Platform))
+      throw new HokanError("bad-request", `platform must be one of ${PLATFORMS.join(", ")}`);
+    return { apps: options.registry.forPlatform(platform as Platform) };
+  });
+
+  app.post("/v1/apps/:appId/pull", async (request) => {
+    const p = principal(request);
+    const scope = scopeOf(request, p);
+    allow(scope, "restore");
+    const body = request.body as { checkpoint?: unknown; limit?: unknown };
+    const checkpoint = body.checkpoint as { epoch: number; seq: number } | undefined;
+    if (!checkpoint || typeof checkpoint !== "object")
+      throw new HokanError("bad-request", "the body needs a checkpoint { epoch, seq }");
+    const limit = body.limit === undefined ? 500 : Number(body.limit);
+    return store.pull(p.account, { scope, checkpoint, limit });
+  });
+
+  app.post("/v1/apps/:appId/push", async (request) => {
+    const p = principal(request);
+    const scope = scopeOf(request, p);
+    allow(scope, "backup");
+    const body = request.body as { idempotencyKey?: unknown; changes?: unknown };
+    return store.push(p.account, {
+      scope,
+      idempotencyKey: body.idempotencyKey as string,
+      changes: body.changes as never,
+    });
+  });
+
+  app.get("/v1/catalog", async (request) => {
+    const p = principal(request);
+    return store.catalog(p.account, (appId, platform) => options.registry.entry(appId, platform), p.apps);
+  });
+
+  app.delete("/v1/apps/:appId", async (request) => {
+    const p = principal(request);
+    const appId = (request.params as { appId: string }).appId;
+    if (p.apps && !p.apps.includes(appId))
+      throw new HokanError("forbidden", `this token does not allow ${appId}`);
+    const requestId = ((request.body ?? {}) as { requestId?: string }).requestId as string;
+    return store.delete(p.account, [appId], requestId);
+  });
+
+  app.post("/v1/bulk-delete", async (request) => {
+    const p = principal(request);
+    device(p);
+    const requestId = ((request.body ?? {}) as { requestId?: string }).requestId as string;
+    return store.delete(p.account, "all", requestId);
+  });
+
+  app.get("/v1/live", async (request, reply) => {
+    const p = principal(request);
+    const apps = String((request.query as { apps?: string }).apps ?? "")
+      .split(",")
+      .filter(Boolean);
+    if (apps.length === 0 || apps.length > 100)
+      throw new HokanError("bad-request", "name 1 to 100 apps: ?apps=a,b");
+    const forbidden = p.apps ? apps.find((a) => !p.apps?.includes(a)) : undefined;
+    if (forbidden) throw new HokanError("forbidden", `this token does not allow ${forbidden}`);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+    });
+    res.write(": hokan live\n\n");
+    const send = (event: LiveEvent) => res.write(`data: ${JSON.stringify(event)}\n\n`);
+    const remove = hub.add(p.account, apps, send);
+    const beat = setInterval(() => res.write(": beat\n\n"), options.liveHeartbeatMs ?? 15_000);
+    request.raw.on("close", () => {
+      clearInterval(beat);
+      remove();
+    });
+  });
+
+  app.addHook("onClose", async () => {
+    await hub.close();
+  });
+  return { app, hub };
+}
+
+function throttle(
+  buckets: Map<string, { tokens: number; at: number }>,
+  token: string,
+  rate: { perSecond: number; burst: number },
+  now: number,
+): void {
+  const b = buckets.get(token) ?? { tokens: rate.burst, at: now };
+  b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
+  b.at = now;
+  if (b.tokens < 1) {
+    buckets.set(token, b);
+    throw new HokanError("rate-limited", `over ${rate.perSecond} requests per second for this token`);
+  }
+  b.tokens -= 1;
+  buckets.set(token, b);
+  if (buckets.size > 100_000) buckets.clear();
+}

@@ -1,0 +1,370 @@
+import {
+  type AppScope,
+  type Catalog,
+  type CatalogEntry,
+  checkPush,
+  type DeleteResult,
+  decideChange,
+  HokanError,
+  type JsonObject,
+  jsonSize,
+  type PullRequest,
+  type PullResponse,
+  type PushRequest,
+  type PushResponse,
+  type PushResult,
+  planPull,
+  pushFingerprint,
+  type RegistryEntry,
+  type ServerDocument,
+  type ServerLimits,
+} from "@hokan/core";
+import type { Database, Sql } from "./database.js";
+
+/** The channel server processes tell each other about changes on (PostgreSQL NOTIFY). */
+export const LIVE_CHANNEL = "hokan_live";
+
+/** A change announced on {@link LIVE_CHANNEL}. */
+export interface LiveNotice {
+  readonly account: string;
+  readonly appId: string;
+  readonly type: "changed" | "deleted";
+  readonly epoch: number;
+  readonly seq: number;
+}
+
+interface DocRow {
+  collection: string;
+  id: string;
+  data: JsonObject | null;
+  rev: number | string;
+  seq: number | string;
+  hlc: string;
+  change_id: string;
+  updated_at: number | string;
+  schema_version: number;
+  bytes: number;
+}
+
+interface AppRow {
+  epoch: number;
+  seq: number | string;
+  documents: number;
+  bytes: number | string;
+}
+
+function toDocument(r: DocRow): ServerDocument {
+  return {
+    collection: r.collection,
+    id: r.id,
+    data: r.data,
+    rev: Number(r.rev),
+    seq: Number(r.seq),
+    hlc: r.hlc,
+    changeId: r.change_id,
+    updatedAt: Number(r.updated_at),
+    schemaVersion: r.schema_version,
+  };
+}
+
+const DOC_COLUMNS = "collection, id, data, rev, seq, hlc, change_id, updated_at, schema_version, bytes";
+
+/** Options of {@link BackupStore}. */
+export interface BackupStoreOptions {
+  readonly limits: ServerLimits;
+  /** Bytes one account may keep per app (default unlimited). */
+  readonly quotaBytes?: number;
+  /** Server time (ms). */
+  readonly now?: () => number;
+}
+
+/**
+ * Backups in SQL: every query is keyed by account first; the decisions are core's (`decideChange`, `planPull`).
+ */
+export class BackupStore {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: BackupStoreOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async pull(account: string, request: PullRequest): Promise<PullResponse> {
+    const { scope, checkpoint } = request;
+    const limit = Math.min(request.limit, this.options.limits.maxPullLimit);
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new HokanError("bad-request", "limit must be a positive integer");
+    return this.db.transaction(async (tx) => {
+      const app = await this.appRow(tx, account, scope.appId);
+      const epoch = app?.epoch ?? 1;
+      const plan = planPull(checkpoint, epoch, Number(app?.seq ?? 0));
+      if (plan instanceof HokanError) throw plan;
+      const rows = await tx.query<DocRow>(
+        `SELECT ${DOC_COLUMNS} FROM documents WHERE account_id = $1 AND app_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+        [account, scope.appId, plan.afterSeq, limit + 1],
+      );
+      const documents = rows.slice(0, limit).map(toDocument);
+      return {
+        epoch,
+        reset: plan.reset,
+        documents,
+        checkpoint: { epoch, seq: documents.at(-1)?.seq ?? plan.afterSeq },
+        more: rows.length > limit,
+        serverTime: this.now(),
+      };
+    });
+  }
+
+  async push(account: string, request: PushRequest): Promise<PushResponse> {
+    const invalid = checkPush(request, this.options.limits);
+    if (invalid) throw invalid;
+    const { scope } = request;
+    const fingerprint = pushFingerprint(request.changes);
+    return this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO apps (account_id, app_id, app_version, platform, schema_version) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (account_id, app_id) DO NOTHING`,
+        [account, scope.appId, scope.appVersion, scope.platform, scope.schemaVersion ?? 1],
+      );
+      // One push at a time per account and app: the row lock orders them, across server processes too.
+      const [app] = await tx.query<AppRow>(
+        "SELECT epoch, seq, documents, bytes FROM apps WHERE account_id = $1 AND app_id = $2 FOR UPDATE",
+        [account, scope.appId],
+      );
+      if (!app) throw new HokanError("server", "app row vanished");
+      const [known] = await tx.query<{ fingerprint: string; response: PushResponse }>(
+        "SELECT fingerprint, response FROM push_answers WHERE account_id = $1 AND app_id = $2 AND key = $3",
+        [account, scope.appId, request.idempotencyKey],
+      );
+      if (known) {
+        if (known.fingerprint !== fingerprint) {
+          throw new HokanError("idempotency-mismatch", "this idempotency key was used for another push");
+        }
+        return known.response;
+      }
+      const current = await this.currentDocuments(tx, account, scope.appId, request);
+      const epoch = app.epoch;
+      let seq = Number(app.seq);
+      let documents = app.documents;
+      let bytes = Number(app.bytes);
+      const now = this.now();
+      const results: PushResult[] = [];
+      const writes: (ServerDocument & { bytes: number })[] = [];
+      for (const change of request.changes) {
+        const key = JSON.stringify([change.collection, change.id]);
+        const before = current.get(key);
+        const decision = decideChange(before?.doc, epoch, change, this.options.limits);
+        if (decision.kind === "duplicate" && before) {
+          results.push({
+            changeId: change.changeId,
+            status: "accepted",
+            rev: before.doc.rev,
+            seq: before.doc.seq,
+          });
+        } else if (decision.kind === "accept") {
+          const size = decision.data === null ? 0 : jsonSize(decision.data);
+          const doc: ServerDocument & { bytes: number } = {
+            collection: change.collection,
+            id: change.id,
+            data: decision.data,
+            rev: (before?.doc.rev ?? 0) + 1,
+            seq: ++seq,
+            hlc: change.hlc,
+            changeId: change.changeId,
+            updatedAt: now,
+            schemaVersion: change.schemaVersion ?? 1,
+            bytes: size,
+          };
+          documents += (doc.data !== null ? 1 : 0) - (before && before.doc.data !== null ? 1 : 0);
+          bytes += size - (before?.bytes ?? 0);
+          current.set(key, { doc, bytes: size });
+          writes.push(doc);
+          results.push({ changeId: change.changeId, status: "accepted", rev: doc.rev, seq: doc.seq });
+        } else if (decision.kind === "conflict") {
+          results.push({
+            changeId: change.changeId,
+            status: "conflict",
+            reason: decision.reason,
+            ...(decision.reason === "stale" && before ? { current: before.doc } : {}),
+          });
+        } else if (decision.kind === "reject") {
+          results.push({
+            changeId: change.changeId,
+            status: "rejected",
+            code: decision.error.code,
+            message: decision.error.message,
+          });
+        }
+      }
+      const quota = this.options.quotaBytes;
+      if (quota !== undefined && bytes > quota && bytes > Number(app.bytes)) {
+        throw new HokanError(
+          "quota",
+          `the backup of ${scope.appId} would hold ${bytes} bytes, over ${quota}`,
+        );
+      }
+      for (const d of writes) {
+        await tx.query(
+          `INSERT INTO documents (account_id, app_id, ${DOC_COLUMNS})
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (account_id, app_id, collection, id) DO UPDATE SET
+             data = EXCLUDED.data, rev = EXCLUDED.rev, seq = EXCLUDED.seq, hlc = EXCLUDED.hlc,
+             change_id = EXCLUDED.change_id, updated_at = EXCLUDED.updated_at,
+             schema_version = EXCLUDED.schema_version, bytes = EXCLUDED.bytes`,
+          [
+            account,
+            scope.appId,
+            d.collection,
+            d.id,
+            d.data === null ? null : JSON.stringify(d.data),
+            d.rev,
+            d.seq,
+            d.hlc,
+            d.changeId,
+            d.updatedAt,
+            d.schemaVersion,
+            d.bytes,
+          ],
+        );
+      }
+      const response: PushResponse = { epoch, serverTime: now, results };
+      if (writes.length > 0) {
+        await tx.query(
+          `UPDATE apps SET seq = $3, last_backup_at = $4, documents = $5, bytes = $6, app_version = $7, platform = $8,
+             schema_version = $9 WHERE account_id = $1 AND app_id = $2`,
+          [
+            account,
+            scope.appId,
+            seq,
+            now,
+            documents,
+            bytes,
+            scope.appVersion,
+            scope.platform,
+            scope.schemaVersion ?? 1,
+          ],
+        );
+        await this.announce(tx, { account, appId: scope.appId, type: "changed", epoch, seq });
+      }
+      await tx.query(
+        "INSERT INTO push_answers (account_id, app_id, key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
+        [account, scope.appId, request.idempotencyKey, fingerprint, JSON.stringify(response), now],
+      );
+      return response;
+    });
+  }
+
+  /** The account's backed-up apps, as they are now (the catalog changes in the same transactions as the data). */
+  async catalog(
+    account: string,
+    registry: (appId: string, platform: string) => RegistryEntry | null,
+    apps?: readonly string[],
+  ): Promise<Catalog> {
+    const rows = await this.db.query<{
+      app_id: string;
+      epoch: number;
+      last_backup_at: string | number;
+      documents: number;
+      bytes: string | number;
+      app_version: string;
+      platform: AppScope["platform"];
+      schema_version: number;
+    }>(
+      `SELECT app_id, epoch, last_backup_at, documents, bytes, app_version, platform, schema_version
+       FROM apps WHERE account_id = $1 AND documents > 0 ORDER BY app_id`,
+      [account],
+    );
+    const now = this.now();
+    const entries: CatalogEntry[] = rows
+      .filter((r) => !apps || apps.includes(r.app_id))
+      .map((r) => {
+        const entry = registry(r.app_id, r.platform);
+        const retired = entry?.retiredAt !== undefined && Date.parse(entry.retiredAt) <= now;
+        return {
+          appId: r.app_id,
+          epoch: r.epoch,
+          lastBackupAt: Number(r.last_backup_at),
+          documents: r.documents,
+          bytes: Number(r.bytes),
+          appVersion: r.app_version,
+          platform: r.platform,
+          schemaVersion: r.schema_version,
+          status: retired ? "retired" : "active",
+        };
+      });
+    return { apps: entries };
+  }
+
+  /** Deletes backups: each app's epoch rises, its documents go, its catalog entry empties, in one transaction. */
+  async delete(account: string, appIds: readonly string[] | "all", requestId: string): Promise<DeleteResult> {
+    if (typeof requestId !== "string" || !/^[\w-]{8,128}$/.test(requestId)) {
+      throw new HokanError(
+        "bad-request",
+        "a delete needs a request id of 8 to 128 letters, digits, '_' or '-'",
+      );
+    }
+    return this.db.transaction(async (tx) => {
+      const [known] = await tx.query<{ result: DeleteResult }>(
+        "SELECT result FROM delete_answers WHERE account_id = $1 AND request_id = $2",
+        [account, requestId],
+      );
+      if (known) return known.result;
+      const rows =
+        appIds === "all"
+          ? await tx.query<{ app_id: string; epoch: number; seq: string | number }>(
+              "SELECT app_id, epoch, seq FROM apps WHERE account_id = $1 ORDER BY app_id FOR UPDATE",
+              [account],
+            )
+          : await tx.query<{ app_id: string; epoch: number; seq: string | number }>(
+              "SELECT app_id, epoch, seq FROM apps WHERE account_id = $1 AND app_id = ANY($2::text[]) ORDER BY app_id FOR UPDATE",
+              [account, appIds],
+            );
+      const out: { appId: string; epoch: number }[] = [];
+      for (const r of rows) {
+        const epoch = r.epoch + 1;
+        await tx.query("DELETE FROM documents WHERE account_id = $1 AND app_id = $2", [account, r.app_id]);
+        await tx.query("DELETE FROM push_answers WHERE account_id = $1 AND app_id = $2", [account, r.app_id]);
+        await tx.query(
+          "UPDATE apps SET epoch = $3, documents = 0, bytes = 0 WHERE account_id = $1 AND app_id = $2",
+          [account, r.app_id, epoch],
+        );
+        out.push({ appId: r.app_id, epoch });
+        await this.announce(tx, { account, appId: r.app_id, type: "deleted", epoch, seq: Number(r.seq) });
+      }
+      const result: DeleteResult = { apps: out };
+      await tx.query(
+        "INSERT INTO delete_answers (account_id, request_id, result, created_at) VALUES ($1, $2, $3::jsonb, $4)",
+        [account, requestId, JSON.stringify(result), this.now()],
+      );
+      return result;
+    });
+  }
+
+  private async appRow(tx: Sql, account: string, appId: string): Promise<AppRow | undefined> {
+    const [row] = await tx.query<AppRow>(
+      "SELECT epoch, seq, documents, bytes FROM apps WHERE account_id = $1 AND app_id = $2",
+      [account, appId],
+    );
+    return row;
+  }
+
+  private async currentDocuments(tx: Sql, account: string, appId: string, request: PushRequest) {
+    const collections = request.changes.map((c) => String(c.collection));
+    const ids = request.changes.map((c) => String(c.id));
+    const rows = await tx.query<DocRow>(
+      `SELECT ${DOC_COLUMNS} FROM documents WHERE account_id = $1 AND app_id = $2
+         AND (collection, id) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+      [account, appId, collections, ids],
+    );
+    return new Map(
+      rows.map((r) => [JSON.stringify([r.collection, r.id]), { doc: toDocument(r), bytes: r.bytes }]),
+    );
+  }
+
+  private async announce(tx: Sql, notice: LiveNotice): Promise<void> {
+    // Delivered only when the transaction commits, to every server process listening on the database.
+    await tx.query("SELECT pg_notify($1, $2)", [LIVE_CHANNEL, JSON.stringify(notice)]);
+  }
+}

@@ -1,0 +1,84 @@
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+
+/** Something SQL can be sent to: the database, or a transaction. */
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+/**
+ * The server's database: PostgreSQL through `pg`, or PGlite embedded. The same SQL runs on both.
+ */
+export interface Database extends Sql {
+  /** Runs `fn` in one transaction (committed when it resolves, rolled back when it throws). */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /** Listens for NOTIFY on a channel; resolves to a function that stops listening. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+  /** `pglite` or `postgres`, for logs and health. */
+  readonly kind: "pglite" | "postgres";
+}
+
+/** PGlite: a data directory (or memory when absent), nothing to install. */
+export async function openPGlite(dataDir?: string): Promise<Database> {
+  const db = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
+  await db.waitReady;
+  const asSql = (q: Pick<PGlite, "query">): Sql => ({
+    query: async <T>(text: string, params: readonly unknown[] = []) =>
+      (await q.query<T>(text, params as unknown[])).rows,
+  });
+  return {
+    kind: "pglite",
+    ...asSql(db),
+    transaction: (fn) => db.transaction((tx) => fn(asSql(tx))),
+    listen: async (channel, onPayload) => {
+      const stop = await db.listen(channel, onPayload);
+      return async () => stop();
+    },
+    close: () => db.close(),
+  };
+}
+
+/** PostgreSQL through a `pg` pool; NOTIFY reaches every server process on the same database. */
+export async function openPostgres(connectionString: string, poolSize = 10): Promise<Database> {
+  const pool = new pg.Pool({ connectionString, max: poolSize });
+  // Fail at start, with the database's own message, rather than at the first request.
+  const probe = await pool.connect();
+  probe.release();
+  const asSql = (q: pg.Pool | pg.PoolClient): Sql => ({
+    query: async <T>(text: string, params: readonly unknown[] = []) =>
+      (await q.query(text, params as unknown[])).rows as T[],
+  });
+  return {
+    kind: "postgres",
+    ...asSql(pool),
+    transaction: async (fn) => {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const out = await fn(asSql(client));
+        await client.query("COMMIT");
+        return out;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    listen: async (channel, onPayload) => {
+      const client = await pool.connect();
+      const handler = (m: pg.Notification) => {
+        if (m.channel === channel && m.payload !== undefined) onPayload(m.payload);
+      };
+      client.on("notification", handler);
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      return async () => {
+        client.off("notification", handler);
+        await client.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
+        client.release();
+      };
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,53 @@
+import type { LiveEvent } from "@hokan/core";
+import { LIVE_CHANNEL, type LiveNotice } from "./backup-store.js";
+import type { Database } from "./database.js";
+
+interface Listener {
+  readonly account: string;
+  readonly apps: ReadonlySet<string>;
+  readonly send: (event: LiveEvent) => void;
+}
+
+/**
+ * Fans NOTIFYs out to this process's live connections: a change committed through any server process on the same
+ * database reaches every live client of the account.
+ */
+export class LiveHub {
+  private readonly listeners = new Set<Listener>();
+  private stop: (() => Promise<void>) | undefined;
+
+  async start(db: Database): Promise<void> {
+    this.stop = await db.listen(LIVE_CHANNEL, (payload) => this.deliver(payload));
+  }
+
+  /** Adds a connection; returns the function that removes it. */
+  add(account: string, apps: readonly string[], send: (event: LiveEvent) => void): () => void {
+    const listener: Listener = { account, apps: new Set(apps), send };
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get connections(): number {
+    return this.listeners.size;
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    await this.stop?.();
+  }
+
+  private deliver(payload: string): void {
+    let notice: LiveNotice;
+    try {
+      notice = JSON.parse(payload) as LiveNotice;
+    } catch {
+      return;
+    }
+    const event: LiveEvent =
+      notice.type === "deleted"
+        ? { type: "deleted", appId: notice.appId, epoch: notice.epoch }
+        : { type: "changed", appId: notice.appId, epoch: notice.epoch, seq: notice.seq };
+    for (const l of this.listeners)
+      if (l.account === notice.account && l.apps.has(notice.appId)) l.send(event);
+  }
+}

@@ -1,0 +1,33 @@
+import { runTransportTests, TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing";
+import { afterAll } from "vitest";
+import { type DatabaseKind, freshDatabase, type RunningServer, startServer } from "./fixtures.js";
+
+for (const kind of ["pglite", "postgres"] as DatabaseKind[]) {
+  // One server per database kind: every test uses accounts of its own, so they cannot see each other.
+  let running: Promise<{ server: RunningServer; drop: () => Promise<void> }> | undefined;
+  const shared = () => {
+    running ??= freshDatabase(kind).then(async ({ db, drop }) => ({
+      server: await startServer(db, TRANSPORT_TEST_REGISTRY),
+      drop: async () => {
+        await db.close();
+        await drop();
+      },
+    }));
+    return running;
+  };
+  afterAll(async () => {
+    if (!running) return;
+    const { server, drop } = await running;
+    await server.close();
+    await drop();
+  });
+
+  runTransportTests(`HTTP server on ${kind}`, async () => {
+    const { server } = await shared();
+    return {
+      connect: (accountId, options) =>
+        server.client(accountId, options?.entitled === false ? { entitled: false } : {}),
+      teardown: async () => undefined,
+    };
+  });
+}

@@ -1,0 +1,96 @@
+import type { AddressInfo } from "node:net";
+import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
+import { createHttpTransport } from "@hokan/transport";
+import pg from "pg";
+import {
+  buildServer,
+  createVerifier,
+  type Database,
+  type HokanServer,
+  migrate,
+  openPGlite,
+  openPostgres,
+  parseRegistry,
+  type ServerOptions,
+  signDevelopmentToken,
+} from "../src/index.js";
+
+export const SECRET = "hokan-test-secret-at-least-32-characters!";
+
+/** Where the PostgreSQL tests create their throwaway databases (CI starts PostgreSQL on this address). */
+export const POSTGRES_ADMIN_URL =
+  process.env.HOKAN_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export type DatabaseKind = "pglite" | "postgres";
+
+/** A fresh database of the kind: PGlite in memory, or a new PostgreSQL database dropped afterwards. */
+export async function freshDatabase(
+  kind: DatabaseKind,
+): Promise<{ db: Database; url?: string; drop: () => Promise<void> }> {
+  if (kind === "pglite") {
+    const db = await openPGlite();
+    return { db, drop: async () => undefined };
+  }
+  const name = `hokan_test_${randomId(systemRuntime)}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = POSTGRES_ADMIN_URL.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
+  const db = await openPostgres(url);
+  return {
+    db,
+    url,
+    drop: async () => {
+      const a = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+/** A running server on 127.0.0.1 and a way to connect clients to it. */
+export interface RunningServer {
+  readonly url: string;
+  readonly server: HokanServer;
+  readonly db: Database;
+  token(
+    account: string,
+    claims?: { entitled?: boolean; apps?: readonly string[]; device?: boolean; expiresIn?: string },
+  ): Promise<string>;
+  client(
+    account: string,
+    claims?: { entitled?: boolean; apps?: readonly string[]; device?: boolean },
+  ): ReturnType<typeof createHttpTransport>;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  db: Database,
+  registry: readonly RegistryEntry[],
+  extra: Partial<ServerOptions> = {},
+): Promise<RunningServer> {
+  await migrate(db);
+  const server = await buildServer({
+    db,
+    registry: parseRegistry({ apps: registry }),
+    verify: await createVerifier({ secret: SECRET }),
+    rateLimit: { perSecond: 10_000, burst: 10_000 },
+    ...extra,
+  });
+  await server.app.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = server.app.server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const token: RunningServer["token"] = (account, claims = {}) =>
+    signDevelopmentToken(SECRET, { account, ...claims });
+  return {
+    url,
+    server,
+    db,
+    token,
+    client: (account, claims = {}) =>
+      createHttpTransport({ baseUrl: url, token: () => token(account, claims) }),
+    close: () => server.app.close(),
+  };
+}

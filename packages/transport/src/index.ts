@@ -1,0 +1,1 @@
+export { createHttpTransport, type HttpTransportOptions, type TokenProvider } from "./http-transport.js";
