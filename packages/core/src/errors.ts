@@ -130,6 +130,8 @@ export class HokanError extends Error {
   readonly retryable: boolean;
   readonly status: number;
   readonly details: Readonly<Record<string, unknown>> | undefined;
+  /** What happened, without the advice the full message adds. */
+  readonly detail: string;
 
   constructor(code: ErrorCode, message: string, options: HokanErrorOptions = {}) {
     const info = ERROR_TABLE[code];
@@ -137,6 +139,7 @@ export class HokanError extends Error {
       `${message} (${code}: ${info.action})`,
       options.cause === undefined ? {} : { cause: options.cause },
     );
+    this.detail = message;
     this.code = code;
     this.retryable = options.retryable ?? info.retryable;
     this.status = info.status;

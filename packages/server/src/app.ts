@@ -3,6 +3,7 @@ import {
   checkScope,
   DEFAULT_LIMITS,
   HokanError,
+  isVersion,
   type LiveEvent,
   PLATFORMS,
   type Platform,
@@ -97,14 +98,17 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   };
   const scopeOf = (r: FastifyRequest, p: Principal): AppScope => {
     const appId = (r.params as { appId: string }).appId;
+    if (!/^[\w.-]{1,200}$/.test(appId))
+      throw new HokanError("bad-request", "the app id in the path is not a reverse-DNS id");
     const body = (r.body ?? {}) as { scope?: Partial<AppScope> };
     const s = body.scope;
     if (!s || typeof s !== "object")
       throw new HokanError("bad-request", "the body needs a scope { appVersion, platform }");
     if (s.appId !== undefined && s.appId !== appId)
       throw new HokanError("bad-request", "scope.appId differs from the path");
-    if (typeof s.appVersion !== "string" || s.appVersion.length > 64)
-      throw new HokanError("bad-request", "scope.appVersion must be a version string");
+    if (typeof s.appVersion !== "string" || !isVersion(s.appVersion)) {
+      throw new HokanError("bad-request", "scope.appVersion must be a dotted version like 3.2.0");
+    }
     if (!PLATFORMS.includes(s.platform as Platform))
       throw new HokanError("bad-request", `scope.platform must be one of ${PLATFORMS.join(", ")}`);
     if (p.apps && !p.apps.includes(appId))
@@ -164,6 +168,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
 
   app.get("/v1/catalog", async (request) => {
     const p = principal(request);
+    device(p);
     return store.catalog(p.account, (appId, platform) => options.registry.entry(appId, platform), p.apps);
   });
 

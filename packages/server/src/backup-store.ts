@@ -351,8 +351,15 @@ export class BackupStore {
   }
 
   private async currentDocuments(tx: Sql, account: string, appId: string, request: PushRequest) {
-    const collections = request.changes.map((c) => String(c.collection));
-    const ids = request.changes.map((c) => String(c.id));
+    // Keys PostgreSQL cannot hold (a NUL) are refused per change by decideChange; they must not reach the query.
+    const keys = request.changes.filter(
+      (c) =>
+        typeof c.collection === "string" &&
+        typeof c.id === "string" &&
+        !`${c.collection}${c.id}`.includes("\u0000"),
+    );
+    const collections = keys.map((c) => c.collection);
+    const ids = keys.map((c) => c.id);
     const rows = await tx.query<DocRow>(
       `SELECT ${DOC_COLUMNS} FROM documents WHERE account_id = $1 AND app_id = $2
          AND (collection, id) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,

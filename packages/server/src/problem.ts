@@ -39,7 +39,7 @@ export function toProblem(error: HokanError): Problem {
     title: ERROR_TABLE[code].action,
     status: error.status,
     code,
-    detail: error.message,
+    detail: error.detail ?? error.message,
     retryable: error.retryable,
   };
 }

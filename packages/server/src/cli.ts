@@ -1,0 +1,106 @@
+import { parseArgs } from "node:util";
+import { buildServer } from "./app.js";
+import { type AuthOptions, createVerifier, signDevelopmentToken } from "./auth.js";
+import { type Database, openPGlite, openPostgres } from "./database.js";
+import { migrate } from "./migrations.js";
+import { loadRegistry, RegistryError } from "./registry.js";
+
+const HELP = `hokan-server: the Hokan backup server
+
+Usage: hokan-server [options]
+
+  --port <n>              port to listen on (default 8787; 0 picks a free one)
+  --host <addr>           address to bind (default 127.0.0.1)
+  --data-dir <dir>        embedded PGlite database directory (the default: ./hokan-data)
+  --database-url <url>    PostgreSQL instead of PGlite, e.g. postgres://user@127.0.0.1:5432/hokan
+  --registry <file>       the registry of supported apps (JSON; required)
+  --jwt-secret <secret>   HS256 secret, 32+ characters (development), or HOKAN_JWT_SECRET
+  --jwt-public-key <file> ES256 public key (PEM) for production tokens
+  --quota-bytes <n>       bytes each account may keep per app
+  --body-limit <n>        largest request body in bytes (default 8 MiB)
+  --dev-token <account>   print a development token for the account (needs --jwt-secret) and exit
+  --help                  this text
+
+Logs are JSON lines on stdout. Stop with SIGINT or SIGTERM.
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string", default: "8787" },
+      host: { type: "string", default: "127.0.0.1" },
+      "data-dir": { type: "string" },
+      "database-url": { type: "string" },
+      registry: { type: "string" },
+      "jwt-secret": { type: "string" },
+      "jwt-public-key": { type: "string" },
+      "quota-bytes": { type: "string" },
+      "body-limit": { type: "string" },
+      "dev-token": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const secret = values["jwt-secret"] ?? process.env.HOKAN_JWT_SECRET;
+  if (values["dev-token"]) {
+    if (!secret) fail("--dev-token needs --jwt-secret (or HOKAN_JWT_SECRET)");
+    process.stdout.write(
+      `${await signDevelopmentToken(secret as string, { account: values["dev-token"], expiresIn: "30d" })}\n`,
+    );
+    return;
+  }
+  if (!values.registry) fail("--registry <file> is required (see --help)");
+  let auth: AuthOptions;
+  if (values["jwt-public-key"]) {
+    const { readFile } = await import("node:fs/promises");
+    auth = { publicKeyPem: await readFile(values["jwt-public-key"], "utf8") };
+  } else if (secret) {
+    auth = { secret };
+  } else {
+    fail("give --jwt-public-key <file> (production) or --jwt-secret (development)");
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    fail(`--port must be 0 to 65535, not ${values.port}`);
+
+  const registry = await loadRegistry(values.registry as string).catch((e: unknown) =>
+    fail(e instanceof RegistryError ? e.message : String(e)),
+  );
+  const db: Database = values["database-url"]
+    ? await openPostgres(values["database-url"]).catch((e: unknown) =>
+        fail(`cannot connect to PostgreSQL: ${String(e)}`),
+      )
+    : await openPGlite(values["data-dir"] ?? "./hokan-data");
+  await migrate(db);
+  const server = await buildServer({
+    db,
+    registry,
+    verify: await createVerifier(auth as AuthOptions),
+    logger: { level: process.env.HOKAN_LOG_LEVEL ?? "info" },
+    ...(values["quota-bytes"] ? { quotaBytes: Number(values["quota-bytes"]) } : {}),
+    ...(values["body-limit"] ? { bodyLimit: Number(values["body-limit"]) } : {}),
+  });
+  const address = await server.app.listen({ host: values.host, port });
+  server.app.log.info(
+    { address, database: db.kind, apps: registry.entries.length },
+    "hokan-server listening",
+  );
+  const stop = async () => {
+    await server.app.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop());
+  process.once("SIGTERM", () => void stop());
+}
+
+function fail(message: string): never {
+  process.stderr.write(`hokan-server: ${message}\n`);
+  process.exit(2);
+}
+
+main().catch((error: unknown) => fail(String((error as Error)?.stack ?? error)));

@@ -1,0 +1,478 @@
+import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
+import { TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DatabaseKind, freshDatabase, type RunningServer, SECRET, startServer } from "./fixtures.js";
+
+const REGISTRY: readonly RegistryEntry[] = TRANSPORT_TEST_REGISTRY;
+const scope = { appVersion: "3.0.0", platform: "android" };
+const change = (id: string, data: unknown, extra: Record<string, unknown> = {}) => ({
+  collection: "settings",
+  id,
+  changeId: `c-${randomId(systemRuntime)}`,
+  epoch: 1,
+  baseRev: 0,
+  hlc: "000000000000001:000000:x",
+  data,
+  ...extra,
+});
+const deep = (n: number): unknown => (n === 0 ? 1 : { a: deep(n - 1) });
+const sign = (
+  claims: Record<string, unknown>,
+  secret = SECRET,
+  alg = "HS256",
+  expires: string | number = "1h",
+) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg })
+    .setIssuedAt()
+    .setExpirationTime(expires)
+    .sign(new TextEncoder().encode(secret));
+
+interface Case {
+  readonly name: string;
+  readonly method?: string;
+  readonly path: string;
+  /** A token, or how to make one. */
+  readonly token?: string | ((s: RunningServer) => Promise<string>);
+  readonly body?: unknown;
+  readonly rawBody?: string;
+  readonly headers?: Record<string, string>;
+  readonly status: number;
+  /** The problem code, or the code of the first change's result when `status` is 200. */
+  readonly code: string;
+}
+
+const attacker = (s: RunningServer) => s.token("mallory");
+
+const CASES: readonly Case[] = [
+  {
+    name: "no token",
+    path: "/v1/apps/jp.example.mail/pull",
+    body: { scope, checkpoint: { epoch: 0, seq: 0 } },
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "not a bearer token",
+    path: "/v1/catalog",
+    method: "GET",
+    headers: { authorization: "Basic bWFsbG9yeTpwdw==" },
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "garbage token",
+    path: "/v1/catalog",
+    method: "GET",
+    token: "not.a.jwt",
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "forged signature",
+    path: "/v1/catalog",
+    method: "GET",
+    token: () =>
+      sign({ sub: "victim", hokan_ent: true, hokan_device: true }, "another-secret-that-is-long-enough!!"),
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "expired token",
+    path: "/v1/catalog",
+    method: "GET",
+    token: () =>
+      sign(
+        { sub: "victim", hokan_ent: true, hokan_device: true },
+        SECRET,
+        "HS256",
+        Math.floor(Date.now() / 1000) - 60,
+      ),
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "wrong algorithm (HS512)",
+    path: "/v1/catalog",
+    method: "GET",
+    token: () => sign({ sub: "victim", hokan_ent: true, hokan_device: true }, SECRET, "HS512"),
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "unsigned token (alg none)",
+    path: "/v1/catalog",
+    method: "GET",
+    token: `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from('{"sub":"victim","hokan_ent":true,"hokan_device":true}').toString("base64url")}.`,
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "token without an account",
+    path: "/v1/catalog",
+    method: "GET",
+    token: () => sign({ hokan_ent: true, hokan_device: true }),
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "malformed apps claim",
+    path: "/v1/catalog",
+    method: "GET",
+    token: () => sign({ sub: "mallory", hokan_ent: true, hokan_apps: "all" }),
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "account without entitlement",
+    path: "/v1/apps/jp.example.mail/push",
+    token: (s) => s.token("mallory", { entitled: false }),
+    body: { scope, idempotencyKey: "k-00000001", changes: [change("a", { v: 1 })] },
+    status: 403,
+    code: "not-entitled",
+  },
+  {
+    name: "app the token does not allow",
+    path: "/v1/apps/jp.example.mail/pull",
+    token: (s) => s.token("mallory", { apps: ["jp.example.notes"] }),
+    body: { scope, checkpoint: { epoch: 0, seq: 0 } },
+    status: 403,
+    code: "forbidden",
+  },
+  {
+    name: "catalog with an app's token",
+    path: "/v1/catalog",
+    method: "GET",
+    token: (s) => s.token("mallory", { device: false }),
+    status: 403,
+    code: "forbidden",
+  },
+  {
+    name: "bulk delete with an app's token",
+    path: "/v1/bulk-delete",
+    token: (s) => s.token("victim", { device: false }),
+    body: { requestId: "req-00000001" },
+    status: 403,
+    code: "forbidden",
+  },
+  {
+    name: "unknown app",
+    path: "/v1/apps/jp.example.unknown/push",
+    token: attacker,
+    body: { scope, idempotencyKey: "k-00000002", changes: [change("a", { v: 1 })] },
+    status: 404,
+    code: "unsupported",
+  },
+  {
+    name: "retired app",
+    path: "/v1/apps/jp.example.old/push",
+    token: attacker,
+    body: {
+      scope: { ...scope, appVersion: "1.0.0" },
+      idempotencyKey: "k-00000003",
+      changes: [change("a", { v: 1 })],
+    },
+    status: 410,
+    code: "retired",
+  },
+  {
+    name: "below the minimum version",
+    path: "/v1/apps/jp.example.strict/push",
+    token: attacker,
+    body: {
+      scope: { ...scope, appVersion: "1.0.0" },
+      idempotencyKey: "k-00000004",
+      changes: [change("a", { v: 1 })],
+    },
+    status: 426,
+    code: "upgrade-required",
+  },
+  {
+    name: "capability not on this platform",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    body: {
+      scope: { ...scope, platform: "ios" },
+      idempotencyKey: "k-00000005",
+      changes: [change("a", { v: 1 })],
+    },
+    status: 403,
+    code: "capability",
+  },
+  {
+    name: "body that is not JSON",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    rawBody: "{ this is not json",
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "body over the size limit",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    rawBody: JSON.stringify({
+      scope,
+      idempotencyKey: "k-00000006",
+      changes: [change("a", { blob: "x".repeat(9 * 2 ** 20) })],
+    }),
+    status: 413,
+    code: "payload-too-large",
+  },
+  {
+    name: "too many changes in one push",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    body: {
+      scope,
+      idempotencyKey: "k-00000007",
+      changes: Array.from({ length: 1001 }, (_, i) => change(`m${i}`, { i })),
+    },
+    status: 413,
+    code: "batch-too-large",
+  },
+  {
+    name: "changes that are not a list",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    body: { scope, idempotencyKey: "k-00000008", changes: { a: 1 } },
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "idempotency key too short",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    body: { scope, idempotencyKey: "k", changes: [] },
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "negative checkpoint",
+    path: "/v1/apps/jp.example.mail/pull",
+    token: attacker,
+    body: { scope, checkpoint: { epoch: -1, seq: -5 } },
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "checkpoint that is not an object",
+    path: "/v1/apps/jp.example.mail/pull",
+    token: attacker,
+    body: { scope, checkpoint: "latest" },
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "zero limit",
+    path: "/v1/apps/jp.example.mail/pull",
+    token: attacker,
+    body: { scope, checkpoint: { epoch: 0, seq: 0 }, limit: 0 },
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "unknown platform",
+    path: "/v1/apps/jp.example.mail/pull",
+    token: attacker,
+    body: { scope: { ...scope, platform: "tv" }, checkpoint: { epoch: 0, seq: 0 } },
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "scope naming another app than the path",
+    path: "/v1/apps/jp.example.mail/pull",
+    token: attacker,
+    body: { scope: { ...scope, appId: "jp.example.notes" }, checkpoint: { epoch: 0, seq: 0 } },
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "other protocol version",
+    path: "/v1/apps/jp.example.mail/pull",
+    token: attacker,
+    headers: { "hokan-protocol": "2" },
+    body: { scope, checkpoint: { epoch: 0, seq: 0 } },
+    status: 400,
+    code: "protocol",
+  },
+  {
+    name: "unknown route",
+    path: "/v1/admin/accounts",
+    method: "GET",
+    token: attacker,
+    status: 404,
+    code: "not-found",
+  },
+  {
+    name: "delete without a request id",
+    method: "DELETE",
+    path: "/v1/apps/jp.example.mail",
+    token: attacker,
+    body: {},
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "live for no app",
+    method: "GET",
+    path: "/v1/live",
+    token: attacker,
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "live for an app the token does not allow",
+    method: "GET",
+    path: "/v1/live?apps=jp.example.mail",
+    token: (s) => s.token("mallory", { apps: ["jp.example.notes"] }),
+    status: 403,
+    code: "forbidden",
+  },
+  {
+    name: "registry for an unknown platform",
+    method: "GET",
+    path: "/v1/registry?platform=tv",
+    token: attacker,
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "document nested too deep",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    body: { scope, idempotencyKey: "k-00000009", changes: [change("deep", deep(40))] },
+    status: 200,
+    code: "bad-request",
+  },
+  {
+    name: "document over the size limit",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    body: { scope, idempotencyKey: "k-00000010", changes: [change("big", { blob: "y".repeat(300 * 1024) })] },
+    status: 200,
+    code: "payload-too-large",
+  },
+  {
+    name: "patch that does not apply",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    body: {
+      scope,
+      idempotencyKey: "k-00000011",
+      changes: [
+        { ...change("p", undefined, { baseRev: 0 }), data: undefined, patch: [{ op: "remove", path: "/x" }] },
+      ],
+    },
+    status: 200,
+    code: "bad-patch",
+  },
+  {
+    name: "control characters in an id",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    body: { scope, idempotencyKey: "k-00000012", changes: [change("a\u0000b", { v: 1 })] },
+    status: 200,
+    code: "bad-request",
+  },
+  {
+    name: "the victim's account named in the body",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    body: {
+      account: "victim",
+      accountId: "victim",
+      scope: { ...scope, account: "victim" },
+      idempotencyKey: "k-00000013",
+      changes: [change("secret", { owned: "mallory" }, { account: "victim" })],
+    },
+    status: 200,
+    code: "accepted",
+  },
+  {
+    name: "deleting the victim's app by path with one's own token",
+    method: "DELETE",
+    path: "/v1/apps/jp.example.mail",
+    token: attacker,
+    body: { requestId: "req-00000002" },
+    status: 200,
+    code: "deleted",
+  },
+];
+
+for (const kind of ["pglite", "postgres"] as DatabaseKind[]) {
+  describe(`${CASES.length} hostile or malformed requests (${kind})`, () => {
+    let s: RunningServer;
+    let drop: () => Promise<void>;
+    let before: unknown;
+    const victimView = async () => {
+      const victim = s.client("victim");
+      const pulled = await victim.pull({
+        scope: { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" },
+        checkpoint: { epoch: 0, seq: 0 },
+        limit: 100,
+      });
+      const catalog = await victim.catalog();
+      return { documents: pulled.documents, epoch: pulled.epoch, catalog };
+    };
+
+    beforeAll(async () => {
+      const fresh = await freshDatabase(kind);
+      drop = async () => {
+        await fresh.db.close();
+        await fresh.drop();
+      };
+      s = await startServer(fresh.db, REGISTRY, { bodyLimit: 8 * 2 ** 20 });
+      const victim = s.client("victim");
+      await victim.push({
+        scope: { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" },
+        idempotencyKey: "victim-key-1",
+        changes: [change("secret", { pin: 1234 }), change("consent", { tos: 3 })] as never,
+      });
+      before = await victimView();
+    });
+    afterAll(async () => {
+      await s.close();
+      await drop();
+    });
+
+    for (const c of CASES) {
+      it(`${c.name} → ${c.status} ${c.code}`, async () => {
+        const token = typeof c.token === "function" ? await c.token(s) : c.token;
+        const res = await fetch(`${s.url}${c.path}`, {
+          method: c.method ?? "POST",
+          headers: {
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(c.body !== undefined || c.rawBody !== undefined
+              ? { "content-type": "application/json" }
+              : {}),
+            ...c.headers,
+          },
+          ...(c.rawBody !== undefined
+            ? { body: c.rawBody }
+            : c.body !== undefined
+              ? { body: JSON.stringify(c.body) }
+              : {}),
+        });
+        expect(res.status).toBe(c.status);
+        const body = (await res.json()) as Record<string, unknown>;
+        if (c.status !== 200) {
+          expect(res.headers.get("content-type")).toContain("application/problem+json");
+          expect(body).toMatchObject({ status: c.status, code: c.code });
+          expect(String(body.detail).length).toBeGreaterThan(5);
+        } else if (c.code === "deleted") {
+          expect(body).toHaveProperty("apps");
+        } else {
+          const result = (body.results as { status: string; code?: string }[])[0];
+          expect(result?.status === "rejected" ? result.code : result?.status).toBe(c.code);
+        }
+      });
+    }
+
+    it("left the victim's stored data exactly as it was", async () => {
+      expect(await victimView()).toEqual(before);
+      expect((before as { documents: unknown[] }).documents).toHaveLength(2);
+    });
+  });
+}
