@@ -1,0 +1,118 @@
+import { randomId, systemRuntime } from "@hokan/core";
+import { TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing";
+import { createHttpTransport } from "@hokan/transport";
+import { firstValueFrom, take, timeout, toArray } from "rxjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signDevelopmentToken } from "../src/index.js";
+import { freshDatabase, SECRET } from "./fixtures.js";
+import { type ServerProcess, spawnServer, writeRegistry } from "./processes.js";
+
+const SCOPE = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" as const };
+const client = (url: string, account: string) =>
+  createHttpTransport({ baseUrl: url, token: () => signDevelopmentToken(SECRET, { account }) });
+const change = (id: string, data: Record<string, number | string>, epoch = 1) => ({
+  collection: "settings",
+  id,
+  changeId: `c-${randomId(systemRuntime)}`,
+  epoch,
+  baseRev: 0,
+  hlc: "000000000000001:000000:x",
+  data,
+});
+
+describe("server processes on one PostgreSQL", () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  const registry = writeRegistry(TRANSPORT_TEST_REGISTRY);
+  beforeAll(async () => {
+    db = await freshDatabase("postgres");
+    await db.db.close();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it("delivers a change pushed through one process to a live client of another (scenario 13)", async () => {
+    const url = db.url as string;
+    const [one, two] = await Promise.all([
+      spawnServer(["--database-url", url, "--registry", registry]),
+      spawnServer(["--database-url", url, "--registry", registry]),
+    ]);
+    try {
+      const account = `acct-${randomId(systemRuntime)}`;
+      const reader = client(two.url, account);
+      const events = firstValueFrom(reader.live([SCOPE.appId]).pipe(take(1), toArray(), timeout(15_000)));
+      await new Promise((r) => setTimeout(r, 500));
+      const res = await client(one.url, account).push({
+        scope: SCOPE,
+        idempotencyKey: `k-${randomId(systemRuntime)}`,
+        changes: [change("a", { v: 1 })],
+      });
+      expect(res.results[0]?.status).toBe("accepted");
+      const [event] = await events;
+      expect(event).toMatchObject({ type: "changed", appId: SCOPE.appId });
+      const pulled = await reader.pull({ scope: SCOPE, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+      expect(pulled.documents.map((d) => d.data)).toEqual([{ v: 1 }]);
+    } finally {
+      await Promise.all([one.stop(), two.stop()]);
+    }
+  }, 60_000);
+
+  it("keeps every acknowledged change exactly once, and no push half-applied, when killed mid-stream", async () => {
+    const url = db.url as string;
+    const account = `acct-${randomId(systemRuntime)}`;
+    let server: ServerProcess = await spawnServer(["--database-url", url, "--registry", registry]);
+    const acknowledged: string[][] = [];
+    const unanswered: string[][] = [];
+    // A stream of pushes of five documents each; the server is killed while they are in flight.
+    const writer = client(server.url, account);
+    let n = 0;
+    const pushes: Promise<void>[] = [];
+    const killAt = Date.now() + 1500;
+    while (Date.now() < killAt && n < 2000) {
+      const ids = Array.from({ length: 5 }, () => `d${n++}`);
+      pushes.push(
+        writer
+          .push({
+            scope: SCOPE,
+            idempotencyKey: `k-${randomId(systemRuntime)}`,
+            changes: ids.map((id) => change(id, { id })),
+          })
+          .then(
+            (r) => {
+              expect(r.results.every((x) => x.status === "accepted")).toBe(true);
+              acknowledged.push(ids);
+            },
+            () => {
+              unanswered.push(ids);
+            },
+          ),
+      );
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await server.kill();
+    await Promise.all(pushes);
+    server = await spawnServer(["--database-url", url, "--registry", registry]);
+    try {
+      const pulled: string[] = [];
+      let checkpoint = { epoch: 0, seq: 0 };
+      for (let i = 0; i < 100; i++) {
+        const page = await client(server.url, account).pull({ scope: SCOPE, checkpoint, limit: 1000 });
+        pulled.push(...page.documents.map((d) => d.id));
+        checkpoint = page.checkpoint;
+        if (!page.more) break;
+      }
+      const stored = new Set(pulled);
+      expect(pulled.length).toBe(stored.size);
+      expect(acknowledged.length).toBeGreaterThan(5);
+      for (const ids of acknowledged) for (const id of ids) expect(stored.has(id)).toBe(true);
+      for (const ids of unanswered) {
+        const present = ids.filter((id) => stored.has(id)).length;
+        expect([0, ids.length]).toContain(present);
+      }
+      const catalog = await client(server.url, account).catalog();
+      expect(catalog.apps[0]?.documents).toBe(stored.size);
+    } finally {
+      await server.stop();
+    }
+  }, 90_000);
+});
