@@ -205,10 +205,17 @@ export class BackupStore {
           `the backup of ${scope.appId} would hold ${bytes} bytes, over ${quota}`,
         );
       }
-      for (const d of writes) {
+      if (writes.length > 0) {
+        // A document changed twice in one push keeps its last state (one row per document in one statement).
+        const last = [...new Map(writes.map((d) => [JSON.stringify([d.collection, d.id]), d])).values()];
+        writes.length = 0;
+        writes.push(...last);
+        // One statement for the whole batch: arrays in, one row per document out.
         await tx.query(
           `INSERT INTO documents (account_id, app_id, ${DOC_COLUMNS})
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12)
+           SELECT $1, $2, w.collection, w.id, w.data::jsonb, w.rev, w.seq, w.hlc, w.change_id, $3, w.schema_version, w.bytes
+           FROM unnest($4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[], $9::text[], $10::text[], $11::int[], $12::int[])
+             AS w(collection, id, data, rev, seq, hlc, change_id, schema_version, bytes)
            ON CONFLICT (account_id, app_id, collection, id) DO UPDATE SET
              data = EXCLUDED.data, rev = EXCLUDED.rev, seq = EXCLUDED.seq, hlc = EXCLUDED.hlc,
              change_id = EXCLUDED.change_id, updated_at = EXCLUDED.updated_at,
@@ -216,16 +223,16 @@ export class BackupStore {
           [
             account,
             scope.appId,
-            d.collection,
-            d.id,
-            d.data === null ? null : JSON.stringify(d.data),
-            d.rev,
-            d.seq,
-            d.hlc,
-            d.changeId,
-            d.updatedAt,
-            d.schemaVersion,
-            d.bytes,
+            now,
+            writes.map((d) => d.collection),
+            writes.map((d) => d.id),
+            writes.map((d) => (d.data === null ? null : JSON.stringify(d.data))),
+            writes.map((d) => d.rev),
+            writes.map((d) => d.seq),
+            writes.map((d) => d.hlc),
+            writes.map((d) => d.changeId),
+            writes.map((d) => d.schemaVersion ?? 1),
+            writes.map((d) => d.bytes),
           ],
         );
       }

@@ -377,6 +377,18 @@ const CASES: readonly Case[] = [
     code: "bad-request",
   },
   {
+    name: "one document twice in one push",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    body: {
+      scope,
+      idempotencyKey: "k-00000014",
+      changes: [change("twice", { v: 1 }), change("twice", { v: 2 }, { baseRev: 1 })],
+    },
+    status: 200,
+    code: "accepted",
+  },
+  {
     name: "the victim's account named in the body",
     path: "/v1/apps/jp.example.mail/push",
     token: attacker,
