@@ -7,10 +7,12 @@ import {
   type LiveEvent,
   PLATFORMS,
   type Platform,
+  type PolicyWarning,
   PROTOCOL_VERSION,
+  registryRefusal,
   type ServerLimits,
 } from "@hokan/core";
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Principal } from "./auth.js";
 import { BackupStore } from "./backup-store.js";
 import type { Database } from "./database.js";
@@ -124,9 +126,14 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       ...(schemaVersion ? { schemaVersion } : {}),
     };
   };
-  const allow = (scope: AppScope, op: "backup" | "restore"): void => {
-    const refusal = checkScope(options.registry.entry(scope.appId, scope.platform), scope, op, now());
+  /** Refuses what the registry refuses; says what it warns of in a `hokan-warning` header. */
+  const allow = (scope: AppScope, op: "backup" | "restore", reply: FastifyReply): void => {
+    const entry = options.registry.entry(scope.appId, scope.platform);
+    const refusal = checkScope(entry, scope, op, now());
     if (refusal) throw refusal;
+    const warnings: PolicyWarning[] = [];
+    if (entry) registryRefusal(entry, scope, op, now(), warnings);
+    if (warnings.length > 0) void reply.header("hokan-warning", warnings.join(", "));
   };
   const device = (p: Principal): void => {
     if (!p.device) throw new HokanError("forbidden", "this needs the device's token (the settings screen's)");
@@ -142,10 +149,10 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     return { apps: options.registry.forPlatform(platform as Platform) };
   });
 
-  app.post("/v1/apps/:appId/pull", async (request) => {
+  app.post("/v1/apps/:appId/pull", async (request, reply) => {
     const p = principal(request);
     const scope = scopeOf(request, p);
-    allow(scope, "restore");
+    allow(scope, "restore", reply);
     const body = request.body as { checkpoint?: unknown; limit?: unknown };
     const checkpoint = body.checkpoint as { epoch: number; seq: number } | undefined;
     if (!checkpoint || typeof checkpoint !== "object")
@@ -154,10 +161,10 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     return store.pull(p.account, { scope, checkpoint, limit });
   });
 
-  app.post("/v1/apps/:appId/push", async (request) => {
+  app.post("/v1/apps/:appId/push", async (request, reply) => {
     const p = principal(request);
     const scope = scopeOf(request, p);
-    allow(scope, "backup");
+    allow(scope, "backup", reply);
     const body = request.body as { idempotencyKey?: unknown; changes?: unknown };
     return store.push(p.account, {
       scope,

@@ -1,0 +1,195 @@
+import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { createVerifier, migrate, openPGlite, parseRegistry, RegistryError } from "../src/index.js";
+import { startServer } from "./fixtures.js";
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2027, 0, 10);
+const iso = (ms: number) => new Date(ms).toISOString();
+const SCOPE = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" as const };
+const put = (id: string, data: Record<string, unknown>, epoch = 1) => ({
+  collection: "settings",
+  id,
+  changeId: `c-${randomId(systemRuntime)}`,
+  epoch,
+  baseRev: 0,
+  hlc: "000000000000001:000000:x",
+  data: data as never,
+});
+const key = () => `k-${randomId(systemRuntime)}`;
+
+async function rawPush(url: string, token: string, scope: object, changes: unknown[]) {
+  return fetch(`${url}/v1/apps/jp.example.mail/push`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ scope, idempotencyKey: key(), changes }),
+  });
+}
+
+describe("registry dates, quota and rate limits at the HTTP level", () => {
+  it("retires an app on its date: backup refused, restore during the grace period, catalog says retired (scenario 7)", async () => {
+    let now = T0;
+    const registry: RegistryEntry[] = [
+      {
+        ...{ appId: SCOPE.appId, platform: "android" },
+        capabilities: ["backup", "restore"],
+        retiredAt: iso(T0 + DAY),
+        restoreGraceDays: 30,
+      },
+    ];
+    const s = await startServer(await openPGlite(), registry, { now: () => now });
+    const c = s.client("alice");
+    await c.push({ scope: SCOPE, idempotencyKey: key(), changes: [put("a", { v: 1 })] });
+    expect((await c.catalog()).apps[0]?.status).toBe("active");
+    now = T0 + DAY;
+    await expect(
+      c.push({ scope: SCOPE, idempotencyKey: key(), changes: [put("b", { v: 2 })] }),
+    ).rejects.toMatchObject({ code: "retired" });
+    expect((await c.catalog()).apps[0]?.status).toBe("retired");
+    const restored = await c.pull({ scope: SCOPE, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+    expect(restored.documents.map((d) => d.data)).toEqual([{ v: 1 }]);
+    now = T0 + 31 * DAY;
+    await expect(c.pull({ scope: SCOPE, checkpoint: { epoch: 0, seq: 0 }, limit: 10 })).rejects.toMatchObject(
+      { code: "retired" },
+    );
+    await s.close();
+    await s.db.close();
+  });
+
+  it("warns an old client before the enforcement date and refuses it from then on (scenario 8)", async () => {
+    let now = T0;
+    const registry: RegistryEntry[] = [
+      {
+        appId: SCOPE.appId,
+        platform: "android",
+        capabilities: ["backup", "restore"],
+        minVersion: "3.1.0",
+        minVersionEnforcedFrom: iso(T0 + DAY),
+      },
+    ];
+    const s = await startServer(await openPGlite(), registry, { now: () => now });
+    const token = await s.token("alice");
+    const warned = await rawPush(s.url, token, SCOPE, [put("a", { v: 1 })]);
+    expect(warned.status).toBe(200);
+    expect(warned.headers.get("hokan-warning")).toBe("upgrade-soon");
+    now = T0 + DAY;
+    const refused = await rawPush(s.url, token, SCOPE, [put("b", { v: 2 })]);
+    expect(refused.status).toBe(426);
+    expect(await refused.json()).toMatchObject({ code: "upgrade-required" });
+    const upgraded = await rawPush(s.url, token, { ...SCOPE, appVersion: "3.1.0" }, [put("b", { v: 2 })]);
+    expect(upgraded.status).toBe(200);
+    expect(upgraded.headers.get("hokan-warning")).toBeNull();
+    await s.close();
+    await s.db.close();
+  });
+
+  it("refuses a push that would exceed the account's quota, storing none of it", async () => {
+    const s = await startServer(
+      await openPGlite(),
+      [{ appId: SCOPE.appId, platform: "android", capabilities: ["backup", "restore"] }],
+      { quotaBytes: 2000 },
+    );
+    const c = s.client("alice");
+    await c.push({ scope: SCOPE, idempotencyKey: key(), changes: [put("a", { blob: "x".repeat(1200) })] });
+    await expect(
+      c.push({
+        scope: SCOPE,
+        idempotencyKey: key(),
+        changes: [put("b", { v: 1 }), put("c", { blob: "y".repeat(1200) })],
+      }),
+    ).rejects.toMatchObject({ code: "quota" });
+    const stored = await c.pull({ scope: SCOPE, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+    expect(stored.documents.map((d) => d.id)).toEqual(["a"]);
+    await s.close();
+    await s.db.close();
+  });
+
+  it("limits the rate of requests per token", async () => {
+    const s = await startServer(await openPGlite(), [], { rateLimit: { perSecond: 1, burst: 3 } });
+    const token = await s.token("alice");
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push(
+        (await fetch(`${s.url}/v1/registry?platform=web`, { headers: { authorization: `Bearer ${token}` } }))
+          .status,
+      );
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const other = await s.token("bob");
+    expect(
+      (await fetch(`${s.url}/v1/registry?platform=web`, { headers: { authorization: `Bearer ${other}` } }))
+        .status,
+    ).toBe(200);
+    await s.close();
+    await s.db.close();
+  });
+});
+
+describe("tokens", () => {
+  it("verifies ES256 tokens with a public key or a JWKS, and refuses HS256 ones then", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const token = await new SignJWT({ hokan_ent: true })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setSubject("alice")
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    const byPem = await createVerifier({ publicKeyPem: await exportSPKI(publicKey) });
+    expect(await byPem(token)).toMatchObject({ account: "alice", entitled: true, device: false });
+    const byJwks = await createVerifier({
+      jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] },
+    });
+    expect((await byJwks(token)).account).toBe("alice");
+    const hs = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .sign(new TextEncoder().encode("x".repeat(40)));
+    await expect(byPem(hs)).rejects.toMatchObject({ code: "unauthorized" });
+  });
+
+  it("refuses a development secret that is too short", async () => {
+    await expect(createVerifier({ secret: "short" })).rejects.toThrow(/32 characters/);
+  });
+});
+
+describe("registry file", () => {
+  it("reports every problem with its path", () => {
+    try {
+      parseRegistry({
+        apps: [
+          { appId: "jp.example.mail", platform: "android", capabilities: ["backup"], minVersion: "three" },
+          {
+            appId: "jp.example.mail",
+            platform: "android",
+            capabilities: ["teleport"],
+            retiredAt: "soon",
+            extra: 1,
+          },
+          { appId: "x", platform: "ios", capabilities: [], minVersionEnforcedFrom: "2027-01-01T00:00:00Z" },
+        ],
+      });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(RegistryError);
+      const problems = (e as RegistryError).problems;
+      expect(problems).toEqual([
+        'apps[0].minVersion: must be a dotted version like "3.2.0"',
+        "apps[1].extra: unknown field",
+        "apps[1].capabilities: must be a list of backup, restore, bulkBackup, bulkDelete",
+        'apps[1].retiredAt: must be an ISO date like "2027-04-01T00:00:00Z"',
+        "apps[1]: jp.example.mail/android is listed twice",
+        'apps[2].appId: must be a reverse-DNS id like "jp.example.mail"',
+        "apps[2].minVersionEnforcedFrom: needs a minVersion",
+      ]);
+    }
+    expect(() => parseRegistry([])).toThrow(/top level/);
+  });
+
+  it("applies migrations once, however often or however many processes start", async () => {
+    const db = await openPGlite();
+    const [a, b] = await Promise.all([migrate(db), migrate(db)]);
+    expect([...a, ...b]).toEqual([1]);
+    expect(await migrate(db)).toEqual([]);
+    await db.close();
+  });
+});
