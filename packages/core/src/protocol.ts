@@ -132,7 +132,7 @@ export type PushResult =
       readonly status: "conflict";
       /** `epoch`: made under a superseded epoch; `stale`: the base revision differs. */
       readonly reason: "epoch" | "stale";
-      /** The current server state (absent if the document does not exist). */
+      /** The current server state (absent if the document does not exist, as after a delete of the backup). */
       readonly current?: ServerDocument;
     }
   | {

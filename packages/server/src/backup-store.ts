@@ -187,7 +187,7 @@ export class BackupStore {
             changeId: change.changeId,
             status: "conflict",
             reason: decision.reason,
-            ...(decision.reason === "stale" && before ? { current: before.doc } : {}),
+            ...(before ? { current: before.doc } : {}),
           });
         } else if (decision.kind === "reject") {
           results.push({

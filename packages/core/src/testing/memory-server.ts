@@ -170,7 +170,7 @@ export class MemoryServer {
           changeId: change.changeId,
           status: "conflict",
           reason: decision.reason,
-          ...(decision.reason === "stale" && current ? { current: structuredClone(current) } : {}),
+          ...(current ? { current: structuredClone(current) } : {}),
         });
       } else if (decision.kind === "reject") {
         results.push({

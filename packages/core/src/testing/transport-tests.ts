@@ -241,9 +241,27 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         });
         expect(old.epoch).toBe(epoch);
         expect(old.results[0]).toMatchObject({ status: "conflict", reason: "epoch" });
+        // A queued change from before the delete gets the current server state back: here, that it is gone.
+        expect(old.results[0]).not.toHaveProperty("current");
+        const after1 = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("a", { v: 5 }, { epoch })],
+        });
+        expect(after1.results[0]?.status).toBe("accepted");
+        const stale = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("a", { v: 6 }, { epoch: before.epoch, baseRev: 1 })],
+        });
+        expect(stale.results[0]).toMatchObject({
+          status: "conflict",
+          reason: "epoch",
+          current: { data: { v: 5 } },
+        });
         const reset = await t.pull({ scope: MAIL, checkpoint: before.checkpoint, limit: 10 });
         expect(reset.reset).toBe(true);
-        expect(reset.documents).toEqual([]);
+        expect(reset.documents.map((d) => [d.id, d.data])).toEqual([["a", { v: 5 }]]);
         const fresh = await t.push({
           scope: MAIL,
           idempotencyKey: uid("key"),
