@@ -3,10 +3,8 @@ import {
   type Catalog,
   type DeleteResult,
   HokanError,
-  isErrorCode,
   type LiveEvent,
   type Platform,
-  PROTOCOL_VERSION,
   type PullRequest,
   type PullResponse,
   type PushRequest,
@@ -15,9 +13,16 @@ import {
   type Transport,
 } from "@hokan/core";
 import { Observable } from "rxjs";
-
-/** Supplies bearer tokens; `refresh` asks for a new one after the server refused the current one. */
-export type TokenProvider = (options: { readonly refresh: boolean }) => string | Promise<string>;
+import {
+  compose,
+  type Fetcher,
+  type RetryOptions,
+  type TokenProvider,
+  withAuth,
+  withProblems,
+  withRetry,
+  withTimeout,
+} from "./layers.js";
 
 /** Options of {@link createHttpTransport}. */
 export interface HttpTransportOptions {
@@ -25,56 +30,44 @@ export interface HttpTransportOptions {
   readonly baseUrl: string;
   readonly token: TokenProvider;
   /** The fetch to use (default the global one): browsers, webviews, Node, workers. */
-  readonly fetch?: typeof fetch;
+  readonly fetch?: Fetcher;
   /** Abort a request after this long (default 30 s). */
   readonly timeoutMs?: number;
+  /** Quick retries of a failed request (default 3 tries from 200 ms); longer outages are the engine's to wait out. */
+  readonly retry?: RetryOptions;
 }
 
 /**
- * The {@link Transport} over HTTP: JSON requests to the server's `/v1` API and a server-sent-events live channel.
- * The server's problem documents become `HokanError`s with their codes; a refused token is refreshed once, then
- * reported as `unauthorized`.
+ * The {@link Transport} over HTTP: JSON requests to the server's `/v1` API and a server-sent-events live channel,
+ * built from small layers (`withRetry`, `withProblems`, `withAuth`, `withTimeout`). The server's problem documents
+ * become `HokanError`s with their codes; a refused token is refreshed once, then reported as `unauthorized`.
+ *
+ * @example
+ * ```ts
+ * const transport = createHttpTransport({ baseUrl: "https://backup.example.jp", token: ({ refresh }) => auth.token(refresh) });
+ * ```
  */
 export function createHttpTransport(options: HttpTransportOptions): Transport {
   const base = options.baseUrl.replace(/\/+$/, "");
-  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const doFetch: Fetcher = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  // Outermost first: retry whole attempts; each attempt checks the answer, carries the token, has a deadline.
+  const send = compose(
+    withRetry(options.retry ?? {}),
+    withProblems(),
+    withAuth(options.token),
+    withTimeout(options.timeoutMs ?? 30_000),
+  )(doFetch);
+  // The live channel: token and problems, but no retries (the engine reopens it) and no deadline (it stays open).
+  const openLive = compose(withProblems(), withAuth(options.token))(doFetch);
 
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const token = await options.token({ refresh: attempt > 0 });
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), timeoutMs);
-      let res: Response;
-      try {
-        res = await doFetch(`${base}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            "hokan-protocol": String(PROTOCOL_VERSION),
-            ...(body === undefined ? {} : { "content-type": "application/json" }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: controller.signal,
-        });
-      } catch (error) {
-        const timedOut = controller.signal.aborted;
-        throw new HokanError(
-          timedOut ? "timeout" : "network",
-          `${method} ${path} failed: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
-      } finally {
-        clearTimeout(timer);
-      }
-      if (res.ok) return (await res.json()) as T;
-      const problem = await readProblem(res);
-      if (problem.code === "unauthorized" && attempt === 0) continue;
-      throw problem;
-    }
-    throw new HokanError("unauthorized", "the token was refused after a refresh");
+    const res = await send(`${base}${path}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    });
+    return (await res.json()) as T;
   }
 
   const scopeBody = (scope: AppScope) => ({
@@ -103,43 +96,18 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     deleteApp: (scope: AppScope, requestId: string) =>
       request<DeleteResult>("DELETE", app(scope.appId), { requestId }),
     deleteAll: (requestId: string) => request<DeleteResult>("POST", "/v1/bulk-delete", { requestId }),
-    live: (appIds: readonly string[]) => liveChannel(base, doFetch, options.token, appIds),
+    live: (appIds: readonly string[]) =>
+      liveChannel(`${base}/v1/live?apps=${appIds.map(encodeURIComponent).join(",")}`, openLive),
   };
 }
 
-async function readProblem(res: Response): Promise<HokanError> {
-  let body: { code?: unknown; detail?: unknown; retryable?: unknown } = {};
-  try {
-    body = (await res.json()) as typeof body;
-  } catch {
-    // not a problem document: judged by status below
-  }
-  const detail = typeof body.detail === "string" ? body.detail : `HTTP ${res.status}`;
-  if (isErrorCode(body.code)) {
-    return new HokanError(
-      body.code,
-      detail,
-      typeof body.retryable === "boolean" ? { retryable: body.retryable } : {},
-    );
-  }
-  return new HokanError(res.status >= 500 ? "server" : "protocol", detail);
-}
-
 /** Server-sent events over fetch (EventSource cannot send an Authorization header). Errors when the stream ends. */
-function liveChannel(
-  base: string,
-  doFetch: typeof fetch,
-  token: TokenProvider,
-  appIds: readonly string[],
-): Observable<LiveEvent> {
+function liveChannel(url: string, send: Fetcher): Observable<LiveEvent> {
   return new Observable<LiveEvent>((subscriber) => {
     const controller = new AbortController();
     const run = async () => {
-      const res = await doFetch(`${base}/v1/live?apps=${appIds.map(encodeURIComponent).join(",")}`, {
-        headers: { authorization: `Bearer ${await token({ refresh: false })}`, accept: "text/event-stream" },
-        signal: controller.signal,
-      });
-      if (!res.ok || !res.body) throw await readProblem(res);
+      const res = await send(url, { headers: { accept: "text/event-stream" }, signal: controller.signal });
+      if (!res.body) throw new HokanError("protocol", "the live channel answered without a body");
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {

@@ -1,1 +1,13 @@
-export { createHttpTransport, type HttpTransportOptions, type TokenProvider } from "./http-transport.js";
+export { createHttpTransport, type HttpTransportOptions } from "./http-transport.js";
+export {
+  compose,
+  type Fetcher,
+  type Layer,
+  problemOf,
+  type RetryOptions,
+  type TokenProvider,
+  withAuth,
+  withProblems,
+  withRetry,
+  withTimeout,
+} from "./layers.js";

@@ -1,0 +1,155 @@
+import { HokanError } from "@hokan/core";
+import { describe, expect, it } from "vitest";
+import { compose, type Fetcher, withAuth, withProblems, withRetry, withTimeout } from "../src/index.js";
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+const problem = (status: number, code: string, extra: Record<string, unknown> = {}) =>
+  json(
+    status,
+    { status, code, detail: `${code} happened`, ...extra },
+    { "content-type": "application/problem+json" },
+  );
+
+/** A fetcher that answers from a script and records what it was sent. */
+function scripted(...answers: (Response | Error | (() => Promise<Response>))[]) {
+  const seen: { url: string; headers: Headers }[] = [];
+  const fetcher: Fetcher = async (url, init) => {
+    seen.push({ url, headers: new Headers(init.headers) });
+    const next = answers.shift();
+    if (next === undefined) throw new Error("no more answers");
+    if (next instanceof Error) throw next;
+    return typeof next === "function" ? next() : next;
+  };
+  return { fetcher, seen };
+}
+
+async function failure(p: Promise<unknown>): Promise<HokanError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  if (!HokanError.is(e)) throw new Error(`expected a HokanError, got ${String(e)}`);
+  return e as HokanError;
+}
+
+describe("withAuth", () => {
+  it("sends the token, and after a 401 asks for a fresh one and tries exactly once more", async () => {
+    const asked: boolean[] = [];
+    const s = scripted(json(401, {}), json(200, { ok: true }));
+    const send = withAuth(({ refresh }) => {
+      asked.push(refresh);
+      return refresh ? "fresh" : "stale";
+    })(s.fetcher);
+    expect((await send("/x", {})).status).toBe(200);
+    expect(asked).toEqual([false, true]);
+    expect(s.seen.map((r) => r.headers.get("authorization"))).toEqual(["Bearer stale", "Bearer fresh"]);
+  });
+
+  it("gives up after the one refresh", async () => {
+    const s = scripted(json(401, {}), problem(401, "unauthorized"));
+    const send = compose(
+      withProblems(),
+      withAuth(() => "t"),
+    )(s.fetcher);
+    expect((await failure(send("/x", {}))).code).toBe("unauthorized");
+    expect(s.seen).toHaveLength(2);
+  });
+});
+
+describe("withProblems", () => {
+  it("says which protocol it speaks and turns problem documents into typed errors", async () => {
+    const s = scripted(problem(426, "upgrade-required", { retryable: false }), problem(410, "retired"));
+    const send = withProblems()(s.fetcher);
+    const upgrade = await failure(send("/x", {}));
+    expect(upgrade).toMatchObject({ code: "upgrade-required", retryable: false });
+    expect(upgrade.detail).toBe("upgrade-required happened");
+    expect(s.seen[0]?.headers.get("hokan-protocol")).toBe("1");
+    expect((await failure(send("/x", {}))).code).toBe("retired");
+  });
+
+  it("judges answers without a problem document by status, and a failed connection as network", async () => {
+    const s = scripted(
+      new Response("<html>bad gateway</html>", { status: 502 }),
+      new Response("slow down", { status: 429, headers: { "retry-after": "2" } }),
+      new Response("?", { status: 404 }),
+      new TypeError("fetch failed"),
+    );
+    const send = withProblems()(s.fetcher);
+    expect(await failure(send("/x", {}))).toMatchObject({ code: "server", retryable: true });
+    expect(await failure(send("/x", {}))).toMatchObject({
+      code: "rate-limited",
+      details: { retryAfterMs: 2000 },
+    });
+    expect((await failure(send("/x", {}))).code).toBe("protocol");
+    expect(await failure(send("/x", {}))).toMatchObject({ code: "network", retryable: true });
+  });
+});
+
+describe("withTimeout", () => {
+  it("aborts a request that does not answer in time", async () => {
+    const hang: Fetcher = (_url, init) =>
+      new Promise((_resolve, reject) =>
+        init.signal?.addEventListener("abort", () => reject(new Error("aborted"))),
+      );
+    expect(await failure(withTimeout(20)(hang)("/x", {}))).toMatchObject({
+      code: "timeout",
+      retryable: true,
+    });
+  });
+
+  it("lets the caller's own abort through as it is", async () => {
+    const hang: Fetcher = (_url, init) =>
+      new Promise((_resolve, reject) =>
+        init.signal?.addEventListener("abort", () => reject(new Error("aborted"))),
+      );
+    const controller = new AbortController();
+    const p = withTimeout(10_000)(hang)("/x", { signal: controller.signal });
+    controller.abort();
+    await expect(p).rejects.toThrow("aborted");
+  });
+});
+
+describe("withRetry", () => {
+  it("retries retryable failures with growing pauses, up to its limit", async () => {
+    const s = scripted(problem(503, "server"), new TypeError("reset"), json(200, { ok: true }));
+    const pauses: number[] = [];
+    const runtime = {
+      random: () => 0.5,
+      setTimeout: (fn: () => void, ms: number) => {
+        pauses.push(ms);
+        fn();
+        return 0;
+      },
+    };
+    const send = compose(
+      withRetry({ attempts: 3, baseMs: 100, maxMs: 1000, runtime }),
+      withProblems(),
+    )(s.fetcher);
+    expect((await send("/x", {})).status).toBe(200);
+    expect(pauses).toEqual([75, 150]);
+  });
+
+  it("never retries a final refusal, and stops after its limit", async () => {
+    const runtime = { random: () => 0, setTimeout: (fn: () => void) => (fn(), 0) };
+    const final = scripted(problem(426, "upgrade-required", { retryable: false }));
+    const once = compose(withRetry({ runtime }), withProblems())(final.fetcher);
+    expect((await failure(once("/x", {}))).code).toBe("upgrade-required");
+    expect(final.seen).toHaveLength(1);
+    const down = scripted(new TypeError("a"), new TypeError("b"), new TypeError("c"), new TypeError("d"));
+    const thrice = compose(withRetry({ attempts: 3, runtime }), withProblems())(down.fetcher);
+    expect((await failure(thrice("/x", {}))).code).toBe("network");
+    expect(down.seen).toHaveLength(3);
+  });
+
+  it("waits at least as long as the server's Retry-After", async () => {
+    const s = scripted(new Response("", { status: 429, headers: { "retry-after": "1" } }), json(200, {}));
+    const pauses: number[] = [];
+    const runtime = {
+      random: () => 0,
+      setTimeout: (fn: () => void, ms: number) => (pauses.push(ms), fn(), 0),
+    };
+    await compose(withRetry({ runtime, maxMs: 5000 }), withProblems())(s.fetcher)("/x", {});
+    expect(pauses).toEqual([1000]);
+  });
+});
