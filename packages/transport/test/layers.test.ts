@@ -131,7 +131,13 @@ describe("withRetry", () => {
   });
 
   it("never retries a final refusal, and stops after its limit", async () => {
-    const runtime = { random: () => 0, setTimeout: (fn: () => void) => (fn(), 0) };
+    const runtime = {
+      random: () => 0,
+      setTimeout: (fn: () => void) => {
+        fn();
+        return 0;
+      },
+    };
     const final = scripted(problem(426, "upgrade-required", { retryable: false }));
     const once = compose(withRetry({ runtime }), withProblems())(final.fetcher);
     expect((await failure(once("/x", {}))).code).toBe("upgrade-required");
