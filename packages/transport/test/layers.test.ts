@@ -153,7 +153,11 @@ describe("withRetry", () => {
     const pauses: number[] = [];
     const runtime = {
       random: () => 0,
-      setTimeout: (fn: () => void, ms: number) => (pauses.push(ms), fn(), 0),
+      setTimeout: (fn: () => void, ms: number) => {
+        pauses.push(ms);
+        fn();
+        return 0;
+      },
     };
     await compose(withRetry({ runtime, maxMs: 5000 }), withProblems())(s.fetcher)("/x", {});
     expect(pauses).toEqual([1000]);
