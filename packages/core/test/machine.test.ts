@@ -136,6 +136,19 @@ describe("replication state machine", () => {
     expect(lifted.context.fatalCode).toBeUndefined();
   });
 
+  it("retries instead of stopping when the refused request was made under older inputs", () => {
+    const pushing = run([allowed(5), { type: "start" }, { type: "pull-done", more: false }]);
+    expect(pushing.state).toBe("pushing");
+    const upgraded = run([allowed(6)], pushing.state, pushing.context);
+    const refused = run(
+      [{ type: "failed", code: "upgrade-required", retryable: false, inputsVersion: 5 }],
+      upgraded.state,
+      upgraded.context,
+    );
+    expect(refused.state).toBe("backoff");
+    expect(refused.effects).toEqual(["schedule-retry"]);
+  });
+
   it("ignores late answers once stopped", () => {
     const r = run([allowed(), { type: "start" }, { type: "stop" }, { type: "pull-done", more: true }]);
     expect(r.state).toBe("stopped");

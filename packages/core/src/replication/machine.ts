@@ -40,7 +40,13 @@ export type MachineEvent =
   | { readonly type: "remote-change" }
   | { readonly type: "pull-done"; readonly more: boolean }
   | { readonly type: "push-done"; readonly more: boolean; readonly pullNeeded: boolean }
-  | { readonly type: "failed"; readonly code: ErrorCode; readonly retryable: boolean }
+  | {
+      readonly type: "failed";
+      readonly code: ErrorCode;
+      readonly retryable: boolean;
+      /** The policy inputs the failed request was made under; newer inputs make a final refusal worth a retry. */
+      readonly inputsVersion?: number;
+    }
   | { readonly type: "retry-due" };
 
 /** What the runner must do. */
@@ -114,7 +120,10 @@ function failure(
   retryNeed: (c: MachineContext) => MachineContext,
 ): Step {
   const c = retryNeed(context);
-  if (!e.retryable) {
+  // A refusal of a request made before an input changed (say, the app was upgraded meanwhile) says nothing about
+  // the new inputs: retry rather than stop.
+  const stale = e.inputsVersion !== undefined && e.inputsVersion !== c.inputsVersion;
+  if (!e.retryable && !stale) {
     return {
       state: "fatal",
       context: { ...c, attempt: 0, fatalAt: c.inputsVersion, fatalCode: e.code },

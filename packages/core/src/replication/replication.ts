@@ -360,6 +360,7 @@ class ReplicationRunner implements Replication {
 
   private async runPull(): Promise<void> {
     const generation = this.generation;
+    const inputs = this.context.inputsVersion;
     try {
       const sync = await this.serial(() => this.ready());
       const sentAt = this.runtime.now();
@@ -390,7 +391,7 @@ class ReplicationRunner implements Replication {
       this.publish({ lastError: this.standingError() });
       this.dispatch({ type: "pull-done", more: response.more });
     } catch (error) {
-      if (generation === this.generation) this.fail(error);
+      if (generation === this.generation) this.fail(error, inputs);
     }
   }
 
@@ -398,6 +399,7 @@ class ReplicationRunner implements Replication {
 
   private async runPush(): Promise<void> {
     const generation = this.generation;
+    const inputs = this.context.inputsVersion;
     try {
       const size = this.options.pushBatchSize ?? 200;
       const prepared = await this.serial(async () => {
@@ -465,7 +467,7 @@ class ReplicationRunner implements Replication {
     } catch (error) {
       if (generation !== this.generation) return;
       this.inFlight.clear();
-      this.fail(error);
+      this.fail(error, inputs);
     }
   }
 
@@ -554,7 +556,7 @@ class ReplicationRunner implements Replication {
     }
   }
 
-  private fail(error: unknown): void {
+  private fail(error: unknown, inputsVersion: number): void {
     const e = HokanError.from(error, "storage");
     this.publish({
       inFlight: false,
@@ -563,7 +565,7 @@ class ReplicationRunner implements Replication {
     // The account's backup is full (the server said so); a full device is retried instead.
     if (e.code === "quota" && e.details?.where !== "device") this.quota$.next(true);
     if (REGISTRY_CODES.has(e.code)) this.fetchRegistry();
-    this.dispatch({ type: "failed", code: e.code, retryable: e.retryable });
+    this.dispatch({ type: "failed", code: e.code, retryable: e.retryable, inputsVersion });
   }
 
   private fetchRegistry(): void {
