@@ -1,3 +1,4 @@
+import { createGunzip } from "node:zlib";
 import {
   type AppScope,
   checkScope,
@@ -74,6 +75,17 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   app.setNotFoundHandler((request, reply) => {
     const e = new HokanError("not-found", `no route ${request.method} ${request.url.split("?")[0]}`);
     void reply.status(404).type("application/problem+json").send(toProblem(e));
+  });
+
+  // Gzipped bodies (large pushes from mobile clients): inflated before parsing, and the body limit applies to what
+  // comes out, so a small bomb cannot become a large body.
+  app.addHook("preParsing", async (request, _reply, payload) => {
+    const encoding = request.headers["content-encoding"];
+    if (encoding === undefined || encoding === "identity") return payload;
+    if (encoding !== "gzip")
+      throw new HokanError("bad-request", `content-encoding ${encoding} is not supported; use gzip`);
+    delete request.headers["content-length"];
+    return payload.pipe(createGunzip());
   });
 
   app.addHook("onRequest", async (request) => {

@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
 import { TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing";
 import { SignJWT } from "jose";
@@ -29,6 +30,8 @@ const sign = (
     .setExpirationTime(expires)
     .sign(new TextEncoder().encode(secret));
 
+const gzip = (text: string): Uint8Array<ArrayBuffer> => new Uint8Array(gzipSync(Buffer.from(text)));
+
 interface Case {
   readonly name: string;
   readonly method?: string;
@@ -36,7 +39,7 @@ interface Case {
   /** A token, or how to make one. */
   readonly token?: string | ((s: RunningServer) => Promise<string>);
   readonly body?: unknown;
-  readonly rawBody?: string;
+  readonly rawBody?: string | Uint8Array<ArrayBuffer>;
   readonly headers?: Record<string, string>;
   readonly status: number;
   /** The problem code, or the code of the first change's result when `status` is 200. */
@@ -219,6 +222,35 @@ const CASES: readonly Case[] = [
     }),
     status: 413,
     code: "payload-too-large",
+  },
+  {
+    name: "gzip bomb (12 MiB of zeros in a few KiB)",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    headers: { "content-encoding": "gzip" },
+    rawBody: gzip(
+      `{"scope":{"appVersion":"3.0.0","platform":"android"},"pad":"${"0".repeat(12 * 2 ** 20)}"}`,
+    ),
+    status: 413,
+    code: "payload-too-large",
+  },
+  {
+    name: "corrupt gzip body",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    headers: { "content-encoding": "gzip" },
+    rawBody: "not gzip at all",
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "unsupported content encoding",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    headers: { "content-encoding": "br" },
+    rawBody: "{}",
+    status: 400,
+    code: "bad-request",
   },
   {
     name: "too many changes in one push",

@@ -14,11 +14,13 @@ import {
 } from "@hokan/core";
 import { Observable } from "rxjs";
 import {
+  type CompressionOptions,
   compose,
   type Fetcher,
   type RetryOptions,
   type TokenProvider,
   withAuth,
+  withCompression,
   withProblems,
   withRetry,
   withTimeout,
@@ -35,6 +37,8 @@ export interface HttpTransportOptions {
   readonly timeoutMs?: number;
   /** Quick retries of a failed request (default 3 tries from 200 ms); longer outages are the engine's to wait out. */
   readonly retry?: RetryOptions;
+  /** Gzip request bodies from this size (default 16 KiB); `false` never. */
+  readonly compression?: CompressionOptions | false;
 }
 
 /**
@@ -56,6 +60,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     withProblems(),
     withAuth(options.token),
     withTimeout(options.timeoutMs ?? 30_000),
+    ...(options.compression === false ? [] : [withCompression(options.compression ?? {})]),
   )(doFetch);
   // The live channel: token and problems, but no retries (the engine reopens it) and no deadline (it stays open).
   const openLive = compose(withProblems(), withAuth(options.token))(doFetch);

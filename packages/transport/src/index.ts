@@ -1,5 +1,6 @@
 export { createHttpTransport, type HttpTransportOptions } from "./http-transport.js";
 export {
+  type CompressionOptions,
   compose,
   type Fetcher,
   type Layer,
@@ -7,6 +8,7 @@ export {
   type RetryOptions,
   type TokenProvider,
   withAuth,
+  withCompression,
   withProblems,
   withRetry,
   withTimeout,

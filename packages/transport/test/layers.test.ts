@@ -1,6 +1,14 @@
 import { HokanError } from "@hokan/core";
 import { describe, expect, it } from "vitest";
-import { compose, type Fetcher, withAuth, withProblems, withRetry, withTimeout } from "../src/index.js";
+import {
+  compose,
+  type Fetcher,
+  withAuth,
+  withCompression,
+  withProblems,
+  withRetry,
+  withTimeout,
+} from "../src/index.js";
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
@@ -161,5 +169,31 @@ describe("withRetry", () => {
     };
     await compose(withRetry({ runtime, maxMs: 5000 }), withProblems())(s.fetcher)("/x", {});
     expect(pauses).toEqual([1000]);
+  });
+});
+
+describe("withCompression", () => {
+  it("gzips large bodies and leaves small ones alone", async () => {
+    const s = scripted(json(200, {}), json(200, {}));
+    const bodies: unknown[] = [];
+    const capture: Fetcher = async (url, init) => {
+      bodies.push(init.body);
+      return s.fetcher(url, init);
+    };
+    const send = withCompression({ minBytes: 1000 })(capture);
+    const big = JSON.stringify({
+      changes: Array.from({ length: 200 }, (_, i) => ({ id: `d${i}`, theme: "dark", font: 12 })),
+    });
+    await send("/x", { method: "POST", body: big });
+    await send("/x", { method: "POST", body: "{}" });
+    expect(s.seen[0]?.headers.get("content-encoding")).toBe("gzip");
+    const zipped = bodies[0] as Uint8Array<ArrayBuffer>;
+    expect(zipped.byteLength).toBeLessThan(big.length / 5);
+    const unzipped = await new Response(
+      new Blob([zipped]).stream().pipeThrough(new DecompressionStream("gzip")),
+    ).text();
+    expect(unzipped).toBe(big);
+    expect(s.seen[1]?.headers.get("content-encoding")).toBeNull();
+    expect(bodies[1]).toBe("{}");
   });
 });
