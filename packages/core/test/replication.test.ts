@@ -228,4 +228,19 @@ describe("replication runner", () => {
     expect(world.server.liveSubscribers).toBe(0);
     expect(world.runtime.pendingTimers).toBe(0);
   });
+
+  it("stops for good when stop() is called while it is still starting", async () => {
+    const world = new SimWorld();
+    const phone = world.device({ id: "a", accountId: "alice" });
+    const mail = await phone.open(MAIL);
+    await mail.stop();
+    const starting = mail.start();
+    const stopping = mail.stop();
+    await Promise.all([starting, stopping]);
+    await mail.put("settings", "x", { v: 1 });
+    await world.runtime.advance(10_000);
+    expect(mail.status.state).toBe("stopped");
+    expect(world.server.log).toEqual([]);
+    expect(world.server.liveSubscribers).toBe(0);
+  });
 });

@@ -27,7 +27,7 @@ describe("tabs sharing one replication", () => {
         settings$,
         network$,
       });
-      const election = electLeader({ name: `${name}:leader`, locks: null, heartbeatMs: 20, staleMs: 120 });
+      const election = electLeader({ name: `${name}:leader`, locks: null, heartbeatMs: 30, staleMs: 400 });
       const shared = shareAcrossTabs({ replication, election, channel: `${name}:tabs` });
       return { id, store, replication, election, shared };
     };

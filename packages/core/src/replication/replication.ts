@@ -150,6 +150,8 @@ class ReplicationRunner implements Replication {
   private state: ReplicationState = "stopped";
   private context: MachineContext = INITIAL_CONTEXT;
   private queue: Promise<unknown> = Promise.resolve();
+  /** start() and stop() in the order they were called. */
+  private lifecycle: Promise<void> = Promise.resolve();
   private sync: SyncState | undefined;
   private clock: HybridLogicalClock | undefined;
   private readonly inFlight = new Set<number>();
@@ -203,7 +205,13 @@ class ReplicationRunner implements Replication {
     return this.changesSubject.asObservable();
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    // Serialised with stop(): a stop() called while starting waits for the start, then stops.
+    this.lifecycle = this.lifecycle.then(() => this.doStart());
+    return this.lifecycle;
+  }
+
+  private async doStart(): Promise<void> {
     if (this.policySub) return;
     await this.serial(() => this.prepareSchema());
     const all = await this.options.store.readOutbox(this.ns);
@@ -227,7 +235,12 @@ class ReplicationRunner implements Replication {
     this.fetchRegistry();
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.lifecycle = this.lifecycle.catch(() => undefined).then(() => this.doStop());
+    return this.lifecycle;
+  }
+
+  private async doStop(): Promise<void> {
     this.policySub?.unsubscribe();
     this.policySub = undefined;
     this.live.close();
