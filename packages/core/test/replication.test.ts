@@ -4,9 +4,10 @@ import {
   type PushRequest,
   type RegistryEntry,
   type Replication,
+  type ReplicationOptions,
   type Transport,
 } from "../src/index.js";
-import { openRegistry, type SimDevice, SimWorld } from "../src/testing/index.js";
+import { NO_FAULTS, openRegistry, type SimDevice, SimWorld } from "../src/testing/index.js";
 import { MAIL, serverDocs } from "./helpers.js";
 
 /** A transport that records pushes and can rewrite them or refuse the registry. */
@@ -31,8 +32,14 @@ function spy(
 }
 
 /** The mail app on a simulated device, but talking through `transport` (a spy around the device's link). */
-async function startBehind(world: SimWorld, device: SimDevice, transport: Transport): Promise<Replication> {
+async function startBehind(
+  world: SimWorld,
+  device: SimDevice,
+  transport: Transport,
+  extra: Partial<ReplicationOptions> = {},
+): Promise<Replication> {
   const replication = createReplication({
+    ...extra,
     store: device.store,
     transport,
     accountId: device.accountId,
@@ -242,5 +249,72 @@ describe("replication runner", () => {
     expect(mail.status.state).toBe("stopped");
     expect(world.server.log).toEqual([]);
     expect(world.server.liveSubscribers).toBe(0);
+  });
+
+  describe("restore-before-write guard (scenario 3)", () => {
+    it("makes first-launch reads and defaults wait for the restore, so defaults never overwrite the backup", async () => {
+      const world = new SimWorld({ faults: { ...NO_FAULTS, delayMs: [200, 400] } });
+      const old = await world.device({ id: "old", accountId: "alice" }).open(MAIL);
+      await old.put("consent", "tos", { version: 3, accepted: true });
+      await world.settle();
+      const fresh = world.device({ id: "fresh", accountId: "alice" });
+      const mail = await startBehind(world, fresh, fresh.link.transport, {
+        restoreFirst: { timeoutMs: 10_000 },
+      });
+      // On first launch the app sets its defaults at once; the guard holds them until the backup is restored.
+      let settled = false;
+      const defaults = Promise.all([
+        mail.putDefault("consent", "tos", { version: 0, accepted: false }),
+        mail.putDefault("settings", "theme", { mode: "light" }),
+      ]).finally(() => {
+        settled = true;
+      });
+      await world.runtime.advance(1);
+      expect(mail.status.awaitingRestore).toBe(true);
+      expect(settled).toBe(false);
+      expect(await world.run(defaults)).toEqual([false, true]);
+      expect(mail.status.awaitingRestore).toBe(false);
+      await world.settle();
+      expect(await mail.get("consent", "tos")).toEqual({ version: 3, accepted: true });
+      expect(await mail.get("settings", "theme")).toEqual({ mode: "light" });
+      expect(world.server.log.map((l) => l.document.data)).toEqual([
+        { version: 3, accepted: true },
+        { mode: "light" },
+      ]);
+      await mail.stop();
+    });
+
+    it("lets writes through after the timeout when no restore is possible (offline first launch)", async () => {
+      const world = new SimWorld();
+      const fresh = world.device({ id: "fresh", accountId: "alice", online: false });
+      const mail = await startBehind(world, fresh, fresh.link.transport, {
+        restoreFirst: { timeoutMs: 3_000 },
+      });
+      const write = mail.put("settings", "theme", { mode: "dark" });
+      await world.runtime.advance(2_000);
+      expect(mail.status.awaitingRestore).toBe(true);
+      await world.runtime.advance(1_500);
+      await write;
+      expect(await mail.get("settings", "theme")).toEqual({ mode: "dark" });
+      expect(mail.status.awaitingRestore).toBe(false);
+      await mail.stop();
+    });
+
+    it("does not wait on a device that restored before", async () => {
+      const world = new SimWorld();
+      const device = world.device({ id: "d", accountId: "alice" });
+      const first = await startBehind(world, device, device.link.transport, {
+        restoreFirst: { timeoutMs: 60_000 },
+      });
+      await world.settle();
+      await first.stop();
+      device.setOnline(false);
+      const again = await startBehind(world, device, device.link.transport, {
+        restoreFirst: { timeoutMs: 60_000 },
+      });
+      await again.put("settings", "x", { v: 1 });
+      expect(again.status.awaitingRestore).toBeFalsy();
+      await again.stop();
+    });
   });
 });

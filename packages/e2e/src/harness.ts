@@ -41,6 +41,8 @@ export interface E2EApp {
   readonly schemaVersion?: number;
   readonly collections: Readonly<Record<string, ConflictStrategy>>;
   readonly migrations?: Migrations;
+  /** The restore-before-write guard's timeout, as a real app would set it. */
+  readonly restoreFirstMs?: number;
 }
 
 /** The server side: a database, a server on 127.0.0.1 and a fault proxy in front of it. */
@@ -179,6 +181,7 @@ export class Device {
       network$: this.network$,
       backoff: { baseMs: 50, maxMs: 1000 },
       ...(app.migrations ? { migrations: app.migrations } : {}),
+      ...(app.restoreFirstMs ? { restoreFirst: { timeoutMs: app.restoreFirstMs } } : {}),
     });
     await replication.start();
     this.open.set(app.appId, { app, replication });

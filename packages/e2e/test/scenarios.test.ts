@@ -118,7 +118,7 @@ for (const kind of kinds) {
       expect((await serverDocs(a, MAIL.appId))["settings/off"]).toBeUndefined();
     });
 
-    it("3: a new device restores the backup on first launch", async () => {
+    it("3: a new device restores the backup on first launch before the app's defaults can overwrite it", async () => {
       const a = account();
       const old = device("old", a);
       const m = await old.start(MAIL);
@@ -126,10 +126,22 @@ for (const kind of kinds) {
       await m.put("settings", "theme", { mode: "dark" });
       await settled([old]);
       const fresh = device("new", a);
-      const restored = await fresh.start(MAIL);
-      await until(async () => (await restored.get("settings", "theme")) !== undefined);
-      expect(await restored.get("consent", "tos")).toEqual({ version: 3, accepted: true });
-      expect(restored.status.pending).toBe(0);
+      const app = await fresh.start({ ...MAIL, restoreFirstMs: 10_000 });
+      // First launch: the app sets its defaults at once, as apps do; the guard holds them until the restore is in.
+      const wrote = await Promise.all([
+        app.putDefault("consent", "tos", { version: 0, accepted: false }),
+        app.putDefault("settings", "theme", { mode: "light" }),
+        app.putDefault("settings", "font", { size: 12 }),
+      ]);
+      expect(wrote).toEqual([false, false, true]);
+      expect(await app.get("consent", "tos")).toEqual({ version: 3, accepted: true });
+      expect(await app.get("settings", "theme")).toEqual({ mode: "dark" });
+      await until(() => app.status.pending === 0);
+      expect(await serverDocs(a, MAIL.appId)).toEqual({
+        "consent/tos": { version: 3, accepted: true },
+        "settings/font": { size: 12 },
+        "settings/theme": { mode: "dark" },
+      });
     });
 
     it("4: two devices edit one document offline and converge, different fields merged", async () => {

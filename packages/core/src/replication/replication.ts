@@ -83,6 +83,12 @@ export interface ReplicationOptions {
    */
   readonly migrations?: Migrations;
   readonly backoff?: BackoffOptions;
+  /**
+   * The restore-before-write guard: until this device has restored the account's backup of the app once, writes wait
+   * for that first restore (or `timeoutMs`, then go ahead), so an app's fresh-install defaults never overwrite the
+   * backup. On for a new device, a newly set account and a reinstall; off once a restore completed.
+   */
+  readonly restoreFirst?: { readonly timeoutMs: number };
 }
 
 /** A change of a document as the app sees it. */
@@ -120,6 +126,11 @@ export interface Replication {
   /** All live documents of a collection. */
   list(collection: string): Promise<{ id: string; data: JsonObject }[]>;
   put(collection: string, id: string, data: JsonObject): Promise<void>;
+  /**
+   * Writes an app's default only where the document does not exist, after the first restore (with
+   * `restoreFirst`): the way to set first-launch defaults without ever overwriting a backup. Resolves whether it wrote.
+   */
+  putDefault(collection: string, id: string, data: JsonObject): Promise<boolean>;
   delete(collection: string, id: string): Promise<void>;
   /** Resolves when nothing can be done now: idle, held, fatal or stopped (not while in flight or backing off). */
   whenIdle(): Promise<void>;
@@ -157,6 +168,10 @@ class ReplicationRunner implements Replication {
   private readonly inFlight = new Set<number>();
   private readonly rejectedSeqs = new Set<number>();
   private readonly schema: Schema;
+  private restoredOnce = false;
+  private restoreWaiters: Promise<void> | undefined;
+  private releaseWriters: (() => void) | undefined;
+  private cancelRestoreTimer: (() => void) | undefined;
   /** Why the server refused the latest change it refused for good; shown until no refused change is left. */
   private rejection: StatusError | undefined;
   private lastAttempt: { key: string; fingerprint: string } | undefined;
@@ -251,11 +266,13 @@ class ReplicationRunner implements Replication {
   }
 
   async get(collection: string, id: string): Promise<JsonObject | undefined> {
+    await this.restoreGate();
     const [doc] = await this.options.store.getDocuments(this.ns, [{ collection, id }]);
     return doc?.data ?? undefined;
   }
 
   async list(collection: string): Promise<{ id: string; data: JsonObject }[]> {
+    await this.restoreGate();
     const docs = await this.options.store.listDocuments(this.ns, collection);
     return docs.flatMap((d) => (d.data === null ? [] : [{ id: d.id, data: d.data }]));
   }
@@ -290,7 +307,48 @@ class ReplicationRunner implements Replication {
 
   // ---- local writes
 
+  /** Resolves when the first full restore is done, or at once if one was done before (or no guard is wanted). */
+  private firstRestore(): Promise<void> {
+    const guard = this.options.restoreFirst;
+    if (!guard || this.restoredOnce) return Promise.resolve();
+    this.restoreWaiters ??= new Promise<void>((resolve) => {
+      this.releaseWriters = resolve;
+      const handle = this.runtime.setTimeout(() => {
+        this.restoredOnce = true;
+        this.publish({ awaitingRestore: false });
+        resolve();
+      }, guard.timeoutMs);
+      this.cancelRestoreTimer = () => this.runtime.clearTimeout(handle);
+    });
+    this.publish({ awaitingRestore: true });
+    return this.restoreWaiters;
+  }
+
+  /** The first full restore finished (or there was one before): writes may go ahead. */
+  private markRestored(): void {
+    if (this.restoredOnce) return;
+    this.restoredOnce = true;
+    this.cancelRestoreTimer?.();
+    this.releaseWriters?.();
+    this.publish({ awaitingRestore: false });
+  }
+
+  async putDefault(collection: string, id: string, data: JsonObject): Promise<boolean> {
+    if ((await this.get(collection, id)) !== undefined) return false;
+    await this.put(collection, id, data);
+    return true;
+  }
+
+  /** With the guard on, waits for this device's first restore (or its timeout). */
+  private async restoreGate(): Promise<void> {
+    if (!this.options.restoreFirst || this.restoredOnce) return;
+    await this.serial(() => this.ready());
+    if (this.sync?.lastPullAt !== undefined) this.markRestored();
+    await this.firstRestore();
+  }
+
   private async write(key: DocumentKey, data: JsonObject | null): Promise<void> {
+    await this.restoreGate();
     if (!Object.hasOwn(this.options.collections, key.collection)) {
       throw new HokanError(
         "bad-request",
@@ -402,6 +460,7 @@ class ReplicationRunner implements Replication {
       });
       this.afterCommit(planned);
       this.publish({ lastError: this.standingError() });
+      if (!response.more) this.markRestored();
       this.dispatch({ type: "pull-done", more: response.more });
     } catch (error) {
       if (generation === this.generation) this.fail(error, inputs);

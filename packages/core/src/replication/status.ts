@@ -32,6 +32,8 @@ export interface ReplicationStatus {
   readonly lastError?: StatusError;
   /** The app's epoch as last learned from the server. */
   readonly epoch: number;
+  /** Writes wait for this device's first restore (the restore-before-write guard). */
+  readonly awaitingRestore?: boolean;
 }
 
 /** The reason a status reports: backup's first, then restore's. */
