@@ -110,9 +110,12 @@ export {
   checkScope,
   DEFAULT_LIMITS,
   decideChange,
+  decidePush,
   type PullPlan,
+  type PushOutcome,
   planPull,
   pushFingerprint,
   type ServerLimits,
+  type StoredDocument,
 } from "./server-rules.js";
 export { compareVersions, isVersion } from "./version.js";

@@ -10,6 +10,7 @@ import type {
   PatchOperation,
   PushChange,
   PushRequest,
+  PushResult,
   ServerDocument,
 } from "./protocol.js";
 
@@ -264,4 +265,89 @@ function fnv1a(text: string): string {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
   }
   return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
+}
+
+/** A stored document and its size in bytes, as a push batch sees it. */
+export interface StoredDocument {
+  readonly doc: ServerDocument;
+  readonly bytes: number;
+}
+
+/** What a push batch does to an app's backup; the caller stores it in one transaction. */
+export interface PushOutcome {
+  readonly results: PushResult[];
+  /** Documents to store, one per document (a document changed twice in one push keeps its last state). */
+  readonly writes: (ServerDocument & { readonly bytes: number })[];
+  /** The app's change feed position after the batch. */
+  readonly seq: number;
+  /** Change in the number of live documents and in their bytes. */
+  readonly documentsDelta: number;
+  readonly bytesDelta: number;
+}
+
+/**
+ * Decides a whole push against the current documents (by `[collection, id]` JSON key) in order, as one transaction
+ * would: later changes in the batch see the earlier ones. Shared by every server so they answer alike.
+ */
+export function decidePush(input: {
+  readonly changes: readonly PushChange[];
+  readonly current: ReadonlyMap<string, StoredDocument>;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly now: number;
+  readonly limits: ServerLimits;
+}): PushOutcome {
+  const current = new Map(input.current);
+  const results: PushResult[] = [];
+  const writes = new Map<string, ServerDocument & { bytes: number }>();
+  let seq = input.seq;
+  let documentsDelta = 0;
+  let bytesDelta = 0;
+  for (const change of input.changes) {
+    const key = JSON.stringify([change.collection, change.id]);
+    const before = current.get(key);
+    const decision = decideChange(before?.doc, input.epoch, change, input.limits);
+    if (decision.kind === "duplicate" && before) {
+      results.push({
+        changeId: change.changeId,
+        status: "accepted",
+        rev: before.doc.rev,
+        seq: before.doc.seq,
+      });
+    } else if (decision.kind === "accept") {
+      const bytes = decision.data === null ? 0 : jsonSize(decision.data);
+      const doc = {
+        collection: change.collection,
+        id: change.id,
+        data: decision.data,
+        rev: (before?.doc.rev ?? 0) + 1,
+        seq: ++seq,
+        hlc: change.hlc,
+        changeId: change.changeId,
+        updatedAt: input.now,
+        schemaVersion: change.schemaVersion ?? 1,
+        bytes,
+      };
+      documentsDelta += (doc.data !== null ? 1 : 0) - (before && before.doc.data !== null ? 1 : 0);
+      bytesDelta += bytes - (before?.bytes ?? 0);
+      current.set(key, { doc, bytes });
+      writes.set(key, doc);
+      results.push({ changeId: change.changeId, status: "accepted", rev: doc.rev, seq: doc.seq });
+    } else if (decision.kind === "conflict") {
+      results.push({
+        changeId: change.changeId,
+        status: "conflict",
+        reason: decision.reason,
+        ...(before ? { current: before.doc } : {}),
+      });
+    } else if (decision.kind === "reject") {
+      results.push({
+        changeId: change.changeId,
+        status: "rejected",
+        code: decision.error.code,
+        message: decision.error.message,
+      });
+    }
+  }
+  return { results, writes: [...writes.values()], seq, documentsDelta, bytesDelta };
 }

@@ -4,15 +4,13 @@ import {
   type CatalogEntry,
   checkPush,
   type DeleteResult,
-  decideChange,
+  decidePush,
   HokanError,
   type JsonObject,
-  jsonSize,
   type PullRequest,
   type PullResponse,
   type PushRequest,
   type PushResponse,
-  type PushResult,
   planPull,
   pushFingerprint,
   type RegistryEntry,
@@ -146,58 +144,18 @@ export class BackupStore {
       }
       const current = await this.currentDocuments(tx, account, scope.appId, request);
       const epoch = app.epoch;
-      let seq = Number(app.seq);
-      let documents = app.documents;
-      let bytes = Number(app.bytes);
       const now = this.now();
-      const results: PushResult[] = [];
-      const writes: (ServerDocument & { bytes: number })[] = [];
-      for (const change of request.changes) {
-        const key = JSON.stringify([change.collection, change.id]);
-        const before = current.get(key);
-        const decision = decideChange(before?.doc, epoch, change, this.options.limits);
-        if (decision.kind === "duplicate" && before) {
-          results.push({
-            changeId: change.changeId,
-            status: "accepted",
-            rev: before.doc.rev,
-            seq: before.doc.seq,
-          });
-        } else if (decision.kind === "accept") {
-          const size = decision.data === null ? 0 : jsonSize(decision.data);
-          const doc: ServerDocument & { bytes: number } = {
-            collection: change.collection,
-            id: change.id,
-            data: decision.data,
-            rev: (before?.doc.rev ?? 0) + 1,
-            seq: ++seq,
-            hlc: change.hlc,
-            changeId: change.changeId,
-            updatedAt: now,
-            schemaVersion: change.schemaVersion ?? 1,
-            bytes: size,
-          };
-          documents += (doc.data !== null ? 1 : 0) - (before && before.doc.data !== null ? 1 : 0);
-          bytes += size - (before?.bytes ?? 0);
-          current.set(key, { doc, bytes: size });
-          writes.push(doc);
-          results.push({ changeId: change.changeId, status: "accepted", rev: doc.rev, seq: doc.seq });
-        } else if (decision.kind === "conflict") {
-          results.push({
-            changeId: change.changeId,
-            status: "conflict",
-            reason: decision.reason,
-            ...(before ? { current: before.doc } : {}),
-          });
-        } else if (decision.kind === "reject") {
-          results.push({
-            changeId: change.changeId,
-            status: "rejected",
-            code: decision.error.code,
-            message: decision.error.message,
-          });
-        }
-      }
+      const outcome = decidePush({
+        changes: request.changes,
+        current,
+        epoch,
+        seq: Number(app.seq),
+        now,
+        limits: this.options.limits,
+      });
+      const { results, writes, seq } = outcome;
+      const documents = app.documents + outcome.documentsDelta;
+      const bytes = Number(app.bytes) + outcome.bytesDelta;
       const quota = this.options.quotaBytes;
       if (quota !== undefined && bytes > quota && bytes > Number(app.bytes)) {
         throw new HokanError(
@@ -206,10 +164,6 @@ export class BackupStore {
         );
       }
       if (writes.length > 0) {
-        // A document changed twice in one push keeps its last state (one row per document in one statement).
-        const last = [...new Map(writes.map((d) => [JSON.stringify([d.collection, d.id]), d])).values()];
-        writes.length = 0;
-        writes.push(...last);
         // One statement for the whole batch: arrays in, one row per document out.
         await tx.query(
           `INSERT INTO documents (account_id, app_id, ${DOC_COLUMNS})

@@ -21,7 +21,7 @@ import {
   checkPush,
   checkScope,
   DEFAULT_LIMITS,
-  decideChange,
+  decidePush,
   planPull,
   pushFingerprint,
   type ServerLimits,
@@ -140,47 +140,23 @@ export class MemoryServer {
       }
       return structuredClone(known.response);
     }
-    // Decide every change on a scratch copy, check the quota on the outcome, then keep it: one push, one transaction.
-    const docs = new Map(app.docs);
-    let seq = app.seq;
+    // Decide the whole batch, check the quota on the outcome, then keep it: one push, one transaction.
     const now = this.options.now();
-    const results: PushResult[] = [];
-    for (const change of request.changes) {
-      const key = JSON.stringify([change.collection, change.id]);
-      const current = docs.get(key);
-      const decision = decideChange(current, app.epoch, change, this.limits);
-      if (decision.kind === "duplicate" && current) {
-        results.push({ changeId: change.changeId, status: "accepted", rev: current.rev, seq: current.seq });
-      } else if (decision.kind === "accept") {
-        const stored: ServerDocument = {
-          collection: change.collection,
-          id: change.id,
-          data: decision.data,
-          rev: (current?.rev ?? 0) + 1,
-          seq: ++seq,
-          hlc: change.hlc,
-          changeId: change.changeId,
-          updatedAt: now,
-          schemaVersion: change.schemaVersion ?? 1,
-        };
-        docs.set(key, stored);
-        results.push({ changeId: change.changeId, status: "accepted", rev: stored.rev, seq: stored.seq });
-      } else if (decision.kind === "conflict") {
-        results.push({
-          changeId: change.changeId,
-          status: "conflict",
-          reason: decision.reason,
-          ...(current ? { current: structuredClone(current) } : {}),
-        });
-      } else if (decision.kind === "reject") {
-        results.push({
-          changeId: change.changeId,
-          status: "rejected",
-          code: decision.error.code,
-          message: decision.error.message,
-        });
-      }
-    }
+    const stored = new Map(
+      [...app.docs].map(([k, doc]) => [k, { doc, bytes: doc.data === null ? 0 : jsonSize(doc.data) }]),
+    );
+    const outcome = decidePush({
+      changes: request.changes,
+      current: stored,
+      epoch: app.epoch,
+      seq: app.seq,
+      now,
+      limits: this.limits,
+    });
+    const { results, seq } = outcome;
+    const docs = new Map(app.docs);
+    for (const { bytes: _, ...doc } of outcome.writes)
+      docs.set(JSON.stringify([doc.collection, doc.id]), doc);
     const quota = this.options.quotaBytes;
     if (quota !== undefined && bytesOf(docs) > quota && bytesOf(docs) > bytesOf(app.docs)) {
       throw new HokanError("quota", `the backup of ${request.scope.appId} would exceed ${quota} bytes`);
