@@ -13,7 +13,6 @@ import type {
   PullResponse,
   PushRequest,
   PushResponse,
-  PushResult,
   RegistryEntry,
   ServerDocument,
 } from "../protocol.js";
