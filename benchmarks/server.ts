@@ -11,15 +11,12 @@ import { openRegistry } from "@hokan/core/testing";
 import {
   buildServer,
   createVerifier,
-  type Database,
   migrate,
-  openPGlite,
-  openPostgres,
   parseRegistry,
+  scratchDatabase,
   signDevelopmentToken,
 } from "@hokan/server";
 import { createHttpTransport } from "@hokan/transport";
-import pg from "pg";
 import { median, printTable, type Row, save } from "./harness.js";
 
 const quick = process.argv.includes("--quick");
@@ -28,32 +25,12 @@ const RUNS = quick ? 1 : 3;
 const BATCH = 500;
 const LIVE = quick ? 50 : 500;
 const SECRET = "benchmark-secret-0123456789abcdef0123456789";
-const ADMIN = process.env.HOKAN_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const SCOPE = { appId: "jp.example.bench", appVersion: "1.0.0", platform: "web" as const };
 const doc = (i: number) => ({ i, text: "x".repeat(960), at: 1_795_564_800_000 + i });
 
-async function postgresDatabase(): Promise<{ db: Database; drop: () => Promise<void> }> {
-  const name = `hokan_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const db = await openPostgres(ADMIN.replace(/\/[^/?]*(\?|$)/, `/${name}$1`));
-  return {
-    db,
-    drop: async () => {
-      await db.close();
-      const a = new pg.Client({ connectionString: ADMIN });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
-}
-
 const KINDS = [
-  { name: "PGlite (memory)", open: async () => ({ db: await openPGlite(), drop: async () => undefined }) },
-  { name: "PostgreSQL 127.0.0.1", open: postgresDatabase },
+  { name: "PGlite (memory)", open: () => scratchDatabase("pglite") },
+  { name: "PostgreSQL 127.0.0.1", open: () => scratchDatabase("postgres", { prefix: "hokan_bench" }) },
 ];
 
 const rows: Row[] = [];
@@ -201,7 +178,6 @@ for (const kind of KINDS) {
   for (const c of controllers) c.abort();
   await server.app.close();
   await drop();
-  if (kind.name.startsWith("PGlite")) await db.close();
 }
 
 printTable(rows);

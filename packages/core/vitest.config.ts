@@ -1,9 +1,3 @@
-import { defineConfig } from "vitest/config";
+import { packageConfig } from "../../vitest.shared.js";
 
-export default defineConfig({
-  resolve: { conditions: ["hokan-source"] },
-  test: {
-    include: ["test/**/*.test.ts"],
-    environment: "node",
-  },
-});
+export default packageConfig();

@@ -1,13 +1,3 @@
-import { defineConfig } from "vitest/config";
+import { packageConfig } from "../../vitest.shared.js";
 
-export default defineConfig({
-  resolve: { conditions: ["hokan-source"] },
-  ssr: { resolve: { conditions: ["hokan-source"] } },
-  test: {
-    include: ["test/**/*.test.ts"],
-    environment: "node",
-    server: { deps: { inline: [/@hokan\//] } },
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-  },
-});
+export default packageConfig({ test: { testTimeout: 30_000, hookTimeout: 30_000 } });

@@ -8,8 +8,6 @@ import {
   type Platform,
   type RegistryEntry,
   type Replication,
-  randomId,
-  systemRuntime,
 } from "@hokan/core";
 import {
   buildServer,
@@ -17,20 +15,18 @@ import {
   type Database,
   type HokanServer,
   migrate,
-  openPGlite,
   openPostgres,
   parseRegistry,
+  scratchDatabase,
   signDevelopmentToken,
 } from "@hokan/server";
 import { DexieStore } from "@hokan/storage";
 import { createHttpTransport } from "@hokan/transport";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
-import pg from "pg";
 import { BehaviorSubject } from "rxjs";
 import { FaultProxy } from "./fault-proxy.js";
 
 export const SECRET = "hokan-e2e-secret-0123456789abcdef0123456789";
-const ADMIN = process.env.HOKAN_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 export type DatabaseKind = "pglite" | "postgres";
 
@@ -56,39 +52,12 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-async function database(
-  kind: DatabaseKind,
-): Promise<{ db: Database; url?: string; drop: () => Promise<void> }> {
-  if (kind === "pglite") {
-    const db = await openPGlite();
-    return { db, drop: () => db.close() };
-  }
-  const name = `hokan_e2e_${randomId(systemRuntime)}`;
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = ADMIN.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
-  const db = await openPostgres(url);
-  return {
-    db,
-    url,
-    drop: async () => {
-      await db.close();
-      const a = new pg.Client({ connectionString: ADMIN });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
-}
-
 export async function startCluster(
   kind: DatabaseKind,
   registry: readonly RegistryEntry[],
   seed = 1,
 ): Promise<Cluster> {
-  const { db, url, drop } = await database(kind);
+  const { db, url, drop } = await scratchDatabase(kind, { prefix: "hokan_e2e" });
   await migrate(db);
   const options = {
     registry: parseRegistry({ apps: registry }),

@@ -1,25 +1,19 @@
 import type { AddressInfo } from "node:net";
-import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
+import type { RegistryEntry } from "@hokan/core";
 import { createHttpTransport } from "@hokan/transport";
-import pg from "pg";
 import {
   buildServer,
   createVerifier,
   type Database,
   type HokanServer,
   migrate,
-  openPGlite,
-  openPostgres,
   parseRegistry,
   type ServerOptions,
+  scratchDatabase,
   signDevelopmentToken,
 } from "../src/index.js";
 
 export const SECRET = "hokan-test-secret-at-least-32-characters!";
-
-/** Where the PostgreSQL tests create their throwaway databases (CI starts PostgreSQL on this address). */
-export const POSTGRES_ADMIN_URL =
-  process.env.HOKAN_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 export type DatabaseKind = "pglite" | "postgres";
 
@@ -27,27 +21,9 @@ export type DatabaseKind = "pglite" | "postgres";
 export async function freshDatabase(
   kind: DatabaseKind,
 ): Promise<{ db: Database; url?: string; drop: () => Promise<void> }> {
-  if (kind === "pglite") {
-    const db = await openPGlite();
-    return { db, drop: async () => undefined };
-  }
-  const name = `hokan_test_${randomId(systemRuntime)}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = POSTGRES_ADMIN_URL.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
-  const db = await openPostgres(url);
-  return {
-    db,
-    url,
-    drop: async () => {
-      const a = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
+  const scratch = await scratchDatabase(kind, { prefix: "hokan_test" });
+  // Callers close the database themselves first; drop() copes with that.
+  return { db: scratch.db, ...(scratch.url ? { url: scratch.url } : {}), drop: () => scratch.drop() };
 }
 
 /** A running server on 127.0.0.1 and a way to connect clients to it. */
