@@ -24,6 +24,14 @@ export {
   isFatal,
 } from "./errors.js";
 export { compareHlc, decodeHlc, encodeHlc, HLC_ZERO, type HlcTime, HybridLogicalClock } from "./hlc.js";
+export {
+  type BackedUpApp,
+  type BulkBackupResult,
+  createDeviceHub,
+  DeviceHub,
+  type DeviceHubOptions,
+  type HubApp,
+} from "./hub/device-hub.js";
 export { cloneJson, type Json, type JsonObject, jsonDepth, jsonEqual, jsonSize } from "./json.js";
 export {
   type AccountState,
@@ -45,6 +53,7 @@ export {
 } from "./policy.js";
 export { type PolicySnapshot, type PolicySources, policy$ } from "./policy-stream.js";
 export {
+  type DeviceValues,
   type DocumentKey,
   INITIAL_SYNC_STATE,
   type LocalDocument,

@@ -178,6 +178,12 @@ export interface Transport {
   deleteAll(requestId: string): Promise<DeleteResult>;
 }
 
+/** Device-level values shared by every app and account on the device (the device settings live here). */
+export interface DeviceValues {
+  getDeviceValue<T>(key: string): Promise<T | undefined>;
+  setDeviceValue(key: string, value: unknown): Promise<void>;
+}
+
 /** Network state as the host knows it (browsers cannot see roaming; the host app tells). */
 export interface NetworkInfo {
   readonly state$: Observable<NetworkState>;

@@ -1,5 +1,6 @@
 import { HokanError } from "../errors.js";
 import {
+  type DeviceValues,
   type DocumentKey,
   INITIAL_SYNC_STATE,
   type LocalDocument,
@@ -26,8 +27,17 @@ const docKey = (k: DocumentKey): string => JSON.stringify([k.collection, k.id]);
  * A {@link LocalStore} in memory: the reference implementation of the port, and what simulated devices keep across
  * their restarts. Records are copied on the way in and out, so no caller can change stored state by accident.
  */
-export class MemoryStore implements LocalStore {
+export class MemoryStore implements LocalStore, DeviceValues {
   private readonly spaces = new Map<string, NamespaceData>();
+  private readonly deviceValues = new Map<string, unknown>();
+
+  async getDeviceValue<T>(key: string): Promise<T | undefined> {
+    return copy(this.deviceValues.get(key) as T | undefined);
+  }
+
+  async setDeviceValue(key: string, value: unknown): Promise<void> {
+    this.deviceValues.set(key, structuredClone(value));
+  }
   private closed = false;
 
   async getDocuments(ns: Namespace, keys: readonly DocumentKey[]): Promise<(LocalDocument | undefined)[]> {

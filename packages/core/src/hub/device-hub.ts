@@ -1,0 +1,338 @@
+import {
+  BehaviorSubject,
+  combineLatest,
+  distinctUntilChanged,
+  map,
+  type Observable,
+  of,
+  type Subscription,
+  switchMap,
+} from "rxjs";
+import type { ConflictStrategy } from "../conflict/types.js";
+import { HokanError } from "../errors.js";
+import type { DeviceSettings, NetworkState, PolicyReason } from "../policy.js";
+import type { DeviceValues, LocalStore, Transport } from "../ports.js";
+import type { Catalog, CatalogEntry, DeleteResult, Platform } from "../protocol.js";
+import { createReplication, type Replication } from "../replication/replication.js";
+import type { Migrations } from "../replication/schema.js";
+import type { ReplicationStatus } from "../replication/status.js";
+import { type Runtime, randomId, systemRuntime } from "../runtime.js";
+
+/** An app on the device, as it registers with the hub. */
+export interface HubApp {
+  readonly appId: string;
+  readonly appVersion: string;
+  readonly name?: string;
+  readonly schemaVersion?: number;
+  readonly collections: Readonly<Record<string, ConflictStrategy>>;
+  readonly migrations?: Migrations;
+  /** How long first-launch reads and writes wait for the restore (default 10 s). */
+  readonly restoreTimeoutMs?: number;
+}
+
+/** Options of {@link createDeviceHub}. */
+export interface DeviceHubOptions {
+  /** The device's store: every app's and account's data, and the device settings. */
+  readonly store: LocalStore & DeviceValues;
+  /** A transport to the server signed in as the account, with the device's token (catalog, bulk delete). */
+  readonly connect: (accountId: string) => Transport;
+  readonly deviceId: string;
+  readonly platform: Platform;
+  readonly network$: Observable<NetworkState>;
+  readonly runtime?: Runtime;
+}
+
+/** One row of the backed-up apps list. */
+export interface BackedUpApp {
+  readonly appId: string;
+  readonly name?: string;
+  /** Registered on this device (else known only from the account's catalog). */
+  readonly onDevice: boolean;
+  /** Server time of the last backup, from the catalog. */
+  readonly lastBackupAt?: number;
+  readonly documents: number;
+  readonly bytes: number;
+  readonly state:
+    | "up-to-date"
+    | "pending"
+    | "syncing"
+    | "held"
+    | "retired"
+    | "upgrade-required"
+    | "capability"
+    | "not-on-device";
+  /** Changes waiting on this device. */
+  readonly pending: number;
+  /** Why backup waits or is refused. */
+  readonly reason?: PolicyReason;
+}
+
+/** What bulk backup did for one app. */
+export type BulkBackupResult =
+  | { readonly appId: string; readonly outcome: "backed-up" }
+  | { readonly appId: string; readonly outcome: "held"; readonly reason: PolicyReason | "pending" };
+
+const SETTINGS_KEY = "hokan:device-settings";
+const ACCOUNT_KEY = "hokan:account";
+const DEFAULT_SETTINGS: DeviceSettings = { backupEnabled: true, overseasEnabled: false };
+
+/**
+ * The device's backup hub, shared by every app on it: device settings (利用設定, 海外利用設定) applied to every app at
+ * once, the account set on the device, the backed-up apps list, bulk backup and bulk delete.
+ *
+ * @example
+ * ```ts
+ * const hub = await createDeviceHub({ store, connect, deviceId, platform: "android", network$ });
+ * await hub.setAccount("alice");
+ * const mail = await hub.register({ appId: "jp.example.mail", appVersion: "3.0.0", collections: { settings: "merge" } });
+ * hub.apps$.subscribe(renderList);
+ * ```
+ */
+export async function createDeviceHub(options: DeviceHubOptions): Promise<DeviceHub> {
+  const settings = (await options.store.getDeviceValue<DeviceSettings>(SETTINGS_KEY)) ?? DEFAULT_SETTINGS;
+  const account = (await options.store.getDeviceValue<string | null>(ACCOUNT_KEY)) ?? null;
+  const hub = new DeviceHub(options, settings);
+  if (account) await hub.setAccount(account);
+  return hub;
+}
+
+export class DeviceHub {
+  private readonly settingsSubject: BehaviorSubject<DeviceSettings>;
+  private readonly apps = new Map<string, HubApp>();
+  private readonly running = new Map<string, Replication>();
+  private readonly catalog = new BehaviorSubject<Catalog>({ apps: [] });
+  private readonly registered = new BehaviorSubject<readonly string[]>([]);
+  private accountId: string | null = null;
+  private deviceTransport: Transport | undefined;
+  private readonly runtime: Runtime;
+  private watch: Subscription | undefined;
+
+  constructor(
+    private readonly options: DeviceHubOptions,
+    settings: DeviceSettings,
+  ) {
+    this.settingsSubject = new BehaviorSubject(settings);
+    this.runtime = options.runtime ?? systemRuntime;
+  }
+
+  /** The device settings, now and on every change. */
+  get settings$(): Observable<DeviceSettings> {
+    return this.settingsSubject.asObservable();
+  }
+
+  get settings(): DeviceSettings {
+    return this.settingsSubject.value;
+  }
+
+  /** 利用設定: backup on or off for every app on this device, stored at once and applied at once. */
+  setBackupEnabled(backupEnabled: boolean): Promise<void> {
+    return this.saveSettings({ ...this.settings, backupEnabled });
+  }
+
+  /** 海外利用設定: back up and restore while roaming abroad. */
+  setOverseasEnabled(overseasEnabled: boolean): Promise<void> {
+    return this.saveSettings({ ...this.settings, overseasEnabled });
+  }
+
+  get account(): string | null {
+    return this.accountId;
+  }
+
+  /**
+   * Sets, switches or removes the account on the device. Every app restarts under the new account: the old account's
+   * data and queue stay in its own namespace, never sent under the new one, and the new account's backup is restored
+   * before the apps' defaults can overwrite it.
+   */
+  async setAccount(accountId: string | null): Promise<void> {
+    for (const r of this.running.values()) await r.stop();
+    this.running.clear();
+    this.watch?.unsubscribe();
+    this.accountId = accountId;
+    await this.options.store.setDeviceValue(ACCOUNT_KEY, accountId);
+    this.catalog.next({ apps: [] });
+    this.deviceTransport = accountId === null ? undefined : this.options.connect(accountId);
+    if (accountId === null) return;
+    for (const app of this.apps.values()) await this.startApp(app);
+    this.watchForCatalogChanges();
+    await this.refreshList().catch(() => undefined);
+  }
+
+  /** Registers an app (or a new version of it) and starts backing it up for the account on the device. */
+  async register(app: HubApp): Promise<Replication> {
+    const previous = this.running.get(app.appId);
+    if (previous) await previous.stop();
+    this.apps.set(app.appId, app);
+    this.registered.next([...this.apps.keys()].sort());
+    if (this.accountId === null)
+      throw new HokanError("no-account", "set an account on the device before apps back up");
+    const r = await this.startApp(app);
+    this.watchForCatalogChanges();
+    return r;
+  }
+
+  /** The running replication of a registered app. */
+  app(appId: string): Replication {
+    const r = this.running.get(appId);
+    if (r) return r;
+    throw this.accountId === null
+      ? new HokanError("no-account", "set an account on the device first")
+      : new HokanError("not-found", `${appId} is not registered on this device`);
+  }
+
+  /**
+   * The backed-up apps list: the account's catalog (authoritative for what the server holds, with the server's last
+   * backup time) merged with each registered app's state on this device. It follows every backup and delete.
+   */
+  get apps$(): Observable<readonly BackedUpApp[]> {
+    return this.registered.pipe(
+      switchMap((ids) => {
+        const statuses = ids.flatMap((id) => {
+          const r = this.running.get(id);
+          return r ? [r.status$.pipe(map((s) => [id, s] as const))] : [];
+        });
+        return combineLatest([this.catalog, statuses.length ? combineLatest(statuses) : of([])]);
+      }),
+      map(([catalog, statuses]) => this.list(catalog, new Map(statuses))),
+    );
+  }
+
+  /** Fetches the catalog again and returns the list. */
+  async refreshList(): Promise<readonly BackedUpApp[]> {
+    const transport = this.requireAccount();
+    this.catalog.next(await transport.catalog());
+    return this.list(this.catalog.value, new Map([...this.running].map(([id, r]) => [id, r.status])));
+  }
+
+  /** Backs up every registered app that policy allows, now; says for each what happened or why it waits. */
+  async bulkBackup(onProgress?: (done: number, total: number) => void): Promise<BulkBackupResult[]> {
+    this.requireAccount();
+    const results: BulkBackupResult[] = [];
+    const apps = [...this.running];
+    for (const [i, [appId, r]] of apps.entries()) {
+      const decision = r.status.backup;
+      if (decision.kind !== "allowed") {
+        results.push({ appId, outcome: "held", reason: decision.reason });
+      } else {
+        await r.refresh();
+        await r.whenIdle();
+        results.push(
+          r.status.pending === 0
+            ? { appId, outcome: "backed-up" }
+            : { appId, outcome: "held", reason: r.status.reason ?? "pending" },
+        );
+      }
+      onProgress?.(i + 1, apps.length);
+    }
+    await this.refreshList().catch(() => undefined);
+    return results;
+  }
+
+  /**
+   * Deletes every app's backup of the account on the server, and every change queued on this device from before
+   * (each app learns the new epoch at once). Other devices learn it from their live channel. Retried with the same
+   * request id, so a lost answer never deletes twice.
+   */
+  async bulkDelete(): Promise<DeleteResult> {
+    const transport = this.requireAccount();
+    const requestId = randomId(this.runtime);
+    let result: DeleteResult | undefined;
+    for (let attempt = 1; result === undefined; attempt++) {
+      try {
+        result = await transport.deleteAll(requestId);
+      } catch (error) {
+        if (attempt >= 3 || !HokanError.from(error).retryable) throw error;
+      }
+    }
+    for (const r of this.running.values()) await r.refresh();
+    this.catalog.next({ apps: [] });
+    await this.refreshList().catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.watch?.unsubscribe();
+    for (const r of this.running.values()) await r.stop();
+    this.running.clear();
+  }
+
+  private async startApp(app: HubApp): Promise<Replication> {
+    const accountId = this.accountId as string;
+    const r = createReplication({
+      store: this.options.store,
+      transport: this.options.connect(accountId),
+      accountId,
+      app: {
+        appId: app.appId,
+        appVersion: app.appVersion,
+        platform: this.options.platform,
+        ...(app.schemaVersion ? { schemaVersion: app.schemaVersion } : {}),
+      },
+      deviceId: this.options.deviceId,
+      collections: app.collections,
+      settings$: this.settingsSubject,
+      network$: this.options.network$,
+      runtime: this.runtime,
+      restoreFirst: { timeoutMs: app.restoreTimeoutMs ?? 10_000 },
+      ...(app.migrations ? { migrations: app.migrations } : {}),
+    });
+    this.running.set(app.appId, r);
+    this.registered.next([...this.apps.keys()].sort());
+    await r.start();
+    return r;
+  }
+
+  /** The catalog changes when an app backs up or learns of a delete: fetch it again then. */
+  private watchForCatalogChanges(): void {
+    this.watch?.unsubscribe();
+    const signals = [...this.running.values()].map((r) =>
+      r.status$.pipe(
+        map((s) => `${s.lastPushAt ?? 0}/${s.epoch}`),
+        distinctUntilChanged(),
+      ),
+    );
+    this.watch = combineLatest(signals).subscribe(() => {
+      void this.refreshList().catch(() => undefined);
+    });
+  }
+
+  private list(catalog: Catalog, statuses: ReadonlyMap<string, ReplicationStatus>): BackedUpApp[] {
+    const byId = new Map<string, CatalogEntry>(catalog.apps.map((a) => [a.appId, a]));
+    const ids = [...new Set([...byId.keys(), ...statuses.keys()])].sort();
+    return ids.map((appId) => {
+      const entry = byId.get(appId);
+      const status = statuses.get(appId);
+      const name = this.apps.get(appId)?.name;
+      const base = {
+        appId,
+        ...(name ? { name } : {}),
+        onDevice: status !== undefined,
+        ...(entry ? { lastBackupAt: entry.lastBackupAt } : {}),
+        documents: entry?.documents ?? 0,
+        bytes: entry?.bytes ?? 0,
+        pending: status?.pending ?? 0,
+      };
+      if (!status) return { ...base, state: entry?.status === "retired" ? "retired" : "not-on-device" };
+      const b = status.backup;
+      if (
+        b.kind === "denied" &&
+        (b.reason === "retired" || b.reason === "upgrade-required" || b.reason === "capability")
+      ) {
+        return { ...base, state: b.reason, reason: b.reason };
+      }
+      if (entry?.status === "retired") return { ...base, state: "retired", reason: "retired" };
+      if (b.kind !== "allowed") return { ...base, state: "held", reason: b.reason };
+      if (status.state === "pulling" || status.state === "pushing") return { ...base, state: "syncing" };
+      return { ...base, state: status.pending > 0 ? "pending" : "up-to-date" };
+    });
+  }
+
+  private async saveSettings(next: DeviceSettings): Promise<void> {
+    await this.options.store.setDeviceValue(SETTINGS_KEY, next);
+    this.settingsSubject.next(next);
+  }
+
+  private requireAccount(): Transport {
+    if (!this.deviceTransport) throw new HokanError("no-account", "set an account on the device first");
+    return this.deviceTransport;
+  }
+}
