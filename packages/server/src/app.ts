@@ -14,7 +14,7 @@ import {
   type ServerLimits,
 } from "@hokan/core";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { Principal } from "./auth.js";
+import { type Principal, signDevelopmentToken } from "./auth.js";
 import { BackupStore } from "./backup-store.js";
 import type { Database } from "./database.js";
 import { LiveHub } from "./live-hub.js";
@@ -38,6 +38,11 @@ export interface ServerOptions {
   readonly logger?: boolean | object;
   /** Heartbeat on live connections, ms (default 15 s). */
   readonly liveHeartbeatMs?: number;
+  /**
+   * Development only: `POST /v1/dev/token { account }` signs HS256 tokens with this secret. Never set in production;
+   * the CLI and the demo enable it only when told to.
+   */
+  readonly devTokenSecret?: string;
 }
 
 /** The Fastify app and its live connections. */
@@ -89,7 +94,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   });
 
   app.addHook("onRequest", async (request) => {
-    if (request.url === "/v1/health") return;
+    if (request.url === "/v1/health" || (options.devTokenSecret && request.url === "/v1/dev/token")) return;
     const version = request.headers["hokan-protocol"];
     if (version !== undefined && String(version).split(".")[0] !== String(PROTOCOL_VERSION)) {
       throw new HokanError(
@@ -152,6 +157,20 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   };
 
   app.get("/v1/health", async () => ({ ok: true, protocol: PROTOCOL_VERSION, database: options.db.kind }));
+
+  const devSecret = options.devTokenSecret;
+  if (devSecret) {
+    app.post("/v1/dev/token", async (request) => {
+      const account = (request.body as { account?: unknown } | undefined)?.account;
+      if (typeof account !== "string" || !/^[\w.@-]{1,64}$/.test(account)) {
+        throw new HokanError(
+          "bad-request",
+          "name an account of 1 to 64 letters, digits, '.', '@', '_' or '-'",
+        );
+      }
+      return { token: await signDevelopmentToken(devSecret, { account, expiresIn: "12h" }) };
+    });
+  }
 
   app.get("/v1/registry", async (request) => {
     principal(request);

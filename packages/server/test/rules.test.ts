@@ -193,3 +193,40 @@ describe("registry file", () => {
     await db.close();
   });
 });
+
+describe("development tokens", () => {
+  it("are signed by the server only when enabled, and work", async () => {
+    const off = await startServer(await openPGlite(), []);
+    expect(
+      (
+        await fetch(`${off.url}/v1/dev/token`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: '{"account":"alice"}',
+        })
+      ).status,
+    ).toBe(401);
+    await off.close();
+    await off.db.close();
+    const on = await startServer(await openPGlite(), [], {
+      devTokenSecret: "hokan-test-secret-at-least-32-characters!",
+    });
+    const res = await fetch(`${on.url}/v1/dev/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"account":"alice"}',
+    });
+    const { token } = (await res.json()) as { token: string };
+    expect(
+      (await fetch(`${on.url}/v1/catalog`, { headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
+    const bad = await fetch(`${on.url}/v1/dev/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"account":"a b"}',
+    });
+    expect(bad.status).toBe(400);
+    await on.close();
+    await on.db.close();
+  });
+});

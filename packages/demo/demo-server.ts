@@ -1,0 +1,73 @@
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import type { RegistryEntry } from "@hokan/core";
+import { buildServer, createVerifier, migrate, openPGlite, parseRegistry } from "@hokan/server";
+import { createServer, type ViteDevServer } from "vite";
+
+/** The demo's registry: the two sample apps on every platform, and a retired one to show its badge. */
+export const DEMO_REGISTRY: readonly RegistryEntry[] = [
+  ...(["android", "ios", "web"] as const).flatMap((platform) => [
+    {
+      appId: "jp.example.mail",
+      platform,
+      name: "Mail",
+      capabilities: ["backup", "restore", "bulkBackup", "bulkDelete"] as const,
+    },
+    {
+      appId: "jp.example.notes",
+      platform,
+      name: "Notes",
+      capabilities: ["backup", "restore", "bulkBackup", "bulkDelete"] as const,
+    },
+  ]),
+];
+
+/** Development only: the demo signs its own tokens. */
+const DEMO_SECRET = "hokan-demo-secret-not-for-production-0123";
+
+export interface RunningDemo {
+  readonly url: string;
+  readonly apiUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the backup server on PGlite (a data directory, or memory) and the settings screen (Vite) in front of it, both
+ * on 127.0.0.1; the page reaches the API through the same origin.
+ */
+export async function startDemo(options: { port?: number; dataDir?: string } = {}): Promise<RunningDemo> {
+  const db = await openPGlite(options.dataDir);
+  await migrate(db);
+  const api = await buildServer({
+    db,
+    registry: parseRegistry({ apps: DEMO_REGISTRY }),
+    verify: await createVerifier({ secret: DEMO_SECRET }),
+    devTokenSecret: DEMO_SECRET,
+  });
+  await api.app.listen({ host: "127.0.0.1", port: 0 });
+  const apiUrl = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+  const root = fileURLToPath(new URL(".", import.meta.url));
+  const vite: ViteDevServer = await createServer({
+    root,
+    configFile: false,
+    logLevel: "warn",
+    resolve: { conditions: ["hokan-source"] },
+    server: {
+      host: "127.0.0.1",
+      port: options.port ?? 0,
+      strictPort: options.port !== undefined && options.port !== 0,
+      proxy: { "/v1": { target: apiUrl, changeOrigin: false } },
+    },
+  });
+  await vite.listen();
+  const address = vite.httpServer?.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}/`,
+    apiUrl,
+    close: async () => {
+      await vite.close();
+      await api.app.close();
+      await db.close();
+    },
+  };
+}
