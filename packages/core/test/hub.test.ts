@@ -43,11 +43,14 @@ function world() {
     hubs.push(d);
     return d;
   };
-  const settle = () =>
-    runtime.runUntil(
+  // Past the hub's write debounce, then until every app rests.
+  const settle = async () => {
+    await runtime.advance(300);
+    await runtime.runUntil(
       () => hubs.every((d) => d.hub.account === null || [MAIL, NOTES].every((a) => isIdle(d.hub, a.appId))),
       { stepMs: 50, maxMs: 600_000 },
     );
+  };
   return { runtime, server, device, settle };
 }
 
@@ -203,5 +206,36 @@ describe("device hub", () => {
     await expect(hub.register(MAIL)).rejects.toMatchObject({ code: "no-account" });
     expect(() => hub.app(MAIL.appId)).toThrow(/account/);
     await expect(hub.bulkDelete()).rejects.toMatchObject({ code: "no-account" });
+  });
+
+  it("sends a burst of writes in one push (automatic backup is debounced)", async () => {
+    const w = world();
+    const { hub } = await w.device("phone");
+    await hub.setAccount("alice");
+    const mail = await hub.register(MAIL);
+    await w.settle();
+    const before = w.server.log.length;
+    for (let i = 0; i < 10; i++) await mail.put("settings", `k${i % 3}`, { i });
+    expect(mail.status.pending).toBe(3);
+    await w.runtime.advance(100);
+    expect(w.server.log.length).toBe(before);
+    await w.runtime.advance(300);
+    await w.settle();
+    expect(w.server.log.length - before).toBe(3);
+    expect(mail.status.pending).toBe(0);
+    await hub.close();
+  });
+
+  it("forgets an account's data on the device, keeping its backup", async () => {
+    const w = world();
+    const { hub, store } = await w.device("phone");
+    await hub.setAccount("alice");
+    await (await hub.register(MAIL)).put("settings", "x", { v: 1 });
+    await w.settle();
+    await hub.forgetAccount("alice");
+    expect(hub.account).toBeNull();
+    expect(await store.listDocuments({ account: "alice", app: MAIL.appId })).toEqual([]);
+    expect(w.server.documents("alice", MAIL.appId).map((d) => d.data)).toEqual([{ v: 1 }]);
+    await hub.close();
   });
 });

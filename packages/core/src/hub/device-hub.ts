@@ -40,6 +40,8 @@ export interface DeviceHubOptions {
   readonly platform: Platform;
   readonly network$: Observable<NetworkState>;
   readonly runtime?: Runtime;
+  /** Automatic backup waits this long after an app's last write, to send a burst in one push (default 250 ms). */
+  readonly debounceMs?: number;
 }
 
 /** One row of the backed-up apps list. */
@@ -155,6 +157,16 @@ export class DeviceHub {
     for (const app of this.apps.values()) await this.startApp(app);
     this.watchForCatalogChanges();
     await this.refreshList().catch(() => undefined);
+  }
+
+  /**
+   * Removes an account's data from this device (every registered app's documents, queue and checkpoint); its backup
+   * on the server stays. Signs it out first if it is the account on the device.
+   */
+  async forgetAccount(accountId: string): Promise<void> {
+    if (this.accountId === accountId) await this.setAccount(null);
+    for (const appId of this.apps.keys())
+      await this.options.store.dropNamespace({ account: accountId, app: appId });
   }
 
   /** Registers an app (or a new version of it) and starts backing it up for the account on the device. */
@@ -273,6 +285,7 @@ export class DeviceHub {
       network$: this.options.network$,
       runtime: this.runtime,
       restoreFirst: { timeoutMs: app.restoreTimeoutMs ?? 10_000 },
+      debounceMs: this.options.debounceMs ?? 250,
       ...(app.migrations ? { migrations: app.migrations } : {}),
     });
     this.running.set(app.appId, r);

@@ -89,6 +89,8 @@ export interface ReplicationOptions {
    * backup. On for a new device, a newly set account and a reinstall; off once a restore completed.
    */
   readonly restoreFirst?: { readonly timeoutMs: number };
+  /** Waits this long after a local write before pushing, so a burst of writes goes in one push (default 0). */
+  readonly debounceMs?: number;
 }
 
 /** A change of a document as the app sees it. */
@@ -169,6 +171,7 @@ class ReplicationRunner implements Replication {
   private readonly rejectedSeqs = new Set<number>();
   private readonly schema: Schema;
   private restoredOnce = false;
+  private debounceTimer: unknown;
   private restoreWaiters: Promise<void> | undefined;
   private releaseWriters: (() => void) | undefined;
   private cancelRestoreTimer: (() => void) | undefined;
@@ -256,6 +259,11 @@ class ReplicationRunner implements Replication {
   }
 
   private async doStop(): Promise<void> {
+    if (this.debounceTimer !== undefined) {
+      this.runtime.clearTimeout(this.debounceTimer);
+      this.debounceTimer = undefined;
+      this.dispatch({ type: "local-change" });
+    }
     this.policySub?.unsubscribe();
     this.policySub = undefined;
     this.live.close();
@@ -376,7 +384,21 @@ class ReplicationRunner implements Replication {
     });
     if (!wrote) return;
     this.changesSubject.next({ ...key, data, origin: "local" });
-    this.dispatch({ type: "local-change" });
+    this.announceLocalChange();
+  }
+
+  /** Tells the machine about local writes; with `debounceMs`, a burst of writes becomes one push. */
+  private announceLocalChange(): void {
+    const wait = this.options.debounceMs ?? 0;
+    if (wait <= 0) {
+      this.dispatch({ type: "local-change" });
+      return;
+    }
+    if (this.debounceTimer !== undefined) return;
+    this.debounceTimer = this.runtime.setTimeout(() => {
+      this.debounceTimer = undefined;
+      this.dispatch({ type: "local-change" });
+    }, wait);
   }
 
   // ---- the machine
