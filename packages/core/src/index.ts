@@ -88,6 +88,7 @@ export {
   type RegistryEntry,
   type ServerDocument,
 } from "./protocol.js";
+export type { DocumentChange, Replication, ReplicationOptions } from "./replication/api.js";
 export {
   type BackoffOptions,
   backoffDelay,
@@ -101,12 +102,7 @@ export {
   TRANSITIONS,
   transition,
 } from "./replication/machine.js";
-export {
-  createReplication,
-  type DocumentChange,
-  type Replication,
-  type ReplicationOptions,
-} from "./replication/replication.js";
+export { createReplication } from "./replication/replication.js";
 export { type AdaptedDocument, type Migration, type Migrations, Schema } from "./replication/schema.js";
 export type { ReplicationStatus, StatusError } from "./replication/status.js";
 export { type Runtime, randomId, systemRuntime, type TimerHandle } from "./runtime.js";

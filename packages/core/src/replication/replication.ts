@@ -7,11 +7,10 @@ import {
   Subject,
   type Subscription,
 } from "rxjs";
-import type { ConflictStrategy } from "../conflict/types.js";
 import { HokanError, isErrorCode } from "../errors.js";
 import { HybridLogicalClock } from "../hlc.js";
 import { type JsonObject, jsonEqual } from "../json.js";
-import type { DeviceSettings, NetworkState, RegistryKnowledge } from "../policy.js";
+import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
 import {
   type DocumentKey,
@@ -22,14 +21,13 @@ import {
   type Namespace,
   type OutboxEntry,
   type SyncState,
-  type Transport,
 } from "../ports.js";
 import type { AppScope, LiveEvent } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
+import type { DocumentChange, Replication, ReplicationOptions } from "./api.js";
 import { LiveChannel } from "./live-channel.js";
 import {
-  type BackoffOptions,
   backoffDelay,
   DEFAULT_BACKOFF,
   INITIAL_CONTEXT,
@@ -50,100 +48,9 @@ import {
   toPushChange,
 } from "./plans.js";
 import type { PlanContext } from "./reconcile.js";
-import { type Migrations, Schema } from "./schema.js";
+import { RestoreGate } from "./restore-gate.js";
+import { Schema } from "./schema.js";
 import { type ReplicationStatus, type StatusError, statusReason } from "./status.js";
-
-/** Options of {@link createReplication}. */
-export interface ReplicationOptions {
-  readonly store: LocalStore;
-  /** The server, connected as {@link accountId}. */
-  readonly transport: Transport;
-  readonly accountId: string;
-  readonly app: AppScope;
-  /** This device; part of every HLC time it makes. */
-  readonly deviceId: string;
-  /** The app's backed-up collections and their conflict strategies. */
-  readonly collections: Readonly<Record<string, ConflictStrategy>>;
-  readonly settings$: Observable<DeviceSettings>;
-  readonly network$: Observable<NetworkState>;
-  /** Whether the account's contract includes backup (default: always). */
-  readonly entitled$?: Observable<boolean>;
-  /** What the device already knows of the registry entry; fetched from the server at start either way. */
-  readonly registry?: RegistryKnowledge;
-  readonly runtime?: Runtime;
-  /** Changes per push (default 200). */
-  readonly pushBatchSize?: number;
-  /** Documents per pull (default 500). */
-  readonly pullBatchSize?: number;
-  /** Push RFC 6902 patches when smaller than the document (default true). */
-  readonly deltas?: boolean;
-  /**
-   * Migrations of the app's data by the schema version they produce (`app.schemaVersion` is the current one):
-   * data restored from an older version, and the device's own data after an upgrade, are migrated forward.
-   */
-  readonly migrations?: Migrations;
-  readonly backoff?: BackoffOptions;
-  /**
-   * The restore-before-write guard: until this device has restored the account's backup of the app once, writes wait
-   * for that first restore (or `timeoutMs`, then go ahead), so an app's fresh-install defaults never overwrite the
-   * backup. On for a new device, a newly set account and a reinstall; off once a restore completed.
-   */
-  readonly restoreFirst?: { readonly timeoutMs: number };
-  /** Waits this long after a local write before pushing, so a burst of writes goes in one push (default 0). */
-  readonly debounceMs?: number;
-}
-
-/** A change of a document as the app sees it. */
-export interface DocumentChange {
-  readonly collection: string;
-  readonly id: string;
-  /** The new state; `null` when deleted. */
-  readonly data: JsonObject | null;
-  /** `local`: written through this engine; `remote`: arrived from the server (restored or merged). */
-  readonly origin: "local" | "remote";
-}
-
-/**
- * Backs up one app's data of one account on this device: local writes are queued in the outbox and pushed when
- * policy allows; the server's changes are pulled and conflicts resolved per collection.
- *
- * @example
- * ```ts
- * const backup = createReplication({ store, transport, accountId, app, deviceId, collections: { settings: "merge" },
- *   settings$, network$ });
- * await backup.start();
- * await backup.put("settings", "theme", { dark: true });
- * backup.status$.subscribe((s) => render(s.pending, s.reason));
- * ```
- */
-export interface Replication {
-  readonly status$: Observable<ReplicationStatus>;
-  readonly status: ReplicationStatus;
-  /** Local and remote changes of documents. */
-  readonly changes$: Observable<DocumentChange>;
-  start(): Promise<void>;
-  /** Stops replicating (local writes still work and are queued); waits for a request in flight. */
-  stop(): Promise<void>;
-  get(collection: string, id: string): Promise<JsonObject | undefined>;
-  /** All live documents of a collection. */
-  list(collection: string): Promise<{ id: string; data: JsonObject }[]>;
-  put(collection: string, id: string, data: JsonObject): Promise<void>;
-  /**
-   * Writes an app's default only where the document does not exist, after the first restore (with
-   * `restoreFirst`): the way to set first-launch defaults without ever overwriting a backup. Resolves whether it wrote.
-   */
-  putDefault(collection: string, id: string, data: JsonObject): Promise<boolean>;
-  delete(collection: string, id: string): Promise<void>;
-  /** Resolves when nothing can be done now: idle, held, fatal or stopped (not while in flight or backing off). */
-  whenIdle(): Promise<void>;
-  /** The app was upgraded (or downgraded) on the device: a new version for policy and requests. */
-  setAppVersion(appVersion: string): void;
-  /**
-   * Another engine changed this namespace in the shared store (another tab of the app): recount what is pending and
-   * push it when replicating.
-   */
-  refresh(): Promise<void>;
-}
 
 /** Creates the replication of one app for one account. */
 export function createReplication(options: ReplicationOptions): Replication {
@@ -170,11 +77,8 @@ class ReplicationRunner implements Replication {
   private readonly inFlight = new Set<number>();
   private readonly rejectedSeqs = new Set<number>();
   private readonly schema: Schema;
-  private restoredOnce = false;
+  private readonly gate: RestoreGate;
   private debounceTimer: unknown;
-  private restoreWaiters: Promise<void> | undefined;
-  private releaseWriters: (() => void) | undefined;
-  private cancelRestoreTimer: (() => void) | undefined;
   /** Why the server refused the latest change it refused for good; shown until no refused change is left. */
   private rejection: StatusError | undefined;
   private lastAttempt: { key: string; fingerprint: string } | undefined;
@@ -192,6 +96,9 @@ class ReplicationRunner implements Replication {
     this.app$ = new BehaviorSubject(options.app);
     this.registry$ = new BehaviorSubject<RegistryKnowledge>(options.registry);
     this.schema = new Schema(options.app.schemaVersion ?? 1, options.migrations);
+    this.gate = new RestoreGate(options.restoreFirst?.timeoutMs, this.runtime, (awaitingRestore) =>
+      this.publish({ awaitingRestore }),
+    );
     const blocked = { kind: "held", reason: "offline" } as const;
     this.live = new LiveChannel(
       () => this.options.transport.live([this.app$.value.appId]),
@@ -315,32 +222,6 @@ class ReplicationRunner implements Replication {
 
   // ---- local writes
 
-  /** Resolves when the first full restore is done, or at once if one was done before (or no guard is wanted). */
-  private firstRestore(): Promise<void> {
-    const guard = this.options.restoreFirst;
-    if (!guard || this.restoredOnce) return Promise.resolve();
-    this.restoreWaiters ??= new Promise<void>((resolve) => {
-      this.releaseWriters = resolve;
-      const handle = this.runtime.setTimeout(() => {
-        this.restoredOnce = true;
-        this.publish({ awaitingRestore: false });
-        resolve();
-      }, guard.timeoutMs);
-      this.cancelRestoreTimer = () => this.runtime.clearTimeout(handle);
-    });
-    this.publish({ awaitingRestore: true });
-    return this.restoreWaiters;
-  }
-
-  /** The first full restore finished (or there was one before): writes may go ahead. */
-  private markRestored(): void {
-    if (this.restoredOnce) return;
-    this.restoredOnce = true;
-    this.cancelRestoreTimer?.();
-    this.releaseWriters?.();
-    this.publish({ awaitingRestore: false });
-  }
-
   async putDefault(collection: string, id: string, data: JsonObject): Promise<boolean> {
     if ((await this.get(collection, id)) !== undefined) return false;
     await this.put(collection, id, data);
@@ -349,10 +230,10 @@ class ReplicationRunner implements Replication {
 
   /** With the guard on, waits for this device's first restore (or its timeout). */
   private async restoreGate(): Promise<void> {
-    if (!this.options.restoreFirst || this.restoredOnce) return;
+    if (this.gate.isOpen) return;
     await this.serial(() => this.ready());
-    if (this.sync?.lastPullAt !== undefined) this.markRestored();
-    await this.firstRestore();
+    if (this.sync?.lastPullAt !== undefined) this.gate.openNow();
+    await this.gate.wait();
   }
 
   private async write(key: DocumentKey, data: JsonObject | null): Promise<void> {
@@ -482,7 +363,7 @@ class ReplicationRunner implements Replication {
       });
       this.afterCommit(planned);
       this.publish({ lastError: this.standingError() });
-      if (!response.more) this.markRestored();
+      if (!response.more) this.gate.openNow();
       this.dispatch({ type: "pull-done", more: response.more });
     } catch (error) {
       if (generation === this.generation) this.fail(error, inputs);

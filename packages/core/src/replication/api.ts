@@ -1,0 +1,102 @@
+import type { Observable } from "rxjs";
+import type { ConflictStrategy } from "../conflict/types.js";
+import type { JsonObject } from "../json.js";
+import type { DeviceSettings, NetworkState, RegistryKnowledge } from "../policy.js";
+import type { LocalStore, Transport } from "../ports.js";
+import type { AppScope } from "../protocol.js";
+import type { Runtime } from "../runtime.js";
+import type { BackoffOptions } from "./machine.js";
+import type { Migrations } from "./schema.js";
+import type { ReplicationStatus } from "./status.js";
+
+/** Options of {@link createReplication}. */
+export interface ReplicationOptions {
+  readonly store: LocalStore;
+  /** The server, connected as {@link accountId}. */
+  readonly transport: Transport;
+  readonly accountId: string;
+  readonly app: AppScope;
+  /** This device; part of every HLC time it makes. */
+  readonly deviceId: string;
+  /** The app's backed-up collections and their conflict strategies. */
+  readonly collections: Readonly<Record<string, ConflictStrategy>>;
+  readonly settings$: Observable<DeviceSettings>;
+  readonly network$: Observable<NetworkState>;
+  /** Whether the account's contract includes backup (default: always). */
+  readonly entitled$?: Observable<boolean>;
+  /** What the device already knows of the registry entry; fetched from the server at start either way. */
+  readonly registry?: RegistryKnowledge;
+  readonly runtime?: Runtime;
+  /** Changes per push (default 200). */
+  readonly pushBatchSize?: number;
+  /** Documents per pull (default 500). */
+  readonly pullBatchSize?: number;
+  /** Push RFC 6902 patches when smaller than the document (default true). */
+  readonly deltas?: boolean;
+  /**
+   * Migrations of the app's data by the schema version they produce (`app.schemaVersion` is the current one):
+   * data restored from an older version, and the device's own data after an upgrade, are migrated forward.
+   */
+  readonly migrations?: Migrations;
+  readonly backoff?: BackoffOptions;
+  /**
+   * The restore-before-write guard: until this device has restored the account's backup of the app once, writes wait
+   * for that first restore (or `timeoutMs`, then go ahead), so an app's fresh-install defaults never overwrite the
+   * backup. On for a new device, a newly set account and a reinstall; off once a restore completed.
+   */
+  readonly restoreFirst?: { readonly timeoutMs: number };
+  /** Waits this long after a local write before pushing, so a burst of writes goes in one push (default 0). */
+  readonly debounceMs?: number;
+}
+
+/** A change of a document as the app sees it. */
+export interface DocumentChange {
+  readonly collection: string;
+  readonly id: string;
+  /** The new state; `null` when deleted. */
+  readonly data: JsonObject | null;
+  /** `local`: written through this engine; `remote`: arrived from the server (restored or merged). */
+  readonly origin: "local" | "remote";
+}
+
+/**
+ * Backs up one app's data of one account on this device: local writes are queued in the outbox and pushed when
+ * policy allows; the server's changes are pulled and conflicts resolved per collection.
+ *
+ * @example
+ * ```ts
+ * const backup = createReplication({ store, transport, accountId, app, deviceId, collections: { settings: "merge" },
+ *   settings$, network$ });
+ * await backup.start();
+ * await backup.put("settings", "theme", { dark: true });
+ * backup.status$.subscribe((s) => render(s.pending, s.reason));
+ * ```
+ */
+export interface Replication {
+  readonly status$: Observable<ReplicationStatus>;
+  readonly status: ReplicationStatus;
+  /** Local and remote changes of documents. */
+  readonly changes$: Observable<DocumentChange>;
+  start(): Promise<void>;
+  /** Stops replicating (local writes still work and are queued); waits for a request in flight. */
+  stop(): Promise<void>;
+  get(collection: string, id: string): Promise<JsonObject | undefined>;
+  /** All live documents of a collection. */
+  list(collection: string): Promise<{ id: string; data: JsonObject }[]>;
+  put(collection: string, id: string, data: JsonObject): Promise<void>;
+  /**
+   * Writes an app's default only where the document does not exist, after the first restore (with
+   * `restoreFirst`): the way to set first-launch defaults without ever overwriting a backup. Resolves whether it wrote.
+   */
+  putDefault(collection: string, id: string, data: JsonObject): Promise<boolean>;
+  delete(collection: string, id: string): Promise<void>;
+  /** Resolves when nothing can be done now: idle, held, fatal or stopped (not while in flight or backing off). */
+  whenIdle(): Promise<void>;
+  /** The app was upgraded (or downgraded) on the device: a new version for policy and requests. */
+  setAppVersion(appVersion: string): void;
+  /**
+   * Another engine changed this namespace in the shared store (another tab of the app): recount what is pending and
+   * push it when replicating.
+   */
+  refresh(): Promise<void>;
+}
