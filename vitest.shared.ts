@@ -19,3 +19,19 @@ export function packageConfig(extra: ViteUserConfig = {}): ViteUserConfig {
     extra,
   );
 }
+
+/**
+ * Debian's Chromium as the browser suites launch it: headless, and kept off the network this machine does not have.
+ */
+export const CHROMIUM = {
+  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+} as const;

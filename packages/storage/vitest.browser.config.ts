@@ -1,5 +1,6 @@
 import { playwright } from "@vitest/browser-playwright";
 import { defineConfig } from "vitest/config";
+import { CHROMIUM } from "../../vitest.shared.js";
 
 // The conformance suite in real Chromium (Debian's /usr/bin/chromium; nothing downloads a browser).
 export default defineConfig({
@@ -10,18 +11,7 @@ export default defineConfig({
       enabled: true,
       headless: true,
       provider: playwright({
-        launchOptions: {
-          executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-          args: [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-          ],
-        },
+        launchOptions: { executablePath: CHROMIUM.executablePath, args: [...CHROMIUM.args] },
       }),
       instances: [{ browser: "chromium" }],
     },

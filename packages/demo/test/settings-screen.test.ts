@@ -1,10 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM } from "../../../vitest.shared.js";
 import { type RunningDemo, startDemo } from "../demo-server.js";
 
 const ARTIFACTS = new URL("../../../test-artifacts/", import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 describe("the settings screen in Chromium (two browser contexts are two devices)", () => {
   let demo: RunningDemo;
@@ -35,17 +35,9 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     mkdirSync(ARTIFACTS, { recursive: true });
     demo = await startDemo();
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM.executablePath,
+      args: [...CHROMIUM.args],
       headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
     });
     a = await device();
   });
