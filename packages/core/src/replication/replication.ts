@@ -8,20 +8,10 @@ import {
   type Subscription,
 } from "rxjs";
 import { HokanError, isErrorCode } from "../errors.js";
-import { HybridLogicalClock } from "../hlc.js";
 import { type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
-import {
-  type DocumentKey,
-  INITIAL_SYNC_STATE,
-  type LocalDocument,
-  type LocalStore,
-  mergeSyncState,
-  type Namespace,
-  type OutboxEntry,
-  type SyncState,
-} from "../ports.js";
+import { type DocumentKey, INITIAL_SYNC_STATE, type Namespace } from "../ports.js";
 import type { AppScope, LiveEvent } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
@@ -37,8 +27,8 @@ import {
   type ReplicationState,
   transition,
 } from "./machine.js";
+import { NamespaceState } from "./namespace-state.js";
 import {
-  docKey,
   epochMoved,
   type PlannedCommit,
   pickBatch,
@@ -61,6 +51,8 @@ const REGISTRY_CODES = new Set(["retired", "upgrade-required", "capability", "un
 
 class ReplicationRunner implements Replication {
   private readonly ns: Namespace;
+  /** The namespace in the store: sync state, clock, store queue, reads and commits. */
+  private readonly space: NamespaceState;
   private readonly runtime: Runtime;
   private readonly app$: BehaviorSubject<AppScope>;
   private readonly registry$: BehaviorSubject<RegistryKnowledge>;
@@ -69,11 +61,8 @@ class ReplicationRunner implements Replication {
   private readonly changesSubject = new Subject<DocumentChange>();
   private state: ReplicationState = "stopped";
   private context: MachineContext = INITIAL_CONTEXT;
-  private queue: Promise<unknown> = Promise.resolve();
   /** start() and stop() in the order they were called. */
   private lifecycle: Promise<void> = Promise.resolve();
-  private sync: SyncState | undefined;
-  private clock: HybridLogicalClock | undefined;
   private readonly inFlight = new Set<number>();
   private readonly rejectedSeqs = new Set<number>();
   private readonly schema: Schema;
@@ -87,12 +76,12 @@ class ReplicationRunner implements Replication {
   private policySub: Subscription | undefined;
   /** Raised by stop(): answers to requests sent before are dropped, as if the process had been killed. */
   private generation = 0;
-  private clockOffset = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: ReplicationOptions) {
     this.ns = { account: options.accountId, app: options.app.appId };
     this.runtime = options.runtime ?? systemRuntime;
+    this.space = new NamespaceState(options.store, this.ns, options.deviceId, this.runtime);
     this.app$ = new BehaviorSubject(options.app);
     this.registry$ = new BehaviorSubject<RegistryKnowledge>(options.registry);
     this.schema = new Schema(options.app.schemaVersion ?? 1, options.migrations);
@@ -138,7 +127,7 @@ class ReplicationRunner implements Replication {
 
   private async doStart(): Promise<void> {
     if (this.policySub) return;
-    await this.serial(() => this.prepareSchema());
+    await this.space.serial(() => this.prepareSchema());
     const all = await this.options.store.readOutbox(this.ns);
     for (const e of all) if (e.rejected) this.rejectedSeqs.add(e.seq);
     await this.refreshCounts();
@@ -177,7 +166,7 @@ class ReplicationRunner implements Replication {
     this.generation++;
     this.inFlight.clear();
     this.dispatch({ type: "stop" });
-    await this.queue;
+    await this.space.drain();
   }
 
   async get(collection: string, id: string): Promise<JsonObject | undefined> {
@@ -211,7 +200,7 @@ class ReplicationRunner implements Replication {
   }
 
   async refresh(): Promise<void> {
-    await this.serial(() => this.refreshCounts());
+    await this.space.serial(() => this.refreshCounts());
     this.dispatch({ type: "local-change" });
   }
 
@@ -231,8 +220,8 @@ class ReplicationRunner implements Replication {
   /** With the guard on, waits for this device's first restore (or its timeout). */
   private async restoreGate(): Promise<void> {
     if (this.gate.isOpen) return;
-    await this.serial(() => this.ready());
-    if (this.sync?.lastPullAt !== undefined) this.gate.openNow();
+    await this.space.serial(() => this.space.ready());
+    if (this.space.current?.lastPullAt !== undefined) this.gate.openNow();
     await this.gate.wait();
   }
 
@@ -244,8 +233,8 @@ class ReplicationRunner implements Replication {
         `collection ${JSON.stringify(key.collection)} is not backed up by this app`,
       );
     }
-    const wrote = await this.serial(async () => {
-      await this.ready();
+    const wrote = await this.space.serial(async () => {
+      await this.space.ready();
       // Read afresh: another tab's engine may have learned a new epoch or ticked the clock meanwhile.
       const sync = (await this.options.store.getSync(this.ns)) ?? INITIAL_SYNC_STATE;
       const [local] = await this.options.store.getDocuments(this.ns, [key]);
@@ -254,7 +243,7 @@ class ReplicationRunner implements Replication {
       const ctx = this.planContext(sync.epoch);
       ctx.clock.receive(sync.hlc);
       const plan = planLocalWrite(ctx, key, data, local, entries, this.inFlight);
-      await this.commit({
+      await this.space.commit({
         documents: [plan.document],
         outboxPut: [plan.entry],
         sync: { hlc: ctx.clock.current },
@@ -336,7 +325,7 @@ class ReplicationRunner implements Replication {
     const generation = this.generation;
     const inputs = this.context.inputsVersion;
     try {
-      const sync = await this.serial(() => this.ready());
+      const sync = await this.space.serial(() => this.space.ready());
       const sentAt = this.runtime.now();
       const response = await this.remote(() =>
         this.options.transport.pull({
@@ -346,14 +335,14 @@ class ReplicationRunner implements Replication {
         }),
       );
       if (generation !== this.generation) return;
-      const planned = await this.serial(async () => {
-        const current = await this.ready();
+      const planned = await this.space.serial(async () => {
+        const current = await this.space.ready();
         const keys = response.documents;
         const ctx = this.planContext(response.epoch);
-        const records = await this.records(keys, epochMoved(current, response.epoch, response.reset));
+        const records = await this.space.records(keys, epochMoved(current, response.epoch, response.reset));
         const plan = await planPull(
           ctx,
-          { ...records, sync: this.measureClock(current, sentAt, response.serverTime) },
+          { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
           response,
           this.runtime.now(),
         );
@@ -377,7 +366,7 @@ class ReplicationRunner implements Replication {
     const inputs = this.context.inputsVersion;
     try {
       const size = this.options.pushBatchSize ?? 200;
-      const prepared = await this.serial(async () => {
+      const prepared = await this.space.serial(async () => {
         const entries = await this.options.store.readOutbox(this.ns, size * 2 + this.rejectedSeqs.size);
         const batch = pickBatch(entries, size);
         const docs = await this.options.store.getDocuments(this.ns, batch);
@@ -402,15 +391,15 @@ class ReplicationRunner implements Replication {
       );
       if (generation !== this.generation) return;
       this.lastAttempt = undefined;
-      const planned = await this.serial(async () => {
-        const current = await this.ready();
+      const planned = await this.space.serial(async () => {
+        const current = await this.space.ready();
         // Changes a conflict resolution queues are made knowing the server's current epoch.
         const ctx = this.planContext(response.epoch);
         const moved = epochMoved(current, response.epoch, false);
-        const records = await this.records(prepared.batch, moved);
+        const records = await this.space.records(prepared.batch, moved);
         const plan = await planPushResults(
           ctx,
-          { ...records, sync: this.measureClock(current, sentAt, response.serverTime) },
+          { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
           prepared.batch,
           response,
           this.runtime.now(),
@@ -449,32 +438,20 @@ class ReplicationRunner implements Replication {
   // ---- shared plumbing
 
   private planContext(epoch: number): PlanContext {
-    if (!this.clock) throw new HokanError("storage", "replication state not loaded");
     // New outbox entries get placeholder seqs; the store numbers them when committing.
     let placeholder = 0;
     return {
       schema: this.schema,
       strategyOf: (collection) => this.options.collections[collection] ?? "lww",
-      clock: this.clock,
+      clock: this.space.clock,
       epoch,
       newChangeId: () => randomId(this.runtime),
       nextSeq: () => --placeholder,
     };
   }
 
-  private async records(keys: readonly DocumentKey[], withAll: boolean) {
-    const store = this.options.store;
-    const list = await store.getDocuments(this.ns, keys);
-    const documents = new Map<string, LocalDocument>();
-    for (const d of list) if (d) documents.set(docKey(d), d);
-    const entries: OutboxEntry[] = await store.outboxFor(this.ns, keys);
-    if (!withAll) return { documents, entries };
-    const all = { documents: await store.listDocuments(this.ns), entries: await store.readOutbox(this.ns) };
-    return { documents, entries, all };
-  }
-
   private async commitPlan(plan: PlannedCommit): Promise<void> {
-    await this.commit(plan.commit);
+    await this.space.commit(plan.commit);
     for (const seq of plan.commit.outboxDelete ?? []) this.rejectedSeqs.delete(seq);
   }
 
@@ -488,19 +465,10 @@ class ReplicationRunner implements Replication {
     }
   }
 
-  private async commit(commit: Parameters<LocalStore["commit"]>[1]): Promise<void> {
-    try {
-      await this.options.store.commit(this.ns, commit);
-    } catch (error) {
-      throw HokanError.from(error, "storage");
-    }
-    if (commit.sync) this.sync = mergeSyncState(this.sync, commit.sync);
-  }
-
   /** An error that stands until its cause goes: a refused change, or backed-up data too new for this app. */
   private standingError(): StatusError | undefined {
     if (this.rejection) return this.rejection;
-    const awaiting = this.sync?.awaitingSchema;
+    const awaiting = this.space.current?.awaitingSchema;
     if (awaiting === undefined || awaiting <= this.schema.version) return undefined;
     return {
       code: "upgrade-required",
@@ -513,7 +481,7 @@ class ReplicationRunner implements Replication {
   private async refreshCounts(): Promise<void> {
     if (this.rejectedSeqs.size === 0) this.rejection = undefined;
     const pending = await this.options.store.countOutbox(this.ns);
-    const sync = this.sync;
+    const sync = this.space.current;
     this.publish({
       pending,
       rejected: this.rejectedSeqs.size,
@@ -552,24 +520,12 @@ class ReplicationRunner implements Replication {
   }
 
   /**
-   * Measures the server clock's offset from this device's (assuming the answer was made halfway through the
-   * round trip) and rebases the HLC on it, before the answer's times are taken in.
-   */
-  private measureClock(sync: SyncState, sentAt: number, serverTime: number): SyncState {
-    if (!Number.isFinite(serverTime)) return sync;
-    const receivedAt = this.runtime.now();
-    this.clockOffset = Math.round(serverTime - (sentAt + receivedAt) / 2);
-    this.clock?.rebase();
-    return { ...sync, clockOffset: this.clockOffset };
-  }
-
-  /**
    * Brings the device's data to the app's schema at start: after an upgrade, local documents and queued changes are
    * migrated in one commit, and documents the server held back as too new are pulled again. A device whose data is
    * newer than the app (a downgrade) does not replicate: it would overwrite what it cannot read.
    */
   private async prepareSchema(): Promise<void> {
-    const sync = await this.ready();
+    const sync = await this.space.ready();
     const from = sync.schemaVersion ?? 1;
     const to = this.schema.version;
     if (from > to) {
@@ -585,7 +541,7 @@ class ReplicationRunner implements Replication {
     const awaiting = sync.awaitingSchema ?? 0;
     // Documents held back as too new are readable now: pull the epoch from its start again to take them.
     const refetch = awaiting > 0 && awaiting <= to;
-    await this.commit({
+    await this.space.commit({
       documents,
       outboxPut,
       sync: {
@@ -593,27 +549,6 @@ class ReplicationRunner implements Replication {
         ...(refetch ? { awaitingSchema: 0, checkpoint: { epoch: sync.epoch, seq: 0 } } : {}),
       },
     });
-  }
-
-  /** Loads the sync state and clock once; later calls return the cached state (this engine is the only writer). */
-  private async ready(): Promise<SyncState> {
-    if (this.sync && this.clock) return this.sync;
-    const stored = await this.options.store.getSync(this.ns);
-    const sync = stored ?? INITIAL_SYNC_STATE;
-    this.sync = sync;
-    this.clockOffset = sync.clockOffset ?? 0;
-    this.clock = new HybridLogicalClock(
-      this.options.deviceId,
-      () => this.runtime.now() + this.clockOffset,
-      sync.hlc,
-    );
-    return sync;
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   // ---- live channel
@@ -624,7 +559,7 @@ class ReplicationRunner implements Replication {
 
   private onLive(event: LiveEvent): void {
     if (event.appId !== this.app$.value.appId) return;
-    const cp = this.sync?.checkpoint;
+    const cp = this.space.current?.checkpoint;
     // The device's own push coming back, or anything else it already pulled.
     if (event.type === "changed" && cp && event.epoch === cp.epoch && event.seq <= cp.seq) return;
     this.dispatch({ type: "remote-change" });

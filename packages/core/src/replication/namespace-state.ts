@@ -1,0 +1,106 @@
+import { HokanError } from "../errors.js";
+import { HybridLogicalClock } from "../hlc.js";
+import {
+  type DocumentKey,
+  INITIAL_SYNC_STATE,
+  type LocalDocument,
+  type LocalStore,
+  mergeSyncState,
+  type Namespace,
+  type OutboxEntry,
+  type StoreCommit,
+  type SyncState,
+} from "../ports.js";
+import type { Runtime } from "../runtime.js";
+import { docKey, type PlanRecords } from "./plans.js";
+
+/**
+ * One replication's view of its namespace in the store: the cached sync state, the hybrid logical clock (on the
+ * device clock corrected by the server's), a queue that runs store work one piece at a time, and the reads and commits
+ * the plans need.
+ */
+export class NamespaceState {
+  private sync: SyncState | undefined;
+  private clockValue: HybridLogicalClock | undefined;
+  private clockOffset = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: LocalStore,
+    readonly ns: Namespace,
+    private readonly deviceId: string,
+    private readonly runtime: Pick<Runtime, "now">,
+  ) {}
+
+  /** The cached sync state (after {@link ready}). */
+  get current(): SyncState | undefined {
+    return this.sync;
+  }
+
+  get clock(): HybridLogicalClock {
+    if (!this.clockValue) throw new HokanError("storage", "replication state not loaded");
+    return this.clockValue;
+  }
+
+  /** Loads the sync state and clock once; later calls return the cached state. */
+  async ready(): Promise<SyncState> {
+    if (this.sync && this.clockValue) return this.sync;
+    const sync = (await this.store.getSync(this.ns)) ?? INITIAL_SYNC_STATE;
+    this.sync = sync;
+    this.clockOffset = sync.clockOffset ?? 0;
+    this.clockValue = new HybridLogicalClock(
+      this.deviceId,
+      () => this.runtime.now() + this.clockOffset,
+      sync.hlc,
+    );
+    return sync;
+  }
+
+  /** Runs store work after the work queued before it (a failure does not block what follows). */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Waits for the queued store work. */
+  drain(): Promise<unknown> {
+    return this.queue;
+  }
+
+  /** The documents and outbox entries a plan reads; every one of the namespace when the epoch moved. */
+  async records(keys: readonly DocumentKey[], withAll: boolean): Promise<Omit<PlanRecords, "sync">> {
+    const list = await this.store.getDocuments(this.ns, keys);
+    const documents = new Map<string, LocalDocument>();
+    for (const d of list) if (d) documents.set(docKey(d), d);
+    const entries: OutboxEntry[] = await this.store.outboxFor(this.ns, keys);
+    if (!withAll) return { documents, entries };
+    const all = {
+      documents: await this.store.listDocuments(this.ns),
+      entries: await this.store.readOutbox(this.ns),
+    };
+    return { documents, entries, all };
+  }
+
+  /** Commits atomically and keeps the cached sync state in step. */
+  async commit(commit: StoreCommit): Promise<void> {
+    try {
+      await this.store.commit(this.ns, commit);
+    } catch (error) {
+      throw HokanError.from(error, "storage");
+    }
+    if (commit.sync) this.sync = mergeSyncState(this.sync, commit.sync);
+  }
+
+  /**
+   * Measures the server clock's offset from this device's (assuming the answer was made halfway through the round
+   * trip) and rebases the HLC on it, before the answer's times are taken in.
+   */
+  measureClock(sync: SyncState, sentAt: number, serverTime: number): SyncState {
+    if (!Number.isFinite(serverTime)) return sync;
+    const receivedAt = this.runtime.now();
+    this.clockOffset = Math.round(serverTime - (sentAt + receivedAt) / 2);
+    this.clockValue?.rebase();
+    return { ...sync, clockOffset: this.clockOffset };
+  }
+}
