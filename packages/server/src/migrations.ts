@@ -57,33 +57,35 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
   },
 ];
 
-/** Applies the migrations the database has not seen, each in its own transaction. */
+/** Advisory lock key that serialises migrations across server processes starting together. */
+const MIGRATION_LOCK = 7_403_201;
+
+/**
+ * Applies the migrations the database has not seen, in one transaction under an advisory lock: server processes
+ * starting together on one PostgreSQL take turns, and the later ones find the work done.
+ */
 export async function migrate(db: Database): Promise<number[]> {
-  await db.query(
-    "CREATE TABLE IF NOT EXISTS hokan_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-  );
-  const done = new Set(
-    (await db.query<{ version: number }>("SELECT version FROM hokan_migrations")).map((r) =>
-      Number(r.version),
-    ),
-  );
-  const applied: number[] = [];
-  for (const m of MIGRATIONS) {
-    if (done.has(m.version)) continue;
-    await db.transaction(async (tx) => {
-      // Two processes starting together: the second waits here and then finds the migration done.
-      const claimed = await tx.query(
-        "INSERT INTO hokan_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING RETURNING version",
-        [m.version],
-      );
-      if (claimed.length === 0) return;
+  return db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await tx.query(
+      "CREATE TABLE IF NOT EXISTS hokan_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    );
+    const done = new Set(
+      (await tx.query<{ version: number }>("SELECT version FROM hokan_migrations")).map((r) =>
+        Number(r.version),
+      ),
+    );
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
       for (const statement of m.sql
         .split(";")
-        .map((s) => s.trim())
+        .map((x) => x.trim())
         .filter(Boolean))
         await tx.query(statement);
+      await tx.query("INSERT INTO hokan_migrations (version) VALUES ($1)", [m.version]);
       applied.push(m.version);
-    });
-  }
-  return applied;
+    }
+    return applied;
+  });
 }

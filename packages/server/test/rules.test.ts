@@ -230,3 +230,15 @@ describe("development tokens", () => {
     await on.db.close();
   });
 });
+
+describe("migrations on PostgreSQL", () => {
+  it("are applied once when several server processes start together", async () => {
+    const { scratchDatabase, openPostgres } = await import("../src/index.js");
+    const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
+    const others = await Promise.all([1, 2, 3].map(() => openPostgres(scratch.url as string, 2)));
+    const results = await Promise.all([scratch.db, ...others].map((db) => migrate(db)));
+    expect(results.flat()).toEqual([1]);
+    for (const db of others) await db.close();
+    await scratch.drop();
+  });
+});
