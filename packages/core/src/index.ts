@@ -112,6 +112,7 @@ export {
   canonicalJson,
   checkDocument,
   checkPush,
+  checkQuota,
   checkScope,
   DEFAULT_LIMITS,
   decideChange,

@@ -351,3 +351,20 @@ export function decidePush(input: {
   }
   return { results, writes: [...writes.values()], seq, documentsDelta, bytesDelta };
 }
+
+/**
+ * The quota rule: a push may not leave an app's backup over `quotaBytes`, unless it makes the backup smaller (a
+ * full backup can always be trimmed). `undefined` when the push may be stored.
+ */
+export function checkQuota(
+  appId: string,
+  bytesBefore: number,
+  outcome: Pick<PushOutcome, "bytesDelta">,
+  quotaBytes: number | undefined,
+): HokanError | undefined {
+  const after = bytesBefore + outcome.bytesDelta;
+  if (quotaBytes === undefined || after <= quotaBytes || after <= bytesBefore) return undefined;
+  return new HokanError("quota", `the backup of ${appId} would hold ${after} bytes, over its ${quotaBytes}`, {
+    details: { bytes: after, quota: quotaBytes },
+  });
+}

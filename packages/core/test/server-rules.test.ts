@@ -154,3 +154,13 @@ describe("idempotency fingerprints", () => {
     expect(pushFingerprint([a])).not.toBe(pushFingerprint([change({ data: { v: 3 } })]));
   });
 });
+
+describe("checkQuota", () => {
+  it("refuses growth past the quota, and never a push that shrinks the backup", async () => {
+    const { checkQuota } = await import("../src/index.js");
+    expect(checkQuota("a", 900, { bytesDelta: 100 }, 1000)).toBeUndefined();
+    expect(checkQuota("a", 900, { bytesDelta: 101 }, 1000)?.code).toBe("quota");
+    expect(checkQuota("a", 1500, { bytesDelta: -100 }, 1000)).toBeUndefined();
+    expect(checkQuota("a", 1500, { bytesDelta: 1 }, undefined)).toBeUndefined();
+  });
+});

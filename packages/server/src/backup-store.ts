@@ -3,6 +3,7 @@ import {
   type Catalog,
   type CatalogEntry,
   checkPush,
+  checkQuota,
   type DeleteResult,
   decidePush,
   HokanError,
@@ -156,13 +157,8 @@ export class BackupStore {
       const { results, writes, seq } = outcome;
       const documents = app.documents + outcome.documentsDelta;
       const bytes = Number(app.bytes) + outcome.bytesDelta;
-      const quota = this.options.quotaBytes;
-      if (quota !== undefined && bytes > quota && bytes > Number(app.bytes)) {
-        throw new HokanError(
-          "quota",
-          `the backup of ${scope.appId} would hold ${bytes} bytes, over ${quota}`,
-        );
-      }
+      const overQuota = checkQuota(scope.appId, Number(app.bytes), outcome, this.options.quotaBytes);
+      if (overQuota) throw overQuota;
       if (writes.length > 0) {
         // One statement for the whole batch: arrays in, one row per document out.
         await tx.query(

@@ -18,6 +18,7 @@ import type {
 } from "../protocol.js";
 import {
   checkPush,
+  checkQuota,
   checkScope,
   DEFAULT_LIMITS,
   decidePush,
@@ -156,10 +157,8 @@ export class MemoryServer {
     const docs = new Map(app.docs);
     for (const { bytes: _, ...doc } of outcome.writes)
       docs.set(JSON.stringify([doc.collection, doc.id]), doc);
-    const quota = this.options.quotaBytes;
-    if (quota !== undefined && bytesOf(docs) > quota && bytesOf(docs) > bytesOf(app.docs)) {
-      throw new HokanError("quota", `the backup of ${request.scope.appId} would exceed ${quota} bytes`);
-    }
+    const overQuota = checkQuota(request.scope.appId, bytesOf(app.docs), outcome, this.options.quotaBytes);
+    if (overQuota) throw overQuota;
     const response: PushResponse = { epoch: app.epoch, serverTime: now, results };
     app.docs.clear();
     for (const [k, v] of docs) app.docs.set(k, v);
