@@ -88,7 +88,7 @@ export {
   type RegistryEntry,
   type ServerDocument,
 } from "./protocol.js";
-export type { DocumentChange, Replication, ReplicationOptions } from "./replication/api.js";
+export type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./replication/api.js";
 export {
   type BackoffOptions,
   backoffDelay,

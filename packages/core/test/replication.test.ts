@@ -83,6 +83,61 @@ describe("replication runner", () => {
     expect(a.status.pending).toBe(0);
   });
 
+  it("writes a batch in one commit: last state per document wins, unchanged ones queue nothing", async () => {
+    const world = new SimWorld();
+    const device = world.device({ id: "a", accountId: "alice" });
+    const a = await device.open(MAIL);
+    await a.put("settings", "same", { v: 0 });
+    await world.settle();
+    const commits: number[] = [];
+    const commit = device.store.commit.bind(device.store);
+    device.store.commit = (ns, change) => {
+      commits.push(change.outboxPut?.length ?? 0);
+      return commit(ns, change);
+    };
+    const seen: string[] = [];
+    a.changes$.subscribe((c) => seen.push(`${c.origin}:${c.id}:${JSON.stringify(c.data)}`));
+    await a.bulkWrite([
+      { collection: "settings", id: "x", data: { v: 1 } },
+      { collection: "settings", id: "y", data: { v: 1 } },
+      { collection: "settings", id: "x", data: { v: 2 } },
+      { collection: "settings", id: "same", data: { v: 0 } },
+      { collection: "settings", id: "gone", data: null },
+    ]);
+    expect(commits).toEqual([2]);
+    expect(a.status.pending).toBe(2);
+    expect(seen).toEqual(['local:y:{"v":1}', 'local:x:{"v":2}']);
+    await world.settle();
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({
+      "settings/same": { v: 0 },
+      "settings/x": { v: 2 },
+      "settings/y": { v: 1 },
+    });
+    await a.bulkWrite([
+      { collection: "settings", id: "x", data: null },
+      { collection: "settings", id: "y", data: { v: 3 } },
+    ]);
+    await world.settle();
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({
+      "settings/same": { v: 0 },
+      "settings/y": { v: 3 },
+    });
+  });
+
+  it("refuses a batch with a bad document or collection and writes none of it", async () => {
+    const world = new SimWorld();
+    const a = await world.device({ id: "a", accountId: "alice" }).open(MAIL);
+    const ok = { collection: "settings", id: "ok", data: { v: 1 } };
+    await expect(a.bulkWrite([ok, { collection: "settings", id: "bad", data: [1] as never }])).rejects.toMatchObject({
+      code: "bad-request",
+    });
+    await expect(a.bulkWrite([ok, { collection: "photos", id: "p", data: { v: 1 } }])).rejects.toMatchObject({
+      code: "bad-request",
+    });
+    expect(a.status.pending).toBe(0);
+    expect(await a.get("settings", "ok")).toBeUndefined();
+  });
+
   it("retries a failing server with growing pauses, then succeeds once it works", async () => {
     const world = new SimWorld();
     const phone = world.device({ id: "a", accountId: "alice" });

@@ -49,6 +49,13 @@ export interface ReplicationOptions {
   readonly debounceMs?: number;
 }
 
+/** One document written by {@link Replication.bulkWrite}: its new state, or `null` to delete it. */
+export interface WriteChange {
+  readonly collection: string;
+  readonly id: string;
+  readonly data: JsonObject | null;
+}
+
 /** A change of a document as the app sees it. */
 export interface DocumentChange {
   readonly collection: string;
@@ -90,6 +97,11 @@ export interface Replication {
    */
   putDefault(collection: string, id: string, data: JsonObject): Promise<boolean>;
   delete(collection: string, id: string): Promise<void>;
+  /**
+   * Writes many documents in one store transaction (an import, a migration of the app's own data, a first sync of an
+   * existing database): the same result as a `put` or `delete` for each, far faster on IndexedDB.
+   */
+  bulkWrite(changes: readonly WriteChange[]): Promise<void>;
   /** Resolves when nothing can be done now: idle, held, fatal or stopped (not while in flight or backing off). */
   whenIdle(): Promise<void>;
   /** The app was upgraded (or downgraded) on the device: a new version for policy and requests. */

@@ -11,11 +11,17 @@ import { HokanError, isErrorCode } from "../errors.js";
 import { type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
-import { type DocumentKey, INITIAL_SYNC_STATE, type Namespace } from "../ports.js";
+import {
+  type DocumentKey,
+  INITIAL_SYNC_STATE,
+  type LocalDocument,
+  type Namespace,
+  type OutboxEntry,
+} from "../ports.js";
 import type { AppScope, LiveEvent } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
-import type { DocumentChange, Replication, ReplicationOptions } from "./api.js";
+import type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./api.js";
 import { LiveChannel } from "./live-channel.js";
 import {
   backoffDelay,
@@ -29,6 +35,7 @@ import {
 } from "./machine.js";
 import { NamespaceState } from "./namespace-state.js";
 import {
+  docKey,
   epochMoved,
   type PlannedCommit,
   pickBatch,
@@ -187,11 +194,11 @@ class ReplicationRunner implements Replication {
         new HokanError("bad-request", `a document must be a JSON object (${collection}/${id})`),
       );
     }
-    return this.write({ collection, id }, data);
+    return this.write([{ collection, id, data }]);
   }
 
   delete(collection: string, id: string): Promise<void> {
-    return this.write({ collection, id }, null);
+    return this.write([{ collection, id, data: null }]);
   }
 
   whenIdle(): Promise<void> {
@@ -225,35 +232,73 @@ class ReplicationRunner implements Replication {
     await this.gate.wait();
   }
 
-  private async write(key: DocumentKey, data: JsonObject | null): Promise<void> {
-    await this.restoreGate();
-    if (!Object.hasOwn(this.options.collections, key.collection)) {
-      throw new HokanError(
-        "bad-request",
-        `collection ${JSON.stringify(key.collection)} is not backed up by this app`,
-      );
+  async bulkWrite(changes: readonly WriteChange[]): Promise<void> {
+    for (const c of changes) {
+      if (c.data !== null && (typeof c.data !== "object" || Array.isArray(c.data))) {
+        throw new HokanError("bad-request", `a document must be a JSON object or null (${c.collection}/${c.id})`);
+      }
     }
+    await this.write(changes);
+  }
+
+  /**
+   * Writes documents in one store commit. A document written twice in the batch keeps its last state; a write that
+   * changes nothing queues nothing.
+   */
+  private async write(changes: readonly WriteChange[]): Promise<void> {
+    await this.restoreGate();
+    const last = new Map<string, WriteChange>();
+    for (const c of changes) {
+      if (!Object.hasOwn(this.options.collections, c.collection)) {
+        throw new HokanError(
+          "bad-request",
+          `collection ${JSON.stringify(c.collection)} is not backed up by this app`,
+        );
+      }
+      const k = docKey(c);
+      last.delete(k);
+      last.set(k, c);
+    }
+    if (last.size === 0) return;
     const wrote = await this.space.serial(async () => {
       await this.space.ready();
+      const keys = [...last.values()].map((c) => ({ collection: c.collection, id: c.id }));
       // Read afresh: another tab's engine may have learned a new epoch or ticked the clock meanwhile.
       const sync = (await this.options.store.getSync(this.ns)) ?? INITIAL_SYNC_STATE;
-      const [local] = await this.options.store.getDocuments(this.ns, [key]);
-      if (local === undefined ? data === null : jsonEqual(local.data, data)) return false;
-      const entries = await this.options.store.outboxFor(this.ns, [key]);
+      const locals = await this.options.store.getDocuments(this.ns, keys);
+      const changed = keys.filter((_, i) => {
+        const local = locals[i];
+        const data = (last.get(docKey(keys[i] as DocumentKey)) as WriteChange).data;
+        return local === undefined ? data !== null : !jsonEqual(local.data, data);
+      });
+      if (changed.length === 0) return [];
+      const byKey = new Map<string, OutboxEntry[]>();
+      for (const e of await this.options.store.outboxFor(this.ns, changed)) {
+        const list = byKey.get(docKey(e));
+        if (list) list.push(e);
+        else byKey.set(docKey(e), [e]);
+      }
+      const localByKey = new Map(locals.flatMap((d) => (d ? [[docKey(d), d] as const] : [])));
       const ctx = this.planContext(sync.epoch);
       ctx.clock.receive(sync.hlc);
-      const plan = planLocalWrite(ctx, key, data, local, entries, this.inFlight);
-      await this.space.commit({
-        documents: [plan.document],
-        outboxPut: [plan.entry],
-        sync: { hlc: ctx.clock.current },
-      });
-      if (plan.replaces !== undefined) this.rejectedSeqs.delete(plan.replaces);
+      const documents: LocalDocument[] = [];
+      const outboxPut: OutboxEntry[] = [];
+      const replaced: number[] = [];
+      for (const key of changed) {
+        const k = docKey(key);
+        const data = (last.get(k) as WriteChange).data;
+        const plan = planLocalWrite(ctx, key, data, localByKey.get(k), byKey.get(k) ?? [], this.inFlight);
+        documents.push(plan.document);
+        outboxPut.push(plan.entry);
+        if (plan.replaces !== undefined) replaced.push(plan.replaces);
+      }
+      await this.space.commit({ documents, outboxPut, sync: { hlc: ctx.clock.current } });
+      for (const seq of replaced) this.rejectedSeqs.delete(seq);
       await this.refreshCounts();
-      return true;
+      return changed.map((key) => ({ ...key, data: (last.get(docKey(key)) as WriteChange).data }));
     });
-    if (!wrote) return;
-    this.changesSubject.next({ ...key, data, origin: "local" });
+    if (wrote.length === 0) return;
+    for (const w of wrote) this.changesSubject.next({ ...w, origin: "local" });
     this.announceLocalChange();
   }
 
