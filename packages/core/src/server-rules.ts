@@ -243,7 +243,14 @@ export function checkScope(
  * `idempotency-mismatch`, never a silent replay of the wrong answer.
  */
 export function pushFingerprint(changes: readonly PushChange[]): string {
-  return fnv1a(canonicalJson(changes));
+  // A change id names one state of one document, so the changes' identities stand for the body: hashing every
+  // document's canonical JSON instead cost as much CPU as the rest of a push (measured in benchmarks/).
+  let text = "";
+  for (const c of changes) {
+    const kind = c.patch !== undefined ? "p" : c.data === null ? "x" : "d";
+    text += `${JSON.stringify([c.collection, c.id, c.changeId, c.epoch, c.baseRev, c.hlc, c.schemaVersion ?? 1, kind])}\n`;
+  }
+  return fnv1a(text);
 }
 
 /** JSON with object keys sorted, so equal values always serialise alike. */

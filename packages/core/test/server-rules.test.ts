@@ -146,12 +146,16 @@ describe("checkPush and checkScope", () => {
 });
 
 describe("idempotency fingerprints", () => {
-  it("are stable under key order and differ for different bodies", () => {
+  it("are stable under key order and differ for different changes", () => {
     expect(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe('{"a":[1,{"c":3,"d":2}],"b":1}');
     const a = change();
     const reordered = Object.fromEntries(Object.entries(a).reverse()) as unknown as PushChange;
     expect(pushFingerprint([a])).toBe(pushFingerprint([reordered]));
-    expect(pushFingerprint([a])).not.toBe(pushFingerprint([change({ data: { v: 3 } })]));
+    expect(pushFingerprint([a])).not.toBe(pushFingerprint([change({ changeId: "other" })]));
+    expect(pushFingerprint([a])).not.toBe(pushFingerprint([change({ baseRev: 7 })]));
+    expect(pushFingerprint([a])).not.toBe(pushFingerprint([change({ data: null })]));
+    expect(pushFingerprint([a])).not.toBe(pushFingerprint([change({ patch: [] })]));
+    expect(pushFingerprint([a, a])).not.toBe(pushFingerprint([a]));
   });
 });
 
