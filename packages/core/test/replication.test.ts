@@ -124,6 +124,38 @@ describe("replication runner", () => {
     });
   });
 
+  it("does not pull its own pushes back, and still pulls what another device wrote in between", async () => {
+    const world = new SimWorld();
+    const phoneDevice = world.device({ id: "phone", accountId: "alice" });
+    const pulled: string[] = [];
+    const inner = phoneDevice.link.transport;
+    const transport: Transport = {
+      ...inner,
+      pull: async (r) => {
+        const res = await inner.pull(r);
+        pulled.push(...res.documents.map((d) => d.id));
+        return res;
+      },
+      push: (r) => inner.push(r),
+      live: (a) => inner.live(a),
+    };
+    const phone = await startBehind(world, phoneDevice, transport);
+    const tablet = await world.device({ id: "tablet", accountId: "alice" }).open(MAIL);
+    await world.settle();
+    for (let v = 1; v <= 3; v++) {
+      await phone.put("settings", `own-${v}`, { v });
+      await world.settle();
+    }
+    expect(pulled).toEqual([]);
+    await tablet.put("settings", "theirs", { v: 1 });
+    await world.settle();
+    await phone.put("settings", "own-4", { v: 4 });
+    await world.settle();
+    expect(pulled).toEqual(["theirs"]);
+    expect(await phone.get("settings", "theirs")).toEqual({ v: 1 });
+    expect(phone.status.pending).toBe(0);
+  });
+
   it("refuses a batch with a bad document or collection and writes none of it", async () => {
     const world = new SimWorld();
     const a = await world.device({ id: "a", accountId: "alice" }).open(MAIL);

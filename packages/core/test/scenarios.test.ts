@@ -72,7 +72,7 @@ describe("scenario 1: offline edits", () => {
     const world = new SimWorld({ seed: 7, faults: BAD_NETWORK });
     const phone = world.device({ id: "phone", accountId: "alice" });
     const mail = await phone.open(MAIL);
-    for (let v = 1; v <= 30; v++) {
+    for (let v = 1; v <= 90; v++) {
       await mail.put("settings", `k${v % 3}`, { v });
       await world.runtime.advance(world.runtime.prng.int(0, 40));
     }
@@ -84,9 +84,9 @@ describe("scenario 1: offline edits", () => {
       expect(values).toEqual([...values].sort((a, b) => a - b));
     }
     expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({
-      "settings/k0": { v: 30 },
-      "settings/k1": { v: 28 },
-      "settings/k2": { v: 29 },
+      "settings/k0": { v: 90 },
+      "settings/k1": { v: 88 },
+      "settings/k2": { v: 89 },
     });
     expect(world.network.stats.droppedRequests + world.network.stats.droppedResponses).toBeGreaterThan(0);
   });

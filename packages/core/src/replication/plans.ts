@@ -1,5 +1,5 @@
 import jsonPatch from "fast-json-patch";
-import type { JsonObject } from "../json.js";
+import { type JsonObject, jsonEqual } from "../json.js";
 import type { DocumentKey, LocalDocument, OutboxEntry, StoreCommit, SyncState } from "../ports.js";
 import type { PullResponse, PushChange, PushResponse, PushResult } from "../protocol.js";
 import { type PlanContext, planReset, reconcile } from "./reconcile.js";
@@ -182,6 +182,38 @@ export function toPushChange(
   return { ...common, data: entry.data };
 }
 
+/**
+ * When the push's accepted changes are the very next ones in the app's feed after this device's checkpoint, nothing
+ * else happened in between: the checkpoint moves past them, so the device does not pull its own changes back (the
+ * live hint of its own push is then already seen).
+ */
+function ownWritesCheckpoint(
+  sync: SyncState,
+  response: PushResponse,
+  sent: ReadonlyMap<string, OutboxEntry>,
+  docs: ReadonlyMap<string, LocalDocument>,
+  pending: ReadonlyMap<string, readonly OutboxEntry[]>,
+): Partial<SyncState> {
+  const cp = sync.checkpoint;
+  if (cp.epoch !== response.epoch || sync.epoch !== response.epoch) return {};
+  const seqs: number[] = [];
+  for (const r of response.results) {
+    if (r.status !== "accepted") continue;
+    const entry = sent.get(r.changeId);
+    if (entry === undefined) continue;
+    // The device must hold what the server now has, or still have a change of it to send: a local state that went
+    // its own way (a later change superseded by a delete) is set right by pulling the document.
+    const k = docKey(entry);
+    const local = docs.get(k);
+    if (!(pending.get(k)?.length || (local !== undefined && jsonEqual(local.data, entry.data)))) return {};
+    seqs.push(r.seq);
+  }
+  if (seqs.length === 0) return {};
+  seqs.sort((a, b) => a - b);
+  for (let i = 0; i < seqs.length; i++) if (seqs[i] !== cp.seq + 1 + i) return {};
+  return { checkpoint: { epoch: cp.epoch, seq: cp.seq + seqs.length } };
+}
+
 /** Plans applying a push's answer. */
 export async function planPushResults(
   ctx: PlanContext,
@@ -275,6 +307,7 @@ export async function planPushResults(
   }
   const next: Partial<SyncState> = {
     ...epochFields,
+    ...(reset ? {} : ownWritesCheckpoint(sync, response, bySeqOf, docs, pending)),
     hlc: ctx.clock.current,
     lastPushAt: now,
     ...(sync.clockOffset === undefined ? {} : { clockOffset: sync.clockOffset }),
