@@ -156,6 +156,23 @@ describe("replication runner", () => {
     expect(phone.status.pending).toBe(0);
   });
 
+  it("sends changes queued before first contact once, under the epoch its first pull learned", async () => {
+    const world = new SimWorld();
+    const phone = world.device({ id: "a", accountId: "alice" });
+    phone.setOnline(false);
+    const { transport, pushes } = spy(phone.link.transport);
+    const mail = await startBehind(world, phone, transport);
+    await mail.bulkWrite([
+      { collection: "settings", id: "x", data: { v: 1 } },
+      { collection: "settings", id: "y", data: { v: 1 } },
+    ]);
+    await world.runtime.runUntil(() => mail.status.state === "idle");
+    phone.setOnline(true);
+    await world.settle();
+    expect(pushes.map((p) => p.changes.map((c) => c.epoch))).toEqual([[1, 1]]);
+    expect(Object.keys(serverDocs(world, "alice", MAIL.scope.appId))).toEqual(["settings/x", "settings/y"]);
+  });
+
   it("refuses a batch with a bad document or collection and writes none of it", async () => {
     const world = new SimWorld();
     const a = await world.device({ id: "a", accountId: "alice" }).open(MAIL);

@@ -102,6 +102,15 @@ export async function planPull(
     b.drop(r.outboxDelete);
     const dropped = new Set(r.outboxDelete);
     entries = all.entries.filter((e) => !dropped.has(e.seq));
+  } else if (sync.epoch === 0 && records.all) {
+    // First contact: changes queued before it hold nothing deleted, so they join the server's epoch now — durably,
+    // so a push of one that lands without its answer is never sent again under a later epoch (after a delete).
+    entries = records.all.entries.map((e) => {
+      if (e.epoch !== 0) return e;
+      const joined = { ...e, epoch: response.epoch };
+      b.put(joined);
+      return joined;
+    });
   }
   const pending = groupByDoc(entries);
   let awaiting = sync.awaitingSchema ?? 0;

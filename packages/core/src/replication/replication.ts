@@ -384,7 +384,9 @@ class ReplicationRunner implements Replication {
         const current = await this.space.ready();
         const keys = response.documents;
         const ctx = this.planContext(response.epoch);
-        const records = await this.space.records(keys, epochMoved(current, response.epoch, response.reset));
+        // Every record on an epoch change, and at first contact (to put queued changes in the server's epoch).
+        const withAll = epochMoved(current, response.epoch, response.reset) || current.epoch === 0;
+        const records = await this.space.records(keys, withAll);
         const plan = await planPull(
           ctx,
           { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
