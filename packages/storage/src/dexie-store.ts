@@ -114,11 +114,16 @@ export class DexieStore implements LocalStore {
     const n = nsKey(ns);
     return this.run("read the outbox", async () => {
       if (keys.length === 0) return [];
-      const rows = await this.db.outbox
-        .where("[ns+collection+id]")
-        .anyOf(keys.map((k) => [n, k.collection, k.id]))
-        .toArray();
-      return rows.sort((a, b) => a.seq - b.seq).map(strip);
+      // One exact-key lookup per document in one transaction: `anyOf` walks a cursor that jumps from key to key,
+      // several times slower for a batch of hundreds (benchmarks/, fake-indexeddb and Chromium alike).
+      const { outbox } = this.db;
+      const lists = await this.db.transaction("r", outbox, () =>
+        Promise.all(keys.map((k) => outbox.where("[ns+collection+id]").equals([n, k.collection, k.id]).toArray())),
+      );
+      return lists
+        .flat()
+        .sort((a, b) => a.seq - b.seq)
+        .map(strip);
     });
   }
 
