@@ -1,0 +1,156 @@
+/**
+ * The floor: what moving the same documents costs with nothing of a sync engine — a bare PostgreSQL bulk upsert, and
+ * bare loopback HTTP in front of it (JSON batches in, one `INSERT … SELECT FROM unnest` per batch; pages out by a
+ * keyset). Each sequential (one batch at a time, like a sync engine's push loop) or pipelined (four in flight).
+ */
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { scratchDatabase } from "@hokan/server";
+import pg from "pg";
+import { BATCH, doc, docId, type SystemUnderTest, timed } from "./workload.js";
+
+export interface FloorOptions {
+  readonly db: "pglite" | "postgres";
+  readonly http: boolean;
+  /** Batches in flight at once (1 = sequential). */
+  readonly inFlight: number;
+}
+
+const UPSERT = `INSERT INTO floor_docs (account_id, id, data, seq)
+  SELECT $1, d.id, d.data::jsonb, nextval('floor_seq') FROM unnest($2::text[], $3::text[]) AS d(id, data)
+  ON CONFLICT (account_id, id) DO UPDATE SET data = EXCLUDED.data, seq = EXCLUDED.seq`;
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Runs `tasks` with at most `width` at once. */
+async function pipeline(tasks: readonly (() => Promise<unknown>)[], width: number): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < tasks.length) await (tasks[next++] as () => Promise<unknown>)();
+  };
+  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, lane));
+}
+
+export async function floor(options: FloorOptions): Promise<SystemUnderTest> {
+  const { db, url, drop } = await scratchDatabase(options.db, { prefix: "hokan_bench" });
+  await db.query("CREATE SEQUENCE floor_seq");
+  await db.query(
+    "CREATE TABLE floor_docs (account_id text, id text, data jsonb, seq bigint, PRIMARY KEY (account_id, id))",
+  );
+  await db.query("CREATE INDEX floor_feed ON floor_docs (account_id, seq)");
+  // PostgreSQL gets a pool so pipelined batches really run side by side; PGlite has one connection either way.
+  const pool =
+    options.db === "postgres"
+      ? new pg.Pool({ connectionString: url, max: options.inFlight })
+      : undefined;
+  // Dropping the scratch database ends its connections; an idle pooled one reports that as an error.
+  pool?.on("error", () => undefined);
+  const query = (sql: string, params: unknown[]) =>
+    pool ? pool.query(sql, params).then(() => undefined) : db.query(sql, params).then(() => undefined);
+  const insert = (account: string, ids: string[], data: string[]) => query(UPSERT, [account, ids, data]);
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const account = url.searchParams.get("account") ?? "";
+    const reply = (body: unknown) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    const fail = (error: unknown) => {
+      res.writeHead(500);
+      res.end(String(error));
+    };
+    if (req.method === "POST") {
+      readBody(req)
+        .then(async (text) => {
+          const docs = JSON.parse(text) as { id: string; data: unknown }[];
+          await insert(
+            account,
+            docs.map((d) => d.id),
+            docs.map((d) => JSON.stringify(d.data)),
+          );
+          reply({ accepted: docs.length });
+        })
+        .catch(fail);
+      return;
+    }
+    const after = Number(url.searchParams.get("after") ?? 0);
+    db.query<{ id: string; data: unknown; seq: string }>(
+      "SELECT id, data, seq FROM floor_docs WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+      [account, after, BATCH],
+    )
+      .then((rows) => reply({ documents: rows, last: rows.at(-1)?.seq ?? after }))
+      .catch(fail);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let accounts = 0;
+
+  /** Pushes N documents of `account` in batches, over HTTP or straight into the database. */
+  async function pushAll(account: string, n: number): Promise<void> {
+    const tasks: (() => Promise<unknown>)[] = [];
+    for (let b = 0; b < n; b += BATCH) {
+      const ids = Array.from({ length: Math.min(BATCH, n - b) }, (_, k) => docId(b + k));
+      tasks.push(async () => {
+        if (!options.http) {
+          await insert(
+            account,
+            ids,
+            ids.map((_, k) => JSON.stringify(doc(b + k))),
+          );
+          return;
+        }
+        const res = await fetch(`${base}/docs?account=${account}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(ids.map((id, k) => ({ id, data: doc(b + k) }))),
+        });
+        if (!res.ok) throw new Error(`floor push failed: ${res.status} ${await res.text()}`);
+        await res.json();
+      });
+    }
+    await pipeline(tasks, options.inFlight);
+  }
+
+  const how = options.inFlight > 1 ? `pipelined ×${options.inFlight}` : "sequential";
+  const dbName = options.db === "pglite" ? "PGlite" : "PostgreSQL";
+  return {
+    name: options.http ? "floor: bare HTTP + bulk upsert" : "floor: bare bulk upsert",
+    config: `${dbName}, batches of ${BATCH}, ${how}`,
+    scenarios: {
+      async push(n) {
+        const account = `push-${accounts++}`;
+        return { seconds: await timed(() => pushAll(account, n)) };
+      },
+      ...(options.http
+        ? {
+            async restore(n: number) {
+              const account = `restore-${accounts++}`;
+              await pushAll(account, n);
+              const local = new Map<string, unknown>();
+              const seconds = await timed(async () => {
+                for (let after = "0"; ; ) {
+                  const res = await fetch(`${base}/docs?account=${account}&after=${after}`);
+                  const page = (await res.json()) as { documents: { id: string; data: unknown }[]; last: string };
+                  for (const d of page.documents) local.set(d.id, d.data);
+                  if (page.documents.length < BATCH) break;
+                  after = page.last;
+                }
+              });
+              if (local.size !== n) throw new Error(`floor restored ${local.size} of ${n}`);
+              return { seconds };
+            },
+          }
+        : {}),
+    },
+    async close() {
+      server.close();
+      await pool?.end();
+      await drop();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+
+/**
+ * The workload every system runs: documents shaped like app backup data (about 1 KB of JSON), the scenarios, and the
+ * small timing helpers the systems share.
+ */
+
+/** The scenarios of the sync benchmark (see docs/performance.md). */
+export const SCENARIOS = ["push", "restore", "live", "conflict", "release"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** Changes per request for every system that batches (RxDB, PouchDB, Hokan, the floor). */
+export const BATCH = 500;
+
+/** Documents written while offline and handed to a system at once (its bulk-write API). */
+export const WRITE_CHUNK = 1000;
+
+/**
+ * Document `i`, version `v`: an app's settings record of about 1 KB — a few typed fields, a nested object and a
+ * 600-character text (a consent text or serialized preferences).
+ */
+export function doc(i: number, v = 0): Record<string, unknown> {
+  return {
+    kind: "settings",
+    index: i,
+    version: v,
+    theme: i % 2 ? "dark" : "light",
+    consent: { termsVersion: `2026.${(i % 12) + 1}`, acceptedAt: 1_795_564_800_000 + i, marketing: i % 3 === 0 },
+    flags: { sync: true, notifications: i % 5 !== 0, compact: false },
+    text: `${"lorem ipsum dolor sit amet ".repeat(22)}#${i}:${v}`.slice(0, 620),
+  };
+}
+
+export const docId = (i: number): string => `doc-${String(i).padStart(7, "0")}`;
+
+/** What one scenario run reports: the timed seconds, and for `live` the latency of each write. */
+export interface RunResult {
+  readonly seconds: number;
+  readonly latenciesMs?: readonly number[];
+  /** For `conflict`: whether every device and the server ended with the same documents. */
+  readonly converged?: boolean;
+}
+
+/** A system under test: each scenario sets itself up, times only its measured part, and cleans up. */
+export interface SystemUnderTest {
+  readonly name: string;
+  /** How it is configured, said in the table and the results (its best honest configuration). */
+  readonly config: string;
+  readonly scenarios: Partial<Record<Scenario, (n: number) => Promise<RunResult>>>;
+  close(): Promise<void>;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` until it is true, failing after `timeoutMs`. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (let wait = 1; !(await check()); wait = Math.min(wait * 2, 20)) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(wait);
+  }
+}
+
+/**
+ * Times `fn` in seconds. With `BENCH_PROFILE=<file>` in the environment, the timed part (only) is CPU-profiled into
+ * that file (the last timed part of the process wins), to open in Chrome's DevTools or summarise with
+ * `node sync/profile-top.mjs <file>`.
+ */
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const profile = process.env.BENCH_PROFILE;
+  const session = profile ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 200 });
+    await session.post("Profiler.start");
+  }
+  const start = performance.now();
+  await fn();
+  const seconds = (performance.now() - start) / 1000;
+  if (session && profile) {
+    const { profile: data } = await session.post("Profiler.stop");
+    writeFileSync(profile, JSON.stringify(data));
+    session.disconnect();
+  }
+  return seconds;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+}
+
+/** The number of live round trips measured. */
+export const LIVE_SAMPLES = 200;
+/** Documents both devices change in the conflict scenario. */
+export const CONFLICT_DOCS = 1000;
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
