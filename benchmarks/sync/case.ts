@@ -16,7 +16,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
   },
 });
-const open = SYSTEMS[values.system ?? ""];
+const open = SYSTEMS[values.system ?? ""]?.open;
 if (!open) throw new Error(`unknown system ${values.system}; known: ${Object.keys(SYSTEMS).join(", ")}`);
 const scenario = values.scenario as Scenario;
 const n = Number(values.n);
@@ -42,7 +42,9 @@ const out = {
   medianSeconds: median(seconds),
   docsPerSecond: n / median(seconds),
   peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-  ...(latencies.length ? { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), samples: latencies.length } : {}),
+  ...(latencies.length
+    ? { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), samples: latencies.length }
+    : {}),
   ...(results.some((r) => r.converged !== undefined) ? { converged: results.every((r) => r.converged) } : {}),
 };
 console.log(`RESULT ${JSON.stringify(out)}`);

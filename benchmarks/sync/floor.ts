@@ -44,9 +44,7 @@ export async function floor(options: FloorOptions): Promise<SystemUnderTest> {
   await db.query("CREATE INDEX floor_feed ON floor_docs (account_id, seq)");
   // PostgreSQL gets a pool so pipelined batches really run side by side; PGlite has one connection either way.
   const pool =
-    options.db === "postgres"
-      ? new pg.Pool({ connectionString: url, max: options.inFlight })
-      : undefined;
+    options.db === "postgres" ? new pg.Pool({ connectionString: url, max: options.inFlight }) : undefined;
   // Dropping the scratch database ends its connections; an idle pooled one reports that as an error.
   pool?.on("error", () => undefined);
   const query = (sql: string, params: unknown[]) =>
@@ -135,7 +133,10 @@ export async function floor(options: FloorOptions): Promise<SystemUnderTest> {
               const seconds = await timed(async () => {
                 for (let after = "0"; ; ) {
                   const res = await fetch(`${base}/docs?account=${account}&after=${after}`);
-                  const page = (await res.json()) as { documents: { id: string; data: unknown }[]; last: string };
+                  const page = (await res.json()) as {
+                    documents: { id: string; data: unknown }[];
+                    last: string;
+                  };
                   for (const d of page.documents) local.set(d.id, d.data);
                   if (page.documents.length < BATCH) break;
                   after = page.last;

@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from "node:net";
 import {
+  canonicalJson,
   createReplication,
   type DeviceSettings,
   type JsonObject,
@@ -26,11 +27,9 @@ import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
 import {
   BATCH,
-  CONFLICT_DOCS,
   doc,
   docId,
   LIVE_SAMPLES,
-  type RunResult,
   type SystemUnderTest,
   timed,
   until,
@@ -118,7 +117,9 @@ export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
   /** Resolves once the device has nothing left to send and is idle (fails if it stopped on an error). */
   async function acknowledged(d: Device): Promise<void> {
     const s = await firstValueFrom(
-      d.r.status$.pipe(filter((s) => s.pending === 0 && !s.inFlight && s.state !== "pulling" && s.state !== "pushing")),
+      d.r.status$.pipe(
+        filter((s) => s.pending === 0 && !s.inFlight && s.state !== "pulling" && s.state !== "pushing"),
+      ),
     );
     if (s.lastError) throw new Error(`Hokan stopped: ${s.lastError.code} ${s.lastError.message}`);
   }
@@ -167,7 +168,9 @@ export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
         const latenciesMs: number[] = [];
         for (let i = 0; i < LIVE_SAMPLES; i++) {
           const id = docId(i);
-          const arrived = firstValueFrom(b.r.changes$.pipe(filter((c) => c.id === id && c.origin === "remote")));
+          const arrived = firstValueFrom(
+            b.r.changes$.pipe(filter((c) => c.id === id && c.origin === "remote")),
+          );
           const start = performance.now();
           await a.r.put(COLLECTION, id, doc(i) as JsonObject);
           await arrived;
@@ -177,22 +180,23 @@ export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
         await b.close();
         return { seconds: latenciesMs.reduce((x, y) => x + y, 0) / 1000, latenciesMs };
       },
-      async conflict() {
+      async conflict(n) {
         const account = `conflict-${accounts++}`;
         const a = device(account, ONLINE, BACKUP_ON);
         const b = device(account, ONLINE, BACKUP_ON);
         await a.r.start();
-        await writeAll(a.r, CONFLICT_DOCS);
+        await writeAll(a.r, n);
         await acknowledged(a);
         await b.r.start();
         await b.r.whenIdle();
         a.network$.next(OFFLINE);
         b.network$.next(OFFLINE);
-        await writeAll(a.r, CONFLICT_DOCS, 1);
-        await writeAll(b.r, CONFLICT_DOCS, 2);
+        await writeAll(a.r, n, 1);
+        await writeAll(b.r, n, 2);
         const ns = { account, app: APP.appId };
         const snapshot = async (d: Device) =>
-          JSON.stringify((await d.store.listDocuments(ns, COLLECTION)).map((x) => [x.id, x.data]).sort());
+          // PostgreSQL's jsonb sorts keys: compare canonical JSON.
+          canonicalJson((await d.store.listDocuments(ns, COLLECTION)).map((x) => [x.id, x.data]).sort());
         let converged = false;
         const seconds = await timed(async () => {
           a.network$.next(ONLINE);
@@ -213,7 +217,8 @@ export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
         await d.r.start();
         await writeAll(d.r, n);
         await d.r.whenIdle();
-        if (d.r.status.pending !== n) throw new Error(`expected ${n} held changes, found ${d.r.status.pending}`);
+        if (d.r.status.pending !== n)
+          throw new Error(`expected ${n} held changes, found ${d.r.status.pending}`);
         const seconds = await timed(async () => {
           d.settings$.next({ backupEnabled: true, overseasEnabled: true });
           await acknowledged(d);

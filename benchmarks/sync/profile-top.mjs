@@ -15,5 +15,7 @@ profile.samples.forEach((id, i) => {
 const total = [...selfTime.values()].reduce((a, b) => a + b, 0);
 console.log(`total ${(total / 1000).toFixed(0)} ms`);
 for (const [key, us] of [...selfTime].sort((a, b) => b[1] - a[1]).slice(0, Number(rows))) {
-  console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / total).toFixed(1).padStart(5)} %  ${key}`);
+  console.log(
+    `${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / total).toFixed(1).padStart(5)} %  ${key}`,
+  );
 }

@@ -10,14 +10,19 @@ import { scratchDatabase } from "@hokan/server";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import Fastify from "fastify";
 import pg from "pg";
-import { createRxDatabase, type RxCollection, type RxJsonSchema, type RxStorage } from "rxdb";
-import { replicateRxCollection, type RxReplicationState } from "rxdb/plugins/replication";
+import {
+  createRxDatabase,
+  type RxCollection,
+  type RxJsonSchema,
+  type RxStorage,
+  type WithDeleted,
+} from "rxdb";
+import { type RxReplicationState, replicateRxCollection } from "rxdb/plugins/replication";
 import { getRxStorageDexie } from "rxdb/plugins/storage-dexie";
 import { getRxStorageMemory } from "rxdb/plugins/storage-memory";
 import { filter, firstValueFrom, Subject } from "rxjs";
 import {
   BATCH,
-  CONFLICT_DOCS,
   doc,
   docId,
   LIVE_SAMPLES,
@@ -76,7 +81,10 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
       );
       const documents = rows.map((r) => r.data);
       const last = documents.at(-1);
-      return { documents, checkpoint: last ? { id: last.id, updatedAt: last.updatedAt } : { id, updatedAt: after } };
+      return {
+        documents,
+        checkpoint: last ? { id: last.id, updatedAt: last.updatedAt } : { id, updatedAt: after },
+      };
     },
   );
   app.post<{ Params: { account: string }; Body: { assumedMasterState?: Row; newDocumentState: Row }[] }>(
@@ -108,13 +116,21 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
             `INSERT INTO rx_docs (account, id, updated_at, data)
              SELECT $1, w.id, w.updated_at, w.data::jsonb FROM unnest($2::text[], $3::float8[], $4::text[]) AS w(id, updated_at, data)
              ON CONFLICT (account, id) DO UPDATE SET updated_at = EXCLUDED.updated_at, data = EXCLUDED.data`,
-            [account, writes.map((w) => w.id), writes.map((w) => w.updatedAt), writes.map((w) => JSON.stringify(w))],
+            [
+              account,
+              writes.map((w) => w.id),
+              writes.map((w) => w.updatedAt),
+              writes.map((w) => JSON.stringify(w)),
+            ],
           );
         }
         await client.query("COMMIT");
         if (writes.length) {
           const last = writes.reduce((a, b) => (b.updatedAt > a.updatedAt ? b : a));
-          changes.emit(account, { documents: writes, checkpoint: { id: last.id, updatedAt: last.updatedAt } });
+          changes.emit(account, {
+            documents: writes,
+            checkpoint: { id: last.id, updatedAt: last.updatedAt },
+          });
         }
         return conflicts;
       } catch (error) {
@@ -144,7 +160,11 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
 
   /** One device: its own RxDB database and collection; replication started with {@link Device.online}. */
   async function device(account: string) {
-    const database = await createRxDatabase({ name: `bench${devices++}`, storage: storage(), multiInstance: false });
+    const database = await createRxDatabase({
+      name: `bench${devices++}`,
+      storage: storage(),
+      multiInstance: false,
+    });
     await database.addCollections({ docs: { schema } });
     const collection = database.collections.docs as RxCollection<Row>;
     let replication: RxReplicationState<Row, Checkpoint> | undefined;
@@ -152,11 +172,11 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
     return {
       collection,
       async online() {
-        const stream$ = new Subject<{ documents: Row[]; checkpoint: Checkpoint } | "RESYNC">();
+        const stream$ = new Subject<{ documents: WithDeleted<Row>[]; checkpoint: Checkpoint } | "RESYNC">();
         stream = new AbortController();
-        void readStream(`${base}/${account}/pullStream`, stream.signal, (e) => stream$.next(e as never)).catch(
-          () => undefined,
-        );
+        void readStream(`${base}/${account}/pullStream`, stream.signal, (e) =>
+          stream$.next(e as never),
+        ).catch(() => undefined);
         replication = replicateRxCollection<Row, Checkpoint>({
           collection,
           replicationIdentifier: `bench-${account}`,
@@ -166,9 +186,11 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
             batchSize: BATCH,
             stream$: stream$.asObservable(),
             async handler(checkpoint) {
-              const q = checkpoint ? `id=${encodeURIComponent(checkpoint.id)}&updatedAt=${checkpoint.updatedAt}` : "";
+              const q = checkpoint
+                ? `id=${encodeURIComponent(checkpoint.id)}&updatedAt=${checkpoint.updatedAt}`
+                : "";
               const res = await fetch(`${base}/${account}/pull?${q}&limit=${BATCH}`);
-              return (await res.json()) as { documents: Row[]; checkpoint: Checkpoint };
+              return (await res.json()) as { documents: WithDeleted<Row>[]; checkpoint: Checkpoint };
             },
           },
           push: {
@@ -179,7 +201,7 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
                 headers: { "content-type": "application/json" },
                 body: JSON.stringify(rows),
               });
-              return (await res.json()) as Row[];
+              return (await res.json()) as WithDeleted<Row>[];
             },
           },
         });
@@ -196,7 +218,8 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
       async writeAll(n: number, version = 0) {
         for (let b = 0; b < n; b += WRITE_CHUNK) {
           const rows: Row[] = [];
-          for (let i = b; i < Math.min(n, b + WRITE_CHUNK); i++) rows.push({ id: docId(i), updatedAt: stamp(), ...doc(i, version) });
+          for (let i = b; i < Math.min(n, b + WRITE_CHUNK); i++)
+            rows.push({ id: docId(i), updatedAt: stamp(), ...doc(i, version) });
           await collection.bulkUpsert(rows);
         }
       },
@@ -256,17 +279,17 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
         await b.close();
         return { seconds: latenciesMs.reduce((x, y) => x + y, 0) / 1000, latenciesMs };
       },
-      async conflict() {
+      async conflict(n) {
         const account = `conflict-${accounts++}`;
         const a = await device(account);
         const b = await device(account);
-        await a.writeAll(CONFLICT_DOCS);
+        await a.writeAll(n);
         await a.online();
         await b.online();
         await a.offline();
         await b.offline();
-        await a.writeAll(CONFLICT_DOCS, 1);
-        await b.writeAll(CONFLICT_DOCS, 2);
+        await a.writeAll(n, 1);
+        await b.writeAll(n, 2);
         let converged = false;
         const seconds = await timed(async () => {
           await Promise.all([a.online(), b.online()]);
@@ -290,7 +313,11 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
 }
 
 /** Reads a server-sent event stream with fetch and hands each `data:` payload to `onEvent`. */
-async function readStream(url: string, signal: AbortSignal, onEvent: (event: unknown) => void): Promise<void> {
+async function readStream(
+  url: string,
+  signal: AbortSignal,
+  onEvent: (event: unknown) => void,
+): Promise<void> {
   const res = await fetch(url, { signal });
   const decoder = new TextDecoder();
   let buffer = "";

@@ -26,7 +26,11 @@ export function doc(i: number, v = 0): Record<string, unknown> {
     index: i,
     version: v,
     theme: i % 2 ? "dark" : "light",
-    consent: { termsVersion: `2026.${(i % 12) + 1}`, acceptedAt: 1_795_564_800_000 + i, marketing: i % 3 === 0 },
+    consent: {
+      termsVersion: `2026.${(i % 12) + 1}`,
+      acceptedAt: 1_795_564_800_000 + i,
+      marketing: i % 3 === 0,
+    },
     flags: { sync: true, notifications: i % 5 !== 0, compact: false },
     text: `${"lorem ipsum dolor sit amet ".repeat(22)}#${i}:${v}`.slice(0, 620),
   };
@@ -54,7 +58,11 @@ export interface SystemUnderTest {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `check` until it is true, failing after `timeoutMs`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 300_000,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (let wait = 1; !(await check()); wait = Math.min(wait * 2, 20)) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -92,8 +100,8 @@ export function percentile(values: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
 }
 
-/** The number of live round trips measured. */
-export const LIVE_SAMPLES = 200;
+/** The number of live round trips measured (fewer in a `--quick` smoke run). */
+export const LIVE_SAMPLES = Number(process.env.BENCH_LIVE_SAMPLES ?? 200);
 /** Documents both devices change in the conflict scenario. */
 export const CONFLICT_DOCS = 1000;
 
