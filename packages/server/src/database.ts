@@ -42,6 +42,9 @@ export async function openPGlite(dataDir?: string): Promise<Database> {
 /** PostgreSQL through a `pg` pool; NOTIFY reaches every server process on the same database. */
 export async function openPostgres(connectionString: string, poolSize = 10): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: poolSize });
+  // An idle connection that PostgreSQL ends (a restart, an administrator, a network cut) reports an error on the pool;
+  // unhandled, it would end the server process. The pool drops that connection and opens another when needed.
+  pool.on("error", () => undefined);
   // Fail at start, with the database's own message, rather than at the first request.
   const probe = await pool.connect();
   probe.release();
@@ -68,6 +71,8 @@ export async function openPostgres(connectionString: string, poolSize = 10): Pro
     },
     listen: async (channel, onPayload) => {
       const client = await pool.connect();
+      // Its connection ending must not end the process either (live hints then stop until the server restarts).
+      client.on("error", () => undefined);
       const handler = (m: pg.Notification) => {
         if (m.channel === channel && m.payload !== undefined) onPayload(m.payload);
       };

@@ -242,3 +242,22 @@ describe("migrations on PostgreSQL", () => {
     await scratch.drop();
   });
 });
+
+describe("PostgreSQL connections ended under the server", () => {
+  it("do not end the process: the pool opens new ones and queries go on", async () => {
+    const { scratchDatabase, openPostgres } = await import("../src/index.js");
+    const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
+    const db = await openPostgres(scratch.url as string, 2);
+    const stopListening = await db.listen("hokan_test_channel", () => undefined);
+    await db.query("SELECT 1");
+    // As a PostgreSQL restart or an administrator would: end every other connection to this database.
+    await scratch.db.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await db.query<{ one: number }>("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    await stopListening().catch(() => undefined);
+    await db.close();
+    await scratch.drop();
+  });
+});
