@@ -177,7 +177,9 @@ describe("replication runner", () => {
     const world = new SimWorld();
     const a = await world.device({ id: "a", accountId: "alice" }).open(MAIL);
     const ok = { collection: "settings", id: "ok", data: { v: 1 } };
-    await expect(a.bulkWrite([ok, { collection: "settings", id: "bad", data: [1] as never }])).rejects.toMatchObject({
+    await expect(
+      a.bulkWrite([ok, { collection: "settings", id: "bad", data: [1] as never }]),
+    ).rejects.toMatchObject({
       code: "bad-request",
     });
     await expect(a.bulkWrite([ok, { collection: "photos", id: "p", data: { v: 1 } }])).rejects.toMatchObject({

@@ -118,7 +118,9 @@ export class DexieStore implements LocalStore {
       // several times slower for a batch of hundreds (benchmarks/, fake-indexeddb and Chromium alike).
       const { outbox } = this.db;
       const lists = await this.db.transaction("r", outbox, () =>
-        Promise.all(keys.map((k) => outbox.where("[ns+collection+id]").equals([n, k.collection, k.id]).toArray())),
+        Promise.all(
+          keys.map((k) => outbox.where("[ns+collection+id]").equals([n, k.collection, k.id]).toArray()),
+        ),
       );
       return lists
         .flat()

@@ -235,7 +235,10 @@ class ReplicationRunner implements Replication {
   async bulkWrite(changes: readonly WriteChange[]): Promise<void> {
     for (const c of changes) {
       if (c.data !== null && (typeof c.data !== "object" || Array.isArray(c.data))) {
-        throw new HokanError("bad-request", `a document must be a JSON object or null (${c.collection}/${c.id})`);
+        throw new HokanError(
+          "bad-request",
+          `a document must be a JSON object or null (${c.collection}/${c.id})`,
+        );
       }
     }
     await this.write(changes);
