@@ -15,6 +15,8 @@ import { SYSTEMS } from "./sync/systems.js";
 import { CONFLICT_DOCS, type Scenario } from "./sync/workload.js";
 
 const { values } = parseArgs({
+  // `pnpm bench -- --quick` passes the `--` along.
+  args: process.argv.slice(2).filter((a) => a !== "--"),
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string" },
