@@ -83,11 +83,39 @@ export interface BackupStoreOptions {
 export class BackupStore {
   private readonly now: () => number;
 
+  private analysing: Promise<void> | undefined;
+
   constructor(
     private readonly db: Database,
     private readonly options: BackupStoreOptions,
   ) {
     this.now = options.now ?? Date.now;
+  }
+
+  /** Resolves once a statistics refresh started by a push (if any) is done. */
+  async settled(): Promise<void> {
+    await this.analysing;
+  }
+
+  /**
+   * PostgreSQL plans the read of a batch's current documents (and a pull's page) from its statistics of `documents`.
+   * Before autovacuum has analysed a fresh or fast-growing table it believes an app holds a row or two, and plans a
+   * scan of the whole app per push (measured: 12.8 ms per batch at 50,000 documents instead of 1.1 ms; push and
+   * restore slowed 3–8× at 100,000). So when an app's backup crosses 1,024 documents and every 4× beyond, the server
+   * asks for fresh statistics — once at a time, after the push committed, never holding it up.
+   */
+  private refreshStatistics(before: number, after: number): void {
+    const step = (n: number) => (n < 1024 ? -1 : Math.floor(Math.log(n / 1024) / Math.log(4)));
+    if (step(after) <= step(before) || this.analysing) return;
+    this.analysing = this.db
+      .query("ANALYZE documents")
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        this.analysing = undefined;
+      });
   }
 
   async pull(account: string, request: PullRequest): Promise<PullResponse> {
@@ -121,7 +149,8 @@ export class BackupStore {
     if (invalid) throw invalid;
     const { scope } = request;
     const fingerprint = pushFingerprint(request.changes);
-    return this.db.transaction(async (tx) => {
+    let counts = { before: 0, after: 0 };
+    const response = await this.db.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO apps (account_id, app_id, app_version, platform, schema_version) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (account_id, app_id) DO NOTHING`,
@@ -156,6 +185,7 @@ export class BackupStore {
       });
       const { results, writes, seq } = outcome;
       const documents = app.documents + outcome.documentsDelta;
+      counts = { before: app.documents, after: documents };
       const bytes = Number(app.bytes) + outcome.bytesDelta;
       const overQuota = checkQuota(scope.appId, Number(app.bytes), outcome, this.options.quotaBytes);
       if (overQuota) throw overQuota;
@@ -211,6 +241,8 @@ export class BackupStore {
       );
       return response;
     });
+    this.refreshStatistics(counts.before, counts.after);
+    return response;
   }
 
   /** The account's backed-up apps, as they are now (the catalog changes in the same transactions as the data). */

@@ -261,3 +261,41 @@ describe("PostgreSQL connections ended under the server", () => {
     await scratch.drop();
   });
 });
+
+describe("planner statistics", () => {
+  it("are refreshed when an app's backup crosses 1,024 documents, so pushes keep using the primary key", async () => {
+    const { BackupStore, scratchDatabase } = await import("../src/index.js");
+    const { DEFAULT_LIMITS } = await import("@hokan/core");
+    const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
+    await migrate(scratch.db);
+    const store = new BackupStore(scratch.db, { limits: DEFAULT_LIMITS });
+    const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
+    const analysed = async () => {
+      const [row] = await scratch.db.query<{ reltuples: number }>(
+        "SELECT reltuples FROM pg_class WHERE relname = 'documents'",
+      );
+      return Number(row?.reltuples);
+    };
+    const push = (from: number, n: number) =>
+      store.push("alice", {
+        scope,
+        idempotencyKey: `push-key-${from}`,
+        changes: Array.from({ length: n }, (_, i) => ({
+          collection: "settings",
+          id: `d${from + i}`,
+          changeId: `c${from + i}`,
+          epoch: 1,
+          baseRev: 0,
+          hlc: "001795564800000:000000:a",
+          data: { v: from + i },
+        })),
+      });
+    await push(0, 1000);
+    await store.settled();
+    expect(await analysed()).toBeLessThan(1); // never analysed yet (-1 on PostgreSQL 14+)
+    await push(1000, 100);
+    await store.settled();
+    expect(await analysed()).toBeGreaterThanOrEqual(1100);
+    await scratch.drop();
+  });
+});
