@@ -18,6 +18,9 @@ interface NamespaceData {
   /** Outbox seqs by document, so reading a document's entries does not scan the outbox. */
   readonly byDoc: Map<string, Set<number>>;
   sync: SyncState | undefined;
+  /** The outbox map iterates in seq order unless an entry was put below the highest seq ({@link lastSeq}). */
+  outOfOrder?: boolean;
+  lastSeq?: number;
 }
 
 const nsKey = (ns: Namespace): string => JSON.stringify([ns.account, ns.app]);
@@ -51,8 +54,21 @@ export class MemoryStore implements LocalStore, DeviceValues {
   }
 
   async readOutbox(ns: Namespace, limit = Number.POSITIVE_INFINITY): Promise<OutboxEntry[]> {
-    const entries = [...(this.read(ns)?.outbox.values() ?? [])].sort((a, b) => a.seq - b.seq);
-    return copy(entries.slice(0, limit));
+    const space = this.read(ns);
+    if (!space) return [];
+    if (space.outOfOrder) {
+      const sorted = [...space.outbox.values()].sort((a, b) => a.seq - b.seq);
+      space.outbox.clear();
+      for (const e of sorted) space.outbox.set(e.seq, e);
+      space.outOfOrder = false;
+    }
+    // The map iterates in seq order: take the first `limit` without sorting the whole outbox per read.
+    const out: OutboxEntry[] = [];
+    for (const e of space.outbox.values()) {
+      if (out.length >= limit) break;
+      out.push(e);
+    }
+    return copy(out);
   }
 
   async outboxFor(ns: Namespace, keys: readonly DocumentKey[]): Promise<OutboxEntry[]> {
@@ -145,8 +161,12 @@ function removeEntry(space: NamespaceData, seq: number): void {
 }
 
 function putEntry(space: NamespaceData, e: OutboxEntry): void {
-  removeEntry(space, e.seq);
+  const previous = space.outbox.get(e.seq);
+  if (previous) space.byDoc.get(docKey(previous))?.delete(e.seq);
+  else if (space.outbox.size > 0 && e.seq < (space.lastSeq ?? 0)) space.outOfOrder = true;
+  // Replacing an entry keeps its place in the map; a new one goes last (seqs only grow).
   space.outbox.set(e.seq, e);
+  space.lastSeq = Math.max(space.lastSeq ?? 0, e.seq);
   const k = docKey(e);
   const set = space.byDoc.get(k) ?? new Set<number>();
   set.add(e.seq);
