@@ -15,6 +15,10 @@ import { isClosed, toStorageError } from "./errors.js";
 type DocumentRow = LocalDocument & { readonly ns: string };
 type OutboxRow = OutboxEntry & { readonly ns: string };
 type SyncRow = SyncState & { readonly ns: string };
+interface CountRow {
+  readonly ns: string;
+  readonly outbox: number;
+}
 interface DeviceRow {
   readonly key: string;
   readonly value: unknown;
@@ -34,6 +38,7 @@ class HokanDatabase extends Dexie {
   outbox!: Table<OutboxRow, [string, number]>;
   sync!: Table<SyncRow, string>;
   device!: Table<DeviceRow, string>;
+  counts!: Table<CountRow, string>;
 
   constructor(options: DexieStoreOptions) {
     super(options.name ?? "hokan", {
@@ -47,6 +52,9 @@ class HokanDatabase extends Dexie {
       sync: "ns",
       device: "key",
     });
+    // Version 2 keeps each namespace's outbox size: counting a range walks every entry (in browsers as in
+    // fake-indexeddb), and the engine asks after every push.
+    this.version(2).stores({ counts: "ns" });
   }
 }
 
@@ -131,9 +139,14 @@ export class DexieStore implements LocalStore {
 
   countOutbox(ns: Namespace): Promise<number> {
     const n = nsKey(ns);
-    return this.run("count the outbox", () =>
-      this.db.outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).count(),
-    );
+    return this.run("count the outbox", async () => {
+      const kept = await this.db.counts.get(n);
+      return kept?.outbox ?? this.countRange(n);
+    });
+  }
+
+  private countRange(n: string): Promise<number> {
+    return this.db.outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).count();
   }
 
   getSync(ns: Namespace): Promise<SyncState | undefined> {
@@ -145,13 +158,23 @@ export class DexieStore implements LocalStore {
 
   commit(ns: Namespace, change: StoreCommit): Promise<void> {
     const n = nsKey(ns);
-    const { documents, outbox, sync } = this.db;
+    const { documents, outbox, sync, counts } = this.db;
     return this.run("commit", () =>
-      this.db.transaction("rw", [documents, outbox, sync], async () => {
+      this.db.transaction("rw", [documents, outbox, sync, counts], async () => {
+        const kept = change.clearOutbox ? undefined : await counts.get(n);
+        let size = change.clearOutbox ? 0 : (kept?.outbox ?? (await this.countRange(n)));
         if (change.clearOutbox) {
           await outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).delete();
         }
-        if (change.outboxDelete?.length) await outbox.bulkDelete(change.outboxDelete.map((s) => [n, s]));
+        // Keep the outbox size: entries that existed go, entries that did not arrive (new ones are numbered here).
+        const existing = async (seqs: readonly number[]) =>
+          seqs.length ? (await outbox.bulkGet(seqs.map((s) => [n, s]))).filter(Boolean).length : 0;
+        if (change.outboxDelete?.length) {
+          size -= await existing(change.outboxDelete);
+          await outbox.bulkDelete(change.outboxDelete.map((s) => [n, s]));
+        }
+        const numbered = (change.outboxPut ?? []).filter((e) => e.seq > 0).map((e) => e.seq);
+        size += (change.outboxPut?.length ?? 0) - (await existing(numbered));
         const fresh = change.outboxPut?.some((e) => e.seq <= 0) ?? false;
         if (change.sync || fresh) {
           // Read and write the sync row in this transaction: IndexedDB serialises it with every other tab's.
@@ -172,15 +195,17 @@ export class DexieStore implements LocalStore {
           await outbox.bulkPut(change.outboxPut.map((e) => ({ ...e, ns: n })));
         }
         if (change.documents?.length) await documents.bulkPut(change.documents.map((d) => ({ ...d, ns: n })));
+        await counts.put({ ns: n, outbox: size });
       }),
     );
   }
 
   dropNamespace(ns: Namespace): Promise<void> {
     const n = nsKey(ns);
-    const { documents, outbox, sync } = this.db;
+    const { documents, outbox, sync, counts } = this.db;
     return this.run("drop a namespace", () =>
-      this.db.transaction("rw", [documents, outbox, sync], async () => {
+      this.db.transaction("rw", [documents, outbox, sync, counts], async () => {
+        await counts.delete(n);
         await documents
           .where("[ns+collection+id]")
           .between([n, Dexie.minKey, Dexie.minKey], [n, Dexie.maxKey, Dexie.maxKey])

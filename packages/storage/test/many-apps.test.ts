@@ -40,7 +40,7 @@ it("holds 50 apps × 3 accounts in one store, each namespace apart, with no per-
     };
     req.onerror = () => reject(req.error);
   });
-  expect(names.sort()).toEqual(["device", "documents", "outbox", "sync"]);
+  expect(names.sort()).toEqual(["counts", "device", "documents", "outbox", "sync"]);
   await world.close();
   await store.close();
 }, 60_000);
