@@ -23,7 +23,25 @@ export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
 
 /** Size in bytes of a value's JSON encoding (UTF-8), the unit of every size limit and quota. */
 export function jsonSize(value: Json): number {
-  return new TextEncoder().encode(JSON.stringify(value)).byteLength;
+  return utf8Length(JSON.stringify(value));
+}
+
+/** UTF-8 bytes of a string, counted without encoding it (the server sizes every document of every push). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2; // the pair is 2 code units and 4 bytes
+        i++;
+      } else bytes += 2; // a lone surrogate encodes as U+FFFD, 3 bytes
+    } else bytes += 2;
+  }
+  return bytes;
 }
 
 /** Nesting depth of a JSON value (a scalar is 0). */
