@@ -2,7 +2,7 @@
  * The sync benchmark: Hokan and the systems users would pick instead, each case in its own process (so peak memory is
  * its own), the same workload, one table, one JSON file and one chart. See docs/performance.md.
  *
- *   pnpm bench                      # everything (about 20 minutes)
+ *   pnpm bench                      # everything (about 11 minutes)
  *   pnpm bench -- --quick           # a smoke run: small N, one run each (it must execute, not judge)
  *   node --import tsx sync.ts --only hokan-memory-postgres,rxdb-memory --scenarios push
  */
@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { save } from "./harness.js";
-import { renderChart } from "./sync/chart.js";
+import { chartRows, renderChart } from "./sync/chart.js";
 import { SYSTEMS } from "./sync/systems.js";
 import { CONFLICT_DOCS, type Scenario } from "./sync/workload.js";
 
@@ -296,13 +296,7 @@ const file = save(quick ? "sync-quick" : "sync", results as never, {
   targets: goals,
 });
 const svg = renderChart(
-  results
-    .filter((r) => Number.isFinite(r.docsPerSecond) && r.scenario !== "release")
-    .map((r) => ({
-      ...r,
-      system: r.key.startsWith("hokan") ? "Hokan" : r.key.startsWith("floor") ? "floor" : r.system,
-      config: r.label,
-    })),
+  chartRows(results),
   `Sync throughput on ${quick ? "a quick run" : "this machine"} (docs ≈ 1 KB, batches of 500)`,
 );
 writeFileSync(file.replace(/\.json$/, ".svg"), svg);

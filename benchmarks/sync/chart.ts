@@ -12,6 +12,28 @@ export interface ChartRow {
   readonly p50Ms?: number;
 }
 
+/** A saved result row of sync.ts, as much of it as the chart needs. */
+export interface ResultRow {
+  readonly key: string;
+  readonly label: string;
+  readonly system: string;
+  readonly scenario: string;
+  readonly n: number;
+  readonly docsPerSecond: number;
+  readonly p50Ms?: number;
+}
+
+/** The chart's rows of a run: every measured case but `release` (Hokan only), Hokan and the floor coloured apart. */
+export function chartRows(results: readonly ResultRow[]): ChartRow[] {
+  return results
+    .filter((r) => Number.isFinite(r.docsPerSecond) && r.scenario !== "release")
+    .map((r) => ({
+      ...r,
+      system: r.key.startsWith("hokan") ? "Hokan" : r.key.startsWith("floor") ? "floor" : r.system,
+      config: r.label,
+    }));
+}
+
 const WIDTH = 960;
 const LABEL = 380;
 const BAR_H = 16;
@@ -28,7 +50,7 @@ export function renderChart(rows: readonly ChartRow[], title: string): string {
         : `${r.scenario}, N = ${r.n.toLocaleString("en-US")}: documents/s`;
     panels.set(key, [...(panels.get(key) ?? []), r]);
   }
-  let y = 40;
+  let y = 56;
   const parts: string[] = [];
   for (const [heading, list] of panels) {
     const live = heading.startsWith("live");
