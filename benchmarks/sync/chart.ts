@@ -84,6 +84,7 @@ export function renderChart(rows: readonly ChartRow[], title: string): string {
     )
     .join("");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 10}" font-family="sans-serif">
+<title>${esc(title)}</title>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="10" y="22" font-size="16" font-weight="bold">${esc(title)}</text>
 ${parts.join("\n")}
