@@ -117,6 +117,7 @@ export {
   DEFAULT_LIMITS,
   decideChange,
   decidePush,
+  measureDocument,
   type PullPlan,
   type PushOutcome,
   planPull,

@@ -1,7 +1,7 @@
 import jsonPatch from "fast-json-patch";
 import { HokanError } from "./errors.js";
 import type { JsonObject } from "./json.js";
-import { cloneJson, jsonDepth, jsonSize } from "./json.js";
+import { cloneJson, jsonDepth, utf8Length } from "./json.js";
 import type { DeniedReason, Operation, RegistryKnowledge } from "./policy.js";
 import { registryRefusal } from "./policy.js";
 import type {
@@ -46,7 +46,13 @@ export const DEFAULT_LIMITS: ServerLimits = {
 export type ChangeDecision =
   /** Already applied (same change id): answer as accepted with the stored state. */
   | { readonly kind: "duplicate" }
-  | { readonly kind: "accept"; readonly data: JsonObject | null }
+  /** `json` and `bytes`: the document's JSON text and UTF-8 size, measured once for the limits and the store. */
+  | {
+      readonly kind: "accept";
+      readonly data: JsonObject | null;
+      readonly json?: string;
+      readonly bytes: number;
+    }
   | { readonly kind: "conflict"; readonly reason: "epoch" | "stale" }
   | { readonly kind: "reject"; readonly error: HokanError };
 
@@ -90,29 +96,38 @@ export function decideChange(
   } else {
     data = change.data ?? null;
   }
-  if (data !== null) {
-    const tooBig = checkDocument(data, limits);
-    if (tooBig) return { kind: "reject", error: tooBig };
-  }
-  return { kind: "accept", data };
+  if (data === null) return { kind: "accept", data, bytes: 0 };
+  const measured = measureDocument(data, limits);
+  if ("error" in measured) return { kind: "reject", error: measured.error };
+  return { kind: "accept", data, ...measured };
 }
 
 /** Checks a document against the size and depth limits. */
 export function checkDocument(data: JsonObject, limits: ServerLimits): HokanError | undefined {
+  const measured = measureDocument(data, limits);
+  return "error" in measured ? measured.error : undefined;
+}
+
+/** A document's JSON text and UTF-8 size, or why the limits refuse it (depth first, then size). */
+export function measureDocument(
+  data: JsonObject,
+  limits: ServerLimits,
+): { readonly error: HokanError } | { readonly json: string; readonly bytes: number } {
   if (jsonDepth(data) > limits.maxDepth) {
-    return new HokanError("bad-request", `document nests deeper than ${limits.maxDepth} levels`);
+    return { error: new HokanError("bad-request", `document nests deeper than ${limits.maxDepth} levels`) };
   }
-  const size = jsonSize(data);
+  const json = JSON.stringify(data);
+  const size = utf8Length(json);
   if (size > limits.maxDocumentBytes) {
-    return new HokanError(
-      "payload-too-large",
-      `document is ${size} bytes, over the ${limits.maxDocumentBytes} limit`,
-      {
-        details: { size, limit: limits.maxDocumentBytes },
-      },
-    );
+    return {
+      error: new HokanError(
+        "payload-too-large",
+        `document is ${size} bytes, over the ${limits.maxDocumentBytes} limit`,
+        { details: { size, limit: limits.maxDocumentBytes } },
+      ),
+    };
   }
-  return undefined;
+  return { json, bytes: size };
 }
 
 function validateChange(change: PushChange, limits: ServerLimits): HokanError | undefined {
@@ -284,7 +299,7 @@ export interface StoredDocument {
 export interface PushOutcome {
   readonly results: PushResult[];
   /** Documents to store, one per document (a document changed twice in one push keeps its last state). */
-  readonly writes: (ServerDocument & { readonly bytes: number })[];
+  readonly writes: (ServerDocument & { readonly bytes: number; readonly json?: string })[];
   /** The app's change feed position after the batch. */
   readonly seq: number;
   /** Change in the number of live documents and in their bytes. */
@@ -306,7 +321,7 @@ export function decidePush(input: {
 }): PushOutcome {
   const current = new Map(input.current);
   const results: PushResult[] = [];
-  const writes = new Map<string, ServerDocument & { bytes: number }>();
+  const writes = new Map<string, ServerDocument & { bytes: number; json?: string }>();
   let seq = input.seq;
   let documentsDelta = 0;
   let bytesDelta = 0;
@@ -322,7 +337,7 @@ export function decidePush(input: {
         seq: before.doc.seq,
       });
     } else if (decision.kind === "accept") {
-      const bytes = decision.data === null ? 0 : jsonSize(decision.data);
+      const bytes = decision.bytes;
       const doc = {
         collection: change.collection,
         id: change.id,
@@ -338,7 +353,7 @@ export function decidePush(input: {
       documentsDelta += (doc.data !== null ? 1 : 0) - (before && before.doc.data !== null ? 1 : 0);
       bytesDelta += bytes - (before?.bytes ?? 0);
       current.set(key, { doc, bytes });
-      writes.set(key, doc);
+      writes.set(key, decision.json === undefined ? doc : { ...doc, json: decision.json });
       results.push({ changeId: change.changeId, status: "accepted", rev: doc.rev, seq: doc.seq });
     } else if (decision.kind === "conflict") {
       results.push({

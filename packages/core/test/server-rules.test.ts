@@ -37,9 +37,15 @@ const change = (patch: Partial<PushChange> = {}): PushChange => ({
 
 describe("decideChange", () => {
   it("accepts a change made on the current state in the current epoch", () => {
-    expect(decideChange(current, 2, change())).toEqual({ kind: "accept", data: { v: 2 } });
-    expect(decideChange(undefined, 2, change({ baseRev: 0 }))).toEqual({ kind: "accept", data: { v: 2 } });
-    expect(decideChange(current, 2, change({ data: null }))).toEqual({ kind: "accept", data: null });
+    // The accepted document comes with its JSON text and size, measured once for the limits and the store.
+    const accepted = { kind: "accept", data: { v: 2 }, json: '{"v":2}', bytes: 7 };
+    expect(decideChange(current, 2, change())).toEqual(accepted);
+    expect(decideChange(undefined, 2, change({ baseRev: 0 }))).toEqual(accepted);
+    expect(decideChange(current, 2, change({ data: null }))).toEqual({
+      kind: "accept",
+      data: null,
+      bytes: 0,
+    });
   });
 
   it("refuses a change from another epoch, epoch 0 included", () => {
@@ -66,6 +72,8 @@ describe("decideChange", () => {
     expect(decideChange(current, 2, { ...bare, patch: [{ op: "replace", path: "/v", value: 9 }] })).toEqual({
       kind: "accept",
       data: { v: 9, keep: true },
+      json: '{"v":9,"keep":true}',
+      bytes: 19,
     });
     const bad = decideChange(current, 2, { ...bare, patch: [{ op: "remove", path: "/nope" }] });
     expect(bad.kind === "reject" && bad.error.code).toBe("bad-patch");

@@ -206,7 +206,7 @@ export class BackupStore {
             now,
             writes.map((d) => d.collection),
             writes.map((d) => d.id),
-            writes.map((d) => (d.data === null ? null : JSON.stringify(d.data))),
+            writes.map((d) => (d.data === null ? null : (d.json ?? JSON.stringify(d.data)))),
             writes.map((d) => d.rev),
             writes.map((d) => d.seq),
             writes.map((d) => d.hlc),

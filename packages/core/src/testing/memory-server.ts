@@ -155,7 +155,7 @@ export class MemoryServer {
     });
     const { results, seq } = outcome;
     const docs = new Map(app.docs);
-    for (const { bytes: _, ...doc } of outcome.writes)
+    for (const { bytes: _, json: _json, ...doc } of outcome.writes)
       docs.set(JSON.stringify([doc.collection, doc.id]), doc);
     const overQuota = checkQuota(request.scope.appId, bytesOf(app.docs), outcome, this.options.quotaBytes);
     if (overQuota) throw overQuota;
