@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   createReplication,
+  HokanError,
   type PushRequest,
   type RegistryEntry,
   type Replication,
@@ -171,6 +172,52 @@ describe("replication runner", () => {
     await world.settle();
     expect(pushes.map((p) => p.changes.map((c) => c.epoch))).toEqual([[1, 1]]);
     expect(Object.keys(serverDocs(world, "alice", MAIL.scope.appId))).toEqual(["settings/x", "settings/y"]);
+  });
+
+  it("sends up to pushesInFlight batches of distinct documents side by side, and keeps an answered one when the other fails", async () => {
+    const world = new SimWorld();
+    const phone = world.device({ id: "a", accountId: "alice" });
+    phone.setOnline(false);
+    let open = 0;
+    let most = 0;
+    let failNext = true;
+    const keys: string[] = [];
+    const inner = phone.link.transport;
+    const transport: Transport = {
+      ...inner,
+      push: async (r) => {
+        keys.push(r.idempotencyKey);
+        open++;
+        most = Math.max(most, open);
+        try {
+          if (r.changes.some((c) => c.id === "d3") && failNext) {
+            failNext = false;
+            throw new HokanError("network", "cut");
+          }
+          return await inner.push(r);
+        } finally {
+          open--;
+        }
+      },
+      pull: (r) => inner.pull(r),
+      registry: (p) => inner.registry(p),
+      live: (a) => inner.live(a),
+    };
+    const mail = await startBehind(world, phone, transport, { pushBatchSize: 2, pushesInFlight: 2 });
+    await mail.bulkWrite([0, 1, 2, 3].map((i) => ({ collection: "settings", id: `d${i}`, data: { v: i } })));
+    phone.setOnline(true);
+    await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
+    expect(most).toBe(2);
+    // The batch with d3 failed once: it went again under the same key; the other batch was not sent again.
+    expect(keys).toHaveLength(3);
+    expect(new Set(keys).size).toBe(2);
+    expect(Object.keys(serverDocs(world, "alice", MAIL.scope.appId)).sort()).toEqual([
+      "settings/d0",
+      "settings/d1",
+      "settings/d2",
+      "settings/d3",
+    ]);
+    expect(mail.status.pending).toBe(0);
   });
 
   it("refuses a batch with a bad document or collection and writes none of it", async () => {

@@ -29,6 +29,11 @@ export interface ReplicationOptions {
   readonly runtime?: Runtime;
   /** Changes per push (default 200). */
   readonly pushBatchSize?: number;
+  /**
+   * Pushes sent side by side, each of its own documents (default 2): the next batch travels while the server applies
+   * the one before. 1 sends one at a time.
+   */
+  readonly pushesInFlight?: number;
   /** Documents per pull (default 500). */
   readonly pullBatchSize?: number;
   /** Push RFC 6902 patches when smaller than the document (default true). */

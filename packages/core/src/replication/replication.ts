@@ -18,7 +18,7 @@ import {
   type Namespace,
   type OutboxEntry,
 } from "../ports.js";
-import type { AppScope, LiveEvent } from "../protocol.js";
+import type { AppScope, LiveEvent, PushChange, PushResponse, PushResult } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
 import type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./api.js";
@@ -77,7 +77,8 @@ class ReplicationRunner implements Replication {
   private debounceTimer: unknown;
   /** Why the server refused the latest change it refused for good; shown until no refused change is left. */
   private rejection: StatusError | undefined;
-  private lastAttempt: { key: string; fingerprint: string } | undefined;
+  /** The idempotency keys of the last round's unanswered batches, by fingerprint. */
+  private lastAttempts = new Map<string, string>();
   private retryTimer: unknown;
   private readonly live: LiveChannel;
   private policySub: Subscription | undefined;
@@ -341,7 +342,7 @@ class ReplicationRunner implements Replication {
       case "schedule-retry": {
         const delay = backoffDelay(
           effect.attempt,
-          this.runtime.random,
+          () => this.runtime.random(),
           this.options.backoff ?? DEFAULT_BACKOFF,
         );
         this.retryTimer = this.runtime.setTimeout(() => {
@@ -416,72 +417,113 @@ class ReplicationRunner implements Replication {
     const inputs = this.context.inputsVersion;
     try {
       const size = this.options.pushBatchSize ?? 200;
-      const prepared = await this.space.serial(async () => {
-        const entries = await this.options.store.readOutbox(this.ns, size * 2 + this.rejectedSeqs.size);
-        const batch = pickBatch(entries, size);
-        const docs = await this.options.store.getDocuments(this.ns, batch);
-        const changes = batch.map((e, i) =>
-          toPushChange(e, docs[i], this.options.deltas ?? true, this.schema.version),
+      const lanes = Math.max(1, this.options.pushesInFlight ?? 2);
+      // A round: up to `lanes` batches of distinct documents, sent side by side, answered in one commit step.
+      const round = await this.space.serial(async () => {
+        const entries = await this.options.store.readOutbox(
+          this.ns,
+          size * lanes * 2 + this.rejectedSeqs.size,
         );
-        for (const e of batch) this.inFlight.add(e.seq);
-        return { batch, changes };
+        const picked = pickBatch(entries, size * lanes);
+        const docs = await this.options.store.getDocuments(this.ns, picked);
+        const batches: { batch: OutboxEntry[]; changes: PushChange[] }[] = [];
+        for (let i = 0; i < picked.length; i += size) {
+          const batch = picked.slice(i, i + size);
+          const changes = batch.map((e, k) =>
+            toPushChange(e, docs[i + k], this.options.deltas ?? true, this.schema.version),
+          );
+          batches.push({ batch, changes });
+        }
+        for (const e of picked) this.inFlight.add(e.seq);
+        return batches;
       });
-      if (prepared.batch.length === 0) {
+      if (round.length === 0) {
         this.dispatch({ type: "push-done", more: false, pullNeeded: false });
         return;
       }
       this.publish({ inFlight: true });
-      const fingerprint = pushFingerprint(prepared.changes);
-      const idempotencyKey =
-        this.lastAttempt?.fingerprint === fingerprint ? this.lastAttempt.key : randomId(this.runtime);
-      this.lastAttempt = { key: idempotencyKey, fingerprint };
+      // A retried batch (same changes) goes under the same idempotency key as its earlier attempt.
+      const attempts = round.map(({ changes }) => {
+        const fingerprint = pushFingerprint(changes);
+        const key = this.lastAttempts.get(fingerprint) ?? randomId(this.runtime);
+        return { fingerprint, key };
+      });
+      this.lastAttempts = new Map(attempts.map((a) => [a.fingerprint, a.key]));
       const sentAt = this.runtime.now();
-      const response = await this.remote(() =>
-        this.options.transport.push({ scope: this.app$.value, idempotencyKey, changes: prepared.changes }),
+      const settled = await Promise.allSettled(
+        round.map(({ changes }, i) =>
+          this.remote(() =>
+            this.options.transport.push({
+              scope: this.app$.value,
+              idempotencyKey: (attempts[i] as { key: string }).key,
+              changes,
+            }),
+          ),
+        ),
       );
       if (generation !== this.generation) return;
-      this.lastAttempt = undefined;
+      const answered = round
+        .map((sent, i) => ({ sent, outcome: settled[i] as PromiseSettledResult<PushResponse>, i }))
+        .flatMap(({ sent, outcome, i }) =>
+          outcome.status === "fulfilled" ? [{ sent, response: outcome.value, i }] : [],
+        )
+        // In the order the server applied them, so the checkpoint can move past each in turn.
+        .sort((a, b) => firstSeq(a.response) - firstSeq(b.response));
+      for (const a of answered)
+        this.lastAttempts.delete((attempts[a.i] as { fingerprint: string }).fingerprint);
       const planned = await this.space.serial(async () => {
-        const current = await this.space.ready();
-        // Changes a conflict resolution queues are made knowing the server's current epoch.
-        const ctx = this.planContext(response.epoch);
-        const moved = epochMoved(current, response.epoch, false);
-        const records = await this.space.records(prepared.batch, moved);
-        const plan = await planPushResults(
-          ctx,
-          { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
-          prepared.batch,
-          response,
-          this.runtime.now(),
-        );
-        await this.commitPlan(plan);
-        this.inFlight.clear();
-        for (const r of plan.rejected) {
-          const e = prepared.batch.find((b) => b.changeId === r.changeId);
-          if (!e || r.status !== "rejected" || r.code === "bad-patch") continue;
-          this.rejectedSeqs.add(e.seq);
-          this.rejection = {
-            code: isErrorCode(r.code) ? r.code : "bad-request",
-            message: `${e.collection}/${e.id}: ${r.message}`,
-            retryable: false,
-            at: this.runtime.now(),
-          };
+        const plans: Awaited<ReturnType<typeof planPushResults>>[] = [];
+        for (const { sent, response } of answered) {
+          const current = await this.space.ready();
+          // Changes a conflict resolution queues are made knowing the server's current epoch.
+          const ctx = this.planContext(response.epoch);
+          const moved = epochMoved(current, response.epoch, false);
+          const records = await this.space.records(sent.batch, moved);
+          const plan = await planPushResults(
+            ctx,
+            { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
+            sent.batch,
+            response,
+            this.runtime.now(),
+          );
+          await this.commitPlan(plan);
+          for (const e of sent.batch) this.inFlight.delete(e.seq);
+          this.noteRejections(plan.rejected, sent.batch);
+          plans.push(plan);
         }
+        this.inFlight.clear();
         await this.refreshCounts();
-        return plan;
+        return plans;
       });
-      this.afterCommit(planned);
+      for (const plan of planned) this.afterCommit(plan);
+      const failed = settled.find((o): o is PromiseRejectedResult => o.status === "rejected");
+      if (failed) throw failed.reason;
       this.publish({ lastError: this.standingError() });
       const status = this.status;
       this.dispatch({
         type: "push-done",
         more: status.pending - status.rejected > 0,
-        pullNeeded: planned.pullNeeded,
+        pullNeeded: planned.some((p) => p.pullNeeded),
       });
     } catch (error) {
       if (generation !== this.generation) return;
       this.inFlight.clear();
       this.fail(error, inputs);
+    }
+  }
+
+  /** Changes the server refused for good wait for their document's next write; the latest refusal is reported. */
+  private noteRejections(rejected: readonly PushResult[], batch: readonly OutboxEntry[]): void {
+    for (const r of rejected) {
+      const e = batch.find((b) => b.changeId === r.changeId);
+      if (!e || r.status !== "rejected" || r.code === "bad-patch") continue;
+      this.rejectedSeqs.add(e.seq);
+      this.rejection = {
+        code: isErrorCode(r.code) ? r.code : "bad-request",
+        message: `${e.collection}/${e.id}: ${r.message}`,
+        retryable: false,
+        at: this.runtime.now(),
+      };
     }
   }
 
@@ -643,4 +685,11 @@ class ReplicationRunner implements Replication {
 function withoutReason(s: ReplicationStatus): ReplicationStatus {
   const { reason: _, ...rest } = s;
   return rest;
+}
+
+/** The lowest feed position a push's answer took (unanswered or nothing accepted: last). */
+function firstSeq(response: PushResponse): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const r of response.results) if (r.status === "accepted" && r.seq < min) min = r.seq;
+  return min;
 }

@@ -166,7 +166,7 @@ export class SimDevice {
       settings$: this.settings$,
       network$: this.linkValue.network.state$,
       runtime: this.world.runtime.skewed(this.skew),
-      pushBatchSize: 20,
+      pushBatchSize: 3,
       pullBatchSize: 25,
       ...(app.migrations ? { migrations: app.migrations } : {}),
     });
