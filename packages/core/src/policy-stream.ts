@@ -60,6 +60,12 @@ export function policy$(sources: PolicySources, runtime: Runtime): Observable<Po
   );
 }
 
+/**
+ * The longest timer JavaScript keeps (2³¹ − 1 ms, about 24.8 days): a longer delay fires after 1 ms instead, which
+ * turned a registry date months away into a timer firing every millisecond. A far date is re-checked at this interval.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Emits a decision now, and again each time a `recheckAt` boundary passes on the runtime's clock. */
 function decisionsOverTime(
   decideAt: (now: number) => PolicySnapshot,
@@ -72,7 +78,7 @@ function decisionsOverTime(
       const snapshot = decideAt(now);
       subscriber.next(snapshot);
       if (snapshot.recheckAt !== undefined)
-        handle = runtime.setTimeout(emit, Math.max(1, snapshot.recheckAt - now));
+        handle = runtime.setTimeout(emit, Math.min(MAX_TIMER_MS, Math.max(1, snapshot.recheckAt - now)));
     };
     emit();
     return () => {

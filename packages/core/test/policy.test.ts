@@ -176,6 +176,20 @@ describe("policy$", () => {
     expect(runtime.pendingTimers).toBe(0);
   });
 
+  it("never asks for a timer longer than JavaScript keeps, however far the next date is", () => {
+    const delays: number[] = [];
+    const runtime = new ManualRuntime({ start: NOW });
+    const setTimeout = runtime.setTimeout.bind(runtime);
+    runtime.setTimeout = (fn, ms) => {
+      delays.push(ms);
+      return setTimeout(fn, ms);
+    };
+    const years = 9 * 365 * 24 * 3_600_000;
+    const s = sources(runtime, { ...ENTRY, retiredAt: new Date(NOW + years).toISOString() });
+    expect(delays).toEqual([2_147_483_647]);
+    s.sub.unsubscribe();
+  });
+
   it("re-decides by itself when the retirement date passes", async () => {
     const runtime = new ManualRuntime({ start: NOW });
     const s = sources(runtime, { ...ENTRY, retiredAt: new Date(NOW + 1000).toISOString() });

@@ -312,7 +312,10 @@ for (const kind of kinds) {
       }
       await new Promise((r) => setTimeout(r, 500));
       cluster.proxy.faults = CLEAN;
-      await until(() => ms.every((m) => m.status.pending === 0), 30_000);
+      await until(() => ms.every((m) => m.status.pending === 0), 30_000).catch((error: Error) => {
+        // Say where each device is, so a failure here can be understood from the log alone.
+        throw new Error(`${error.message}: ${ms.map((m) => JSON.stringify(m.status)).join("; ")}`);
+      });
       await until(async () => {
         for (const m of ms) if ((await m.list("settings")).length !== 30) return false;
         return true;
