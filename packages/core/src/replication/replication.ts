@@ -266,14 +266,13 @@ class ReplicationRunner implements Replication {
     if (last.size === 0) return;
     const wrote = await this.space.serial(async () => {
       await this.space.ready();
-      const keys = [...last.values()].map((c) => ({ collection: c.collection, id: c.id }));
+      const wanted = [...last.values()];
       // Read afresh: another tab's engine may have learned a new epoch or ticked the clock meanwhile.
       const sync = (await this.options.store.getSync(this.ns)) ?? INITIAL_SYNC_STATE;
-      const locals = await this.options.store.getDocuments(this.ns, keys);
-      const changed = keys.filter((_, i) => {
+      const locals = await this.options.store.getDocuments(this.ns, wanted);
+      const changed = wanted.filter((c, i) => {
         const local = locals[i];
-        const data = (last.get(docKey(keys[i] as DocumentKey)) as WriteChange).data;
-        return local === undefined ? data !== null : !jsonEqual(local.data, data);
+        return local === undefined ? c.data !== null : !jsonEqual(local.data, c.data);
       });
       if (changed.length === 0) return [];
       const byKey = new Map<string, OutboxEntry[]>();
@@ -288,10 +287,10 @@ class ReplicationRunner implements Replication {
       const documents: LocalDocument[] = [];
       const outboxPut: OutboxEntry[] = [];
       const replaced: number[] = [];
-      for (const key of changed) {
-        const k = docKey(key);
-        const data = (last.get(k) as WriteChange).data;
-        const plan = planLocalWrite(ctx, key, data, localByKey.get(k), byKey.get(k) ?? [], this.inFlight);
+      for (const c of changed) {
+        const k = docKey(c);
+        const key = { collection: c.collection, id: c.id };
+        const plan = planLocalWrite(ctx, key, c.data, localByKey.get(k), byKey.get(k) ?? [], this.inFlight);
         documents.push(plan.document);
         outboxPut.push(plan.entry);
         if (plan.replaces !== undefined) replaced.push(plan.replaces);
@@ -299,10 +298,11 @@ class ReplicationRunner implements Replication {
       await this.space.commit({ documents, outboxPut, sync: { hlc: ctx.clock.current } });
       for (const seq of replaced) this.rejectedSeqs.delete(seq);
       await this.refreshCounts();
-      return changed.map((key) => ({ ...key, data: (last.get(docKey(key)) as WriteChange).data }));
+      return changed;
     });
     if (wrote.length === 0) return;
-    for (const w of wrote) this.changesSubject.next({ ...w, origin: "local" });
+    for (const w of wrote)
+      this.changesSubject.next({ collection: w.collection, id: w.id, data: w.data, origin: "local" });
     this.announceLocalChange();
   }
 
@@ -443,34 +443,28 @@ class ReplicationRunner implements Replication {
       }
       this.publish({ inFlight: true });
       // A retried batch (same changes) goes under the same idempotency key as its earlier attempt.
-      const attempts = round.map(({ changes }) => {
-        const fingerprint = pushFingerprint(changes);
-        const key = this.lastAttempts.get(fingerprint) ?? randomId(this.runtime);
-        return { fingerprint, key };
+      const sends = round.map((sent) => {
+        const fingerprint = pushFingerprint(sent.changes);
+        return { ...sent, fingerprint, key: this.lastAttempts.get(fingerprint) ?? randomId(this.runtime) };
       });
-      this.lastAttempts = new Map(attempts.map((a) => [a.fingerprint, a.key]));
+      this.lastAttempts = new Map(sends.map((x) => [x.fingerprint, x.key]));
       const sentAt = this.runtime.now();
       const settled = await Promise.allSettled(
-        round.map(({ changes }, i) =>
+        sends.map(({ changes, key }) =>
           this.remote(() =>
-            this.options.transport.push({
-              scope: this.app$.value,
-              idempotencyKey: (attempts[i] as { key: string }).key,
-              changes,
-            }),
+            this.options.transport.push({ scope: this.app$.value, idempotencyKey: key, changes }),
           ),
         ),
       );
       if (generation !== this.generation) return;
-      const answered = round
-        .map((sent, i) => ({ sent, outcome: settled[i] as PromiseSettledResult<PushResponse>, i }))
-        .flatMap(({ sent, outcome, i }) =>
-          outcome.status === "fulfilled" ? [{ sent, response: outcome.value, i }] : [],
-        )
+      const answered = sends
+        .flatMap((sent, i) => {
+          const outcome = settled[i] as PromiseSettledResult<PushResponse>;
+          return outcome.status === "fulfilled" ? [{ sent, response: outcome.value }] : [];
+        })
         // In the order the server applied them, so the checkpoint can move past each in turn.
         .sort((a, b) => firstSeq(a.response) - firstSeq(b.response));
-      for (const a of answered)
-        this.lastAttempts.delete((attempts[a.i] as { fingerprint: string }).fingerprint);
+      for (const { sent } of answered) this.lastAttempts.delete(sent.fingerprint);
       const planned = await this.space.serial(async () => {
         const plans: Awaited<ReturnType<typeof planPushResults>>[] = [];
         for (const { sent, response } of answered) {
@@ -487,7 +481,6 @@ class ReplicationRunner implements Replication {
             this.runtime.now(),
           );
           await this.commitPlan(plan);
-          for (const e of sent.batch) this.inFlight.delete(e.seq);
           this.noteRejections(plan.rejected, sent.batch);
           plans.push(plan);
         }
