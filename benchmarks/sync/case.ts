@@ -5,8 +5,9 @@
  *   node --import tsx --conditions=hokan-source sync/case.ts --system hokan-memory-postgres --scenario push --n 10000 --runs 3
  */
 import { parseArgs } from "node:util";
+import { median } from "../harness.js";
 import { SYSTEMS } from "./systems.js";
-import { median, percentile, type RunResult, type Scenario } from "./workload.js";
+import { percentile, type RunResult, type Scenario } from "./workload.js";
 
 const { values } = parseArgs({
   options: {

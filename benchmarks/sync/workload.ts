@@ -104,9 +104,3 @@ export function percentile(values: readonly number[], p: number): number {
 export const LIVE_SAMPLES = Number(process.env.BENCH_LIVE_SAMPLES ?? 200);
 /** Documents both devices change in the conflict scenario. */
 export const CONFLICT_DOCS = 1000;
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
