@@ -26,8 +26,13 @@ export function jsonSize(value: Json): number {
   return utf8Length(JSON.stringify(value));
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range starts at NUL
+const NON_ASCII = /[^\u0000-\u007f]/;
+
 /** UTF-8 bytes of a string, counted without encoding it (the server sizes every document of every push). */
 export function utf8Length(text: string): number {
+  // Most documents are ASCII: one native scan answers for them (about 3× faster than the loop on 1 KB).
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

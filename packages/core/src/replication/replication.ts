@@ -412,97 +412,138 @@ class ReplicationRunner implements Replication {
 
   // ---- push
 
+  /**
+   * Pushes the outbox through a window of up to `pushesInFlight` batches: when the oldest batch's answer is committed,
+   * the next batch goes out, so the server always has the next batch while the device takes in an answer. Each batch
+   * holds documents no batch in flight holds. Answers are committed in the order the batches were sent. Nothing new
+   * is sent once a failure, a needed pull (a remote change, a conflict, a moved epoch) or a policy change says to stop.
+   */
   private async runPush(): Promise<void> {
     const generation = this.generation;
     const inputs = this.context.inputsVersion;
+    const lanes = Math.max(1, this.options.pushesInFlight ?? 2);
+    // A retried batch (same changes) goes under the same idempotency key as its earlier unanswered attempt.
+    const earlier = this.lastAttempts;
+    this.lastAttempts = new Map();
+    const window: InFlightBatch[] = [];
+    let failure: { reason: unknown } | undefined;
+    let pullNeeded = false;
+    // The machine asked for this push: its first batch goes out whatever happened since; later ones only while
+    // nothing says to stop.
+    let first = true;
+    const mayContinue = () =>
+      generation === this.generation &&
+      (first ||
+        (failure === undefined &&
+          !pullNeeded &&
+          this.state === "pushing" &&
+          this.context.backupAllowed &&
+          !this.context.needPull &&
+          this.context.inputsVersion === inputs));
     try {
-      const size = this.options.pushBatchSize ?? 200;
-      const lanes = Math.max(1, this.options.pushesInFlight ?? 2);
-      // A round: up to `lanes` batches of distinct documents, sent side by side, answered in one commit step.
-      const round = await this.space.serial(async () => {
-        const entries = await this.options.store.readOutbox(
-          this.ns,
-          size * lanes * 2 + this.rejectedSeqs.size,
-        );
-        const picked = pickBatch(entries, size * lanes);
-        const docs = await this.options.store.getDocuments(this.ns, picked);
-        const batches: { batch: OutboxEntry[]; changes: PushChange[] }[] = [];
-        for (let i = 0; i < picked.length; i += size) {
-          const batch = picked.slice(i, i + size);
-          const changes = batch.map((e, k) =>
-            toPushChange(e, docs[i + k], this.options.deltas ?? true, this.schema.version),
+      const fill = async () => {
+        while (window.length < lanes && mayContinue()) {
+          const next = await this.space.serial(() => this.prepareBatch(window));
+          first = false;
+          // A batch prepared before a stop() still goes out, as a request already on its way would; its answer is dropped.
+          if (!next) return;
+          const key = earlier.get(next.fingerprint) ?? randomId(this.runtime);
+          this.lastAttempts.set(next.fingerprint, key);
+          const sentAt = this.runtime.now();
+          const answer = this.remote(() =>
+            this.options.transport.push({
+              scope: this.app$.value,
+              idempotencyKey: key,
+              changes: next.changes,
+            }),
           );
-          batches.push({ batch, changes });
+          // Settled here so that an answer nobody awaits yet (a later batch) is never an unhandled rejection.
+          const settled = answer.then(
+            (response) => ({ response }),
+            (reason: unknown) => ({ reason }),
+          );
+          window.push({ ...next, sentAt, settled });
+          this.publish({ inFlight: true });
         }
-        for (const e of picked) this.inFlight.add(e.seq);
-        return batches;
-      });
-      if (round.length === 0) {
+      };
+      await fill();
+      if (window.length === 0) {
         this.dispatch({ type: "push-done", more: false, pullNeeded: false });
         return;
       }
-      this.publish({ inFlight: true });
-      // A retried batch (same changes) goes under the same idempotency key as its earlier attempt.
-      const sends = round.map((sent) => {
-        const fingerprint = pushFingerprint(sent.changes);
-        return { ...sent, fingerprint, key: this.lastAttempts.get(fingerprint) ?? randomId(this.runtime) };
-      });
-      this.lastAttempts = new Map(sends.map((x) => [x.fingerprint, x.key]));
-      const sentAt = this.runtime.now();
-      const settled = await Promise.allSettled(
-        sends.map(({ changes, key }) =>
-          this.remote(() =>
-            this.options.transport.push({ scope: this.app$.value, idempotencyKey: key, changes }),
-          ),
-        ),
-      );
-      if (generation !== this.generation) return;
-      const answered = sends
-        .flatMap((sent, i) => {
-          const outcome = settled[i] as PromiseSettledResult<PushResponse>;
-          return outcome.status === "fulfilled" ? [{ sent, response: outcome.value }] : [];
-        })
-        // In the order the server applied them, so the checkpoint can move past each in turn.
-        .sort((a, b) => firstSeq(a.response) - firstSeq(b.response));
-      for (const { sent } of answered) this.lastAttempts.delete(sent.fingerprint);
-      const planned = await this.space.serial(async () => {
-        const plans: Awaited<ReturnType<typeof planPushResults>>[] = [];
-        for (const { sent, response } of answered) {
-          const current = await this.space.ready();
-          // Changes a conflict resolution queues are made knowing the server's current epoch.
-          const ctx = this.planContext(response.epoch);
-          const moved = epochMoved(current, response.epoch, false);
-          const records = await this.space.records(sent.batch, moved);
-          const plan = await planPushResults(
-            ctx,
-            { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
-            sent.batch,
-            response,
-            this.runtime.now(),
-          );
-          await this.commitPlan(plan);
-          this.noteRejections(plan.rejected, sent.batch);
-          plans.push(plan);
+      while (window.length > 0) {
+        const head = window[0] as InFlightBatch;
+        const outcome = await head.settled;
+        if (generation !== this.generation) return;
+        window.shift();
+        if ("reason" in outcome) {
+          failure ??= { reason: outcome.reason };
+        } else {
+          this.lastAttempts.delete(head.fingerprint);
+          const plan = await this.space.serial(async () => {
+            const current = await this.space.ready();
+            // Changes a conflict resolution queues are made knowing the server's current epoch.
+            const ctx = this.planContext(outcome.response.epoch);
+            const moved = epochMoved(current, outcome.response.epoch, false);
+            const records = await this.space.records(head.batch, moved);
+            const plan = await planPushResults(
+              ctx,
+              {
+                ...records,
+                sync: this.space.measureClock(current, head.sentAt, outcome.response.serverTime),
+              },
+              head.batch,
+              outcome.response,
+              this.runtime.now(),
+            );
+            await this.commitPlan(plan);
+            this.noteRejections(plan.rejected, head.batch);
+            for (const e of head.batch) this.inFlight.delete(e.seq);
+            await this.refreshCounts();
+            return plan;
+          });
+          if (generation !== this.generation) return;
+          this.afterCommit(plan);
+          pullNeeded ||= plan.pullNeeded;
         }
-        this.inFlight.clear();
-        await this.refreshCounts();
-        return plans;
-      });
-      for (const plan of planned) this.afterCommit(plan);
-      const failed = settled.find((o): o is PromiseRejectedResult => o.status === "rejected");
-      if (failed) throw failed.reason;
+        await fill();
+      }
+      this.inFlight.clear();
+      if (failure) throw failure.reason;
       this.publish({ lastError: this.standingError() });
       const status = this.status;
       this.dispatch({
         type: "push-done",
         more: status.pending - status.rejected > 0,
-        pullNeeded: planned.some((p) => p.pullNeeded),
+        pullNeeded,
       });
     } catch (error) {
       if (generation !== this.generation) return;
       this.inFlight.clear();
       this.fail(error, inputs);
     }
+  }
+
+  /** The next batch: the oldest queued change of documents no batch in `window` holds, read in one store step. */
+  private async prepareBatch(window: readonly InFlightBatch[]): Promise<PreparedBatch | undefined> {
+    const size = this.options.pushBatchSize ?? 200;
+    const busy = new Set<string>();
+    for (const sent of window) for (const e of sent.batch) busy.add(docKey(e));
+    const entries = await this.options.store.readOutbox(
+      this.ns,
+      this.inFlight.size + size * 2 + this.rejectedSeqs.size,
+    );
+    const batch = pickBatch(
+      entries.filter((e) => !busy.has(docKey(e))),
+      size,
+    );
+    if (batch.length === 0) return undefined;
+    const docs = await this.options.store.getDocuments(this.ns, batch);
+    const changes = batch.map((e, k) =>
+      toPushChange(e, docs[k], this.options.deltas ?? true, this.schema.version),
+    );
+    for (const e of batch) this.inFlight.add(e.seq);
+    return { batch, changes, fingerprint: pushFingerprint(changes) };
   }
 
   /** Changes the server refused for good wait for their document's next write; the latest refusal is reported. */
@@ -675,14 +716,20 @@ class ReplicationRunner implements Replication {
   }
 }
 
+/** A push batch read from the outbox, in its wire form. */
+interface PreparedBatch {
+  readonly batch: OutboxEntry[];
+  readonly changes: PushChange[];
+  readonly fingerprint: string;
+}
+
+/** A batch sent and not yet committed; `settled` never rejects. */
+interface InFlightBatch extends PreparedBatch {
+  readonly sentAt: number;
+  readonly settled: Promise<{ readonly response: PushResponse } | { readonly reason: unknown }>;
+}
+
 function withoutReason(s: ReplicationStatus): ReplicationStatus {
   const { reason: _, ...rest } = s;
   return rest;
-}
-
-/** The lowest feed position a push's answer took (unanswered or nothing accepted: last). */
-function firstSeq(response: PushResponse): number {
-  let min = Number.POSITIVE_INFINITY;
-  for (const r of response.results) if (r.status === "accepted" && r.seq < min) min = r.seq;
-  return min;
 }
