@@ -27,6 +27,7 @@ import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
 import {
   BATCH,
+  DELAY_MS,
   doc,
   docId,
   LIVE_SAMPLES,
@@ -43,6 +44,14 @@ const COLLECTION = "settings";
 export interface HokanOptions {
   readonly store: "memory" | "indexeddb";
   readonly db: "pglite" | "postgres";
+}
+
+/** The global fetch, each request starting `ms` later. */
+function delayed(ms: number): typeof fetch {
+  return async (url, init) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return fetch(url, init);
+  };
 }
 
 export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
@@ -78,6 +87,7 @@ export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
         baseUrl: url,
         token: () => signDevelopmentToken(SECRET, { account }),
         compression: false,
+        ...(DELAY_MS > 0 ? { fetch: delayed(DELAY_MS) } : {}),
       }),
       accountId: account,
       app: APP,

@@ -102,5 +102,11 @@ export function percentile(values: readonly number[], p: number): number {
 
 /** The number of live round trips measured (fewer in a `--quick` smoke run). */
 export const LIVE_SAMPLES = Number(process.env.BENCH_LIVE_SAMPLES ?? 200);
+/**
+ * Milliseconds added to every Hokan request (`BENCH_DELAY_MS`, default 0): a mobile round trip, to see what pushes
+ * in flight buy on a real network. Loopback is the default, as for every peer.
+ */
+export const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 0);
+
 /** Documents both devices change in the conflict scenario. */
 export const CONFLICT_DOCS = 1000;
