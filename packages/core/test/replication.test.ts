@@ -220,6 +220,48 @@ describe("replication runner", () => {
     expect(mail.status.pending).toBe(0);
   });
 
+  it("sends the next batch as soon as the oldest answer is committed, not when the whole window is answered", async () => {
+    const world = new SimWorld();
+    const phone = world.device({ id: "a", accountId: "alice" });
+    phone.setOnline(false);
+    const inner = phone.link.transport;
+    const held: { ids: string[]; release: () => void }[] = [];
+    const transport: Transport = {
+      ...inner,
+      push: (r) =>
+        new Promise((resolve, reject) => {
+          held.push({
+            ids: r.changes.map((c) => c.id),
+            release: () => inner.push(r).then(resolve, reject),
+          });
+        }),
+      pull: (r) => inner.pull(r),
+      registry: (p) => inner.registry(p),
+      live: (a) => inner.live(a),
+    };
+    const mail = await startBehind(world, phone, transport, { pushBatchSize: 1, pushesInFlight: 2 });
+    await mail.bulkWrite([0, 1, 2, 3].map((i) => ({ collection: "settings", id: `d${i}`, data: { v: i } })));
+    phone.setOnline(true);
+    await world.runtime.runUntil(() => held.length === 2);
+    // The first answer is in while the second is not: the next batch goes out at once.
+    held[0]?.release();
+    await world.runtime.runUntil(() => held.length === 3);
+    expect(held.map((h) => h.ids)).toEqual([["d0"], ["d1"], ["d2"]]);
+    expect(mail.status.pending).toBe(3);
+    // A later answer waits for the one sent before it, and nothing new goes out meanwhile.
+    held[2]?.release();
+    await world.runtime.advance(10);
+    expect(held).toHaveLength(3);
+    expect(mail.status.pending).toBe(3);
+    held[1]?.release();
+    await world.runtime.runUntil(() => held.length === 4);
+    expect(mail.status.pending).toBe(1);
+    held[3]?.release();
+    await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
+    expect(held).toHaveLength(4);
+    expect(Object.keys(serverDocs(world, "alice", MAIL.scope.appId))).toHaveLength(4);
+  });
+
   it("refuses a batch with a bad document or collection and writes none of it", async () => {
     const world = new SimWorld();
     const a = await world.device({ id: "a", accountId: "alice" }).open(MAIL);

@@ -79,6 +79,11 @@ class ReplicationRunner implements Replication {
   private rejection: StatusError | undefined;
   /** The idempotency keys of the last round's unanswered batches, by fingerprint. */
   private lastAttempts = new Map<string, string>();
+  /**
+   * The highest feed position a live hint announced while pushes were in flight: likely this device's own push, known
+   * only once its answer is committed. Until then no new batch goes out; a hint no answer explains means a pull.
+   */
+  private heldHint: number | undefined;
   private retryTimer: unknown;
   private readonly live: LiveChannel;
   private policySub: Subscription | undefined;
@@ -173,6 +178,7 @@ class ReplicationRunner implements Replication {
     this.live.close();
     this.generation++;
     this.inFlight.clear();
+    this.heldHint = undefined;
     this.dispatch({ type: "stop" });
     await this.space.drain();
   }
@@ -439,6 +445,7 @@ class ReplicationRunner implements Replication {
           this.state === "pushing" &&
           this.context.backupAllowed &&
           !this.context.needPull &&
+          this.hintExplained() &&
           this.context.inputsVersion === inputs));
     try {
       const fill = async () => {
@@ -509,6 +516,7 @@ class ReplicationRunner implements Replication {
         await fill();
       }
       this.inFlight.clear();
+      this.releaseHint();
       if (failure) throw failure.reason;
       this.publish({ lastError: this.standingError() });
       const status = this.status;
@@ -520,8 +528,24 @@ class ReplicationRunner implements Replication {
     } catch (error) {
       if (generation !== this.generation) return;
       this.inFlight.clear();
+      this.releaseHint();
       this.fail(error, inputs);
     }
+  }
+
+  /** Whether the held live hint (if any) is this device's own push, now committed. */
+  private hintExplained(): boolean {
+    if (this.heldHint === undefined) return true;
+    if ((this.space.current?.checkpoint.seq ?? 0) < this.heldHint) return false;
+    this.heldHint = undefined;
+    return true;
+  }
+
+  /** Once nothing is in flight: a held hint no answer explained is another device's change, to pull. */
+  private releaseHint(): void {
+    if (this.hintExplained()) return;
+    this.heldHint = undefined;
+    this.dispatch({ type: "remote-change" });
   }
 
   /** The next batch: the oldest queued change of documents no batch in `window` holds, read in one store step. */
@@ -688,6 +712,11 @@ class ReplicationRunner implements Replication {
     const cp = this.space.current?.checkpoint;
     // The device's own push coming back, or anything else it already pulled.
     if (event.type === "changed" && cp && event.epoch === cp.epoch && event.seq <= cp.seq) return;
+    // Probably a push of this device's that is answered but not committed yet: judged once the answers are in.
+    if (event.type === "changed" && cp && event.epoch === cp.epoch && this.inFlight.size > 0) {
+      this.heldHint = Math.max(this.heldHint ?? 0, event.seq);
+      return;
+    }
     this.dispatch({ type: "remote-change" });
   }
 
