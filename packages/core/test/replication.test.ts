@@ -262,6 +262,33 @@ describe("replication runner", () => {
     expect(Object.keys(serverDocs(world, "alice", MAIL.scope.appId))).toHaveLength(4);
   });
 
+  it("pulls what another device wrote while its own push was in flight, once the push is answered", async () => {
+    const world = new SimWorld();
+    const phoneDevice = world.device({ id: "phone", accountId: "alice" });
+    const inner = phoneDevice.link.transport;
+    const held: (() => void)[] = [];
+    const transport: Transport = {
+      ...inner,
+      push: (r) => new Promise((resolve, reject) => held.push(() => inner.push(r).then(resolve, reject))),
+      pull: (r) => inner.pull(r),
+      registry: (p) => inner.registry(p),
+      live: (a) => inner.live(a),
+    };
+    const phone = await startBehind(world, phoneDevice, transport);
+    const tablet = await world.device({ id: "tablet", accountId: "alice" }).open(MAIL);
+    await world.settle();
+    await phone.put("settings", "own", { v: 1 });
+    await world.runtime.runUntil(() => held.length === 1);
+    // The tablet's change reaches the server first; its hint comes while the phone's push is in flight.
+    await tablet.put("settings", "theirs", { v: 2 });
+    await world.runtime.advance(100);
+    expect(await phone.get("settings", "theirs")).toBeUndefined();
+    held[0]?.();
+    await world.settle();
+    expect(await phone.get("settings", "theirs")).toEqual({ v: 2 });
+    expect(phone.status.pending).toBe(0);
+  });
+
   it("refuses a batch with a bad document or collection and writes none of it", async () => {
     const world = new SimWorld();
     const a = await world.device({ id: "a", accountId: "alice" }).open(MAIL);
