@@ -146,8 +146,8 @@ export interface LocalStore {
   getDocuments(ns: Namespace, keys: readonly DocumentKey[]): Promise<(LocalDocument | undefined)[]>;
   /** All documents of the namespace, optionally of one collection, deleted ones included. */
   listDocuments(ns: Namespace, collection?: string): Promise<LocalDocument[]>;
-  /** Outbox entries in seq order, at most `limit`. */
-  readOutbox(ns: Namespace, limit?: number): Promise<OutboxEntry[]>;
+  /** Outbox entries in seq order, at most `limit`, only those with a seq above `after` when given. */
+  readOutbox(ns: Namespace, limit?: number, after?: number): Promise<OutboxEntry[]>;
   /** Outbox entries of the given documents, in seq order. */
   outboxFor(ns: Namespace, keys: readonly DocumentKey[]): Promise<OutboxEntry[]>;
   countOutbox(ns: Namespace): Promise<number>;

@@ -109,10 +109,12 @@ export class DexieStore implements LocalStore {
     });
   }
 
-  readOutbox(ns: Namespace, limit?: number): Promise<OutboxEntry[]> {
+  readOutbox(ns: Namespace, limit?: number, after?: number): Promise<OutboxEntry[]> {
     const n = nsKey(ns);
     return this.run("read the outbox", async () => {
-      const range = this.db.outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]);
+      const range = this.db.outbox
+        .where("[ns+seq]")
+        .between([n, after ?? Dexie.minKey], [n, Dexie.maxKey], after === undefined);
       const rows = await (limit === undefined ? range : range.limit(limit)).toArray();
       return rows.map(strip);
     });

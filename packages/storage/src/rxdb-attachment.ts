@@ -76,8 +76,8 @@ export class RxAttachment implements LocalStore {
   listDocuments(ns: Namespace, collection?: string): Promise<LocalDocument[]> {
     return this.options.meta.listDocuments(ns, collection);
   }
-  readOutbox(ns: Namespace, limit?: number): Promise<OutboxEntry[]> {
-    return this.options.meta.readOutbox(ns, limit);
+  readOutbox(ns: Namespace, limit?: number, after?: number): Promise<OutboxEntry[]> {
+    return this.options.meta.readOutbox(ns, limit, after);
   }
   outboxFor(ns: Namespace, keys: readonly DocumentKey[]): Promise<OutboxEntry[]> {
     return this.options.meta.outboxFor(ns, keys);

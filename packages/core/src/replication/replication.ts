@@ -548,15 +548,22 @@ class ReplicationRunner implements Replication {
     this.dispatch({ type: "remote-change" });
   }
 
-  /** The next batch: the oldest queued change of documents no batch in `window` holds, read in one store step. */
+  /**
+   * The next batch, read in one store step: the oldest queued change of each document no batch in `window` holds.
+   * With batches in flight it reads past the newest of them, so the store does not read (and copy) them again; a
+   * change left behind (its document busy) goes in the next push.
+   */
   private async prepareBatch(window: readonly InFlightBatch[]): Promise<PreparedBatch | undefined> {
     const size = this.options.pushBatchSize ?? 200;
     const busy = new Set<string>();
-    for (const sent of window) for (const e of sent.batch) busy.add(docKey(e));
-    const entries = await this.options.store.readOutbox(
-      this.ns,
-      this.inFlight.size + size * 2 + this.rejectedSeqs.size,
-    );
+    let newest: number | undefined;
+    for (const sent of window) {
+      for (const e of sent.batch) busy.add(docKey(e));
+      newest = Math.max(newest ?? 0, (sent.batch.at(-1) as OutboxEntry).seq);
+    }
+    // Room for a document's later changes and for refused ones, skipped by pickBatch.
+    const limit = size * 2 + this.rejectedSeqs.size;
+    const entries = await this.options.store.readOutbox(this.ns, limit, newest);
     const batch = pickBatch(
       entries.filter((e) => !busy.has(docKey(e))),
       size,

@@ -97,12 +97,15 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
     );
 
     it(
-      "reads the outbox in seq order, with a limit, and per document",
+      "reads the outbox in seq order, with a limit, after a seq, and per document",
       withStore(async ({ store }) => {
         await store.commit(A, {
           outboxPut: [entry(30, "c"), entry(10, "a"), entry(20, "b"), entry(40, "a")],
         });
         expect((await store.readOutbox(A, 2)).map((e) => e.seq)).toEqual([10, 20]);
+        expect((await store.readOutbox(A, 2, 10)).map((e) => e.seq)).toEqual([20, 30]);
+        expect((await store.readOutbox(A, undefined, 20)).map((e) => e.seq)).toEqual([30, 40]);
+        expect(await store.readOutbox(A, 5, 40)).toEqual([]);
         const forA = await store.outboxFor(A, [{ collection: "settings", id: "a" }]);
         expect(forA.map((e) => e.seq)).toEqual([10, 40]);
         expect(await store.outboxFor(A, [{ collection: "other", id: "a" }])).toEqual([]);

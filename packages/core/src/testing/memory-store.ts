@@ -53,7 +53,11 @@ export class MemoryStore implements LocalStore, DeviceValues {
     return copy(collection === undefined ? docs : docs.filter((d) => d.collection === collection));
   }
 
-  async readOutbox(ns: Namespace, limit = Number.POSITIVE_INFINITY): Promise<OutboxEntry[]> {
+  async readOutbox(
+    ns: Namespace,
+    limit = Number.POSITIVE_INFINITY,
+    after = Number.NEGATIVE_INFINITY,
+  ): Promise<OutboxEntry[]> {
     const space = this.read(ns);
     if (!space) return [];
     if (space.outOfOrder) {
@@ -66,7 +70,7 @@ export class MemoryStore implements LocalStore, DeviceValues {
     const out: OutboxEntry[] = [];
     for (const e of space.outbox.values()) {
       if (out.length >= limit) break;
-      out.push(e);
+      if (e.seq > after) out.push(e);
     }
     return copy(out);
   }
