@@ -76,6 +76,18 @@ describe("replication runner", () => {
     expect(b.status.lastPullAt).toBeGreaterThan(0);
   });
 
+  it("hands the app documents it may change, whatever the store keeps", async () => {
+    const world = new SimWorld();
+    const mail = await world.device({ id: "a", accountId: "alice" }).open(MAIL);
+    await mail.put("settings", "theme", { colors: { accent: "red" } });
+    const read = await mail.get("settings", "theme");
+    (read?.colors as { accent: string }).accent = "blue";
+    const [listed] = await mail.list("settings");
+    expect(listed?.data).toEqual({ colors: { accent: "red" } });
+    (listed?.data.colors as { accent: string }).accent = "green";
+    expect(await mail.get("settings", "theme")).toEqual({ colors: { accent: "red" } });
+  });
+
   it("refuses documents that are not objects and collections the app did not declare", async () => {
     const world = new SimWorld();
     const a = await world.device({ id: "a", accountId: "alice" }).open(MAIL);

@@ -8,7 +8,7 @@ import {
   type Subscription,
 } from "rxjs";
 import { HokanError, isErrorCode } from "../errors.js";
-import { type JsonObject, jsonEqual } from "../json.js";
+import { cloneJson, type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
 import {
@@ -186,13 +186,13 @@ class ReplicationRunner implements Replication {
   async get(collection: string, id: string): Promise<JsonObject | undefined> {
     await this.restoreGate();
     const [doc] = await this.options.store.getDocuments(this.ns, [{ collection, id }]);
-    return doc?.data ?? undefined;
+    return doc?.data ? ownCopy(doc.data) : undefined;
   }
 
   async list(collection: string): Promise<{ id: string; data: JsonObject }[]> {
     await this.restoreGate();
     const docs = await this.options.store.listDocuments(this.ns, collection);
-    return docs.flatMap((d) => (d.data === null ? [] : [{ id: d.id, data: d.data }]));
+    return docs.flatMap((d) => (d.data === null ? [] : [{ id: d.id, data: ownCopy(d.data) }]));
   }
 
   put(collection: string, id: string, data: JsonObject): Promise<void> {
@@ -763,6 +763,11 @@ interface PreparedBatch {
 interface InFlightBatch extends PreparedBatch {
   readonly sentAt: number;
   readonly settled: Promise<{ readonly response: PushResponse } | { readonly reason: unknown }>;
+}
+
+/** The app's own copy of a document a store handed out frozen (the memory store does); others are the app's already. */
+function ownCopy(data: JsonObject): JsonObject {
+  return Object.isFrozen(data) ? cloneJson(data) : data;
 }
 
 function withoutReason(s: ReplicationStatus): ReplicationStatus {

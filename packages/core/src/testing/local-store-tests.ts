@@ -221,15 +221,28 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
     );
 
     it(
-      "hands out copies: changing a returned record changes nothing stored",
+      "hands out copies or frozen records: changing a returned record changes nothing stored",
       withStore(async ({ store }) => {
         await store.commit(A, { documents: [doc("x", { nested: { v: 1 } })], outboxPut: [entry(1, "x")] });
         const [x] = await store.getDocuments(A, [{ collection: "settings", id: "x" }]);
         if (!x?.data) throw new Error("document x missing");
-        (x.data.nested as { v: number }).v = 99;
         const [e] = await store.readOutbox(A);
         if (!e?.data) throw new Error("outbox entry missing");
-        e.data.v = 99;
+        const attempts = [
+          () => {
+            (x.data?.nested as { v: number }).v = 99;
+          },
+          () => {
+            (e.data as { v: number }).v = 99;
+          },
+        ];
+        for (const attempt of attempts) {
+          try {
+            attempt();
+          } catch (error) {
+            expect(error).toBeInstanceOf(TypeError); // a frozen record refuses the write
+          }
+        }
         expect((await store.getDocuments(A, [{ collection: "settings", id: "x" }]))[0]?.data).toEqual({
           nested: { v: 1 },
         });

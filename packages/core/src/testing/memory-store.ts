@@ -28,7 +28,8 @@ const docKey = (k: DocumentKey): string => JSON.stringify([k.collection, k.id]);
 
 /**
  * A {@link LocalStore} in memory: the reference implementation of the port, and what simulated devices keep across
- * their restarts. Records are copied on the way in and out, so no caller can change stored state by accident.
+ * their restarts. Records are copied on the way in and frozen, and handed out as they are: no caller can change
+ * stored state, by accident or otherwise (a write to a record it read throws a `TypeError`), and a read costs no copy.
  */
 export class MemoryStore implements LocalStore, DeviceValues {
   private readonly spaces = new Map<string, NamespaceData>();
@@ -45,12 +46,12 @@ export class MemoryStore implements LocalStore, DeviceValues {
 
   async getDocuments(ns: Namespace, keys: readonly DocumentKey[]): Promise<(LocalDocument | undefined)[]> {
     const space = this.read(ns);
-    return keys.map((k) => copy(space?.documents.get(docKey(k))));
+    return keys.map((k) => space?.documents.get(docKey(k)));
   }
 
   async listDocuments(ns: Namespace, collection?: string): Promise<LocalDocument[]> {
     const docs = [...(this.read(ns)?.documents.values() ?? [])];
-    return copy(collection === undefined ? docs : docs.filter((d) => d.collection === collection));
+    return collection === undefined ? docs : docs.filter((d) => d.collection === collection);
   }
 
   async readOutbox(
@@ -72,7 +73,7 @@ export class MemoryStore implements LocalStore, DeviceValues {
       if (out.length >= limit) break;
       if (e.seq > after) out.push(e);
     }
-    return copy(out);
+    return out;
   }
 
   async outboxFor(ns: Namespace, keys: readonly DocumentKey[]): Promise<OutboxEntry[]> {
@@ -80,7 +81,7 @@ export class MemoryStore implements LocalStore, DeviceValues {
     if (!space) return [];
     const seqs = new Set(keys.flatMap((k) => [...(space.byDoc.get(docKey(k)) ?? [])]));
     const entries = [...seqs].map((s) => space.outbox.get(s) as OutboxEntry);
-    return copy(entries.sort((a, b) => a.seq - b.seq));
+    return entries.sort((a, b) => a.seq - b.seq);
   }
 
   async countOutbox(ns: Namespace): Promise<number> {
@@ -88,7 +89,7 @@ export class MemoryStore implements LocalStore, DeviceValues {
   }
 
   async getSync(ns: Namespace): Promise<SyncState | undefined> {
-    return copy(this.read(ns)?.sync);
+    return this.read(ns)?.sync;
   }
 
   async commit(ns: Namespace, change: StoreCommit): Promise<void> {
@@ -96,7 +97,7 @@ export class MemoryStore implements LocalStore, DeviceValues {
     // Copy (and so validate) everything before touching stored state: a commit applies whole or not at all.
     let prepared: StoreCommit;
     try {
-      prepared = copy(change);
+      prepared = frozenCopy(change);
     } catch (error) {
       throw new HokanError("storage", "commit holds a value that cannot be stored", {
         cause: error,
@@ -116,11 +117,11 @@ export class MemoryStore implements LocalStore, DeviceValues {
         continue;
       }
       const base = sync ?? INITIAL_SYNC_STATE;
-      putEntry(space, { ...e, seq: base.nextSeq });
+      putEntry(space, Object.freeze({ ...e, seq: base.nextSeq }));
       sync = { ...base, nextSeq: base.nextSeq + 1 };
     }
     for (const d of prepared.documents ?? []) space.documents.set(docKey(d), d);
-    space.sync = sync;
+    space.sync = sync && Object.freeze(sync);
   }
 
   async dropNamespace(ns: Namespace): Promise<void> {
@@ -192,6 +193,24 @@ function copy<T>(value: T): T {
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key]);
       return out as T;
+    }
+    default:
+      return value;
+  }
+}
+
+/** {@link copy}, frozen all the way down: what the store keeps and hands out. */
+function frozenCopy<T>(value: T): T {
+  switch (typeof value) {
+    case "function":
+    case "symbol":
+      throw new TypeError(`a ${typeof value} cannot be stored`);
+    case "object": {
+      if (value === null) return value;
+      if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as T;
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value)) out[key] = frozenCopy((value as Record<string, unknown>)[key]);
+      return Object.freeze(out) as T;
     }
     default:
       return value;
