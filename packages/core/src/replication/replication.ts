@@ -77,7 +77,7 @@ class ReplicationRunner implements Replication {
   private debounceTimer: unknown;
   /** Why the server refused the latest change it refused for good; shown until no refused change is left. */
   private rejection: StatusError | undefined;
-  /** The idempotency keys of the last round's unanswered batches, by fingerprint. */
+  /** The idempotency keys of the last push's unanswered batches, by fingerprint. */
   private lastAttempts = new Map<string, string>();
   /**
    * The highest feed position a live hint announced while pushes were in flight: likely this device's own push, known
@@ -454,8 +454,9 @@ class ReplicationRunner implements Replication {
           first = false;
           // A batch prepared before a stop() still goes out, as a request already on its way would; its answer is dropped.
           if (!next) return;
-          const key = earlier.get(next.fingerprint) ?? randomId(this.runtime);
-          this.lastAttempts.set(next.fingerprint, key);
+          // Fingerprints are worked out only when an earlier batch went unanswered, or for this one when it does.
+          const key =
+            (earlier.size > 0 && earlier.get(pushFingerprint(next.changes))) || randomId(this.runtime);
           const sentAt = this.runtime.now();
           const answer = this.remote(() =>
             this.options.transport.push({
@@ -469,7 +470,7 @@ class ReplicationRunner implements Replication {
             (response) => ({ response }),
             (reason: unknown) => ({ reason }),
           );
-          window.push({ ...next, sentAt, settled });
+          window.push({ ...next, key, sentAt, settled });
           this.publish({ inFlight: true });
         }
       };
@@ -485,8 +486,8 @@ class ReplicationRunner implements Replication {
         window.shift();
         if ("reason" in outcome) {
           failure ??= { reason: outcome.reason };
+          this.lastAttempts.set(pushFingerprint(head.changes), head.key);
         } else {
-          this.lastAttempts.delete(head.fingerprint);
           const plan = await this.space.serial(async () => {
             const current = await this.space.ready();
             // Changes a conflict resolution queues are made knowing the server's current epoch.
@@ -574,7 +575,7 @@ class ReplicationRunner implements Replication {
       toPushChange(e, docs[k], this.options.deltas ?? true, this.schema.version),
     );
     for (const e of batch) this.inFlight.add(e.seq);
-    return { batch, changes, fingerprint: pushFingerprint(changes) };
+    return { batch, changes };
   }
 
   /** Changes the server refused for good wait for their document's next write; the latest refusal is reported. */
@@ -756,11 +757,11 @@ class ReplicationRunner implements Replication {
 interface PreparedBatch {
   readonly batch: OutboxEntry[];
   readonly changes: PushChange[];
-  readonly fingerprint: string;
 }
 
 /** A batch sent and not yet committed; `settled` never rejects. */
 interface InFlightBatch extends PreparedBatch {
+  readonly key: string;
   readonly sentAt: number;
   readonly settled: Promise<{ readonly response: PushResponse } | { readonly reason: unknown }>;
 }
