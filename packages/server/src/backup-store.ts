@@ -8,6 +8,7 @@ import {
   decidePush,
   HokanError,
   type JsonObject,
+  measureChanges,
   type PullRequest,
   type PullResponse,
   type PushRequest,
@@ -149,17 +150,17 @@ export class BackupStore {
     if (invalid) throw invalid;
     const { scope } = request;
     const fingerprint = pushFingerprint(request.changes);
+    // Outside the app's lock: the other pushes of the app wait for nothing but the database.
+    const measured = measureChanges(request.changes, this.options.limits);
     let counts = { before: 0, after: 0 };
     const response = await this.db.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO apps (account_id, app_id, app_version, platform, schema_version) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (account_id, app_id) DO NOTHING`,
-        [account, scope.appId, scope.appVersion, scope.platform, scope.schemaVersion ?? 1],
-      );
-      // One push at a time per account and app: the row lock orders them, across server processes too.
+      // One push at a time per account and app: the row lock (taken by the upsert, new row or not) orders them,
+      // across server processes too. One statement creates the app's row if needed, locks it and reads it.
       const [app] = await tx.query<AppRow>(
-        "SELECT epoch, seq, documents, bytes FROM apps WHERE account_id = $1 AND app_id = $2 FOR UPDATE",
-        [account, scope.appId],
+        `INSERT INTO apps (account_id, app_id, app_version, platform, schema_version) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (account_id, app_id) DO UPDATE SET account_id = apps.account_id
+         RETURNING epoch, seq, documents, bytes`,
+        [account, scope.appId, scope.appVersion, scope.platform, scope.schemaVersion ?? 1],
       );
       if (!app) throw new HokanError("server", "app row vanished");
       const [known] = await tx.query<{ fingerprint: string; response: PushResponse }>(
@@ -182,6 +183,7 @@ export class BackupStore {
         seq: Number(app.seq),
         now,
         limits: this.options.limits,
+        measured,
       });
       const { results, writes, seq } = outcome;
       const documents = app.documents + outcome.documentsDelta;
@@ -189,55 +191,63 @@ export class BackupStore {
       const bytes = Number(app.bytes) + outcome.bytesDelta;
       const overQuota = checkQuota(scope.appId, Number(app.bytes), outcome, this.options.quotaBytes);
       if (overQuota) throw overQuota;
-      if (writes.length > 0) {
-        // One statement for the whole batch: arrays in, one row per document out.
+      const response: PushResponse = { epoch, serverTime: now, results };
+      const answer = [
+        account,
+        scope.appId,
+        request.idempotencyKey,
+        fingerprint,
+        JSON.stringify(response),
+        now,
+      ];
+      if (writes.length === 0) {
         await tx.query(
-          `INSERT INTO documents (account_id, app_id, ${DOC_COLUMNS})
-           SELECT $1, $2, w.collection, w.id, w.data::jsonb, w.rev, w.seq, w.hlc, w.change_id, $3, w.schema_version, w.bytes
-           FROM unnest($4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[], $9::text[], $10::text[], $11::int[], $12::int[])
+          "INSERT INTO push_answers (account_id, app_id, key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
+          answer,
+        );
+        return response;
+      }
+      const notice: LiveNotice = { account, appId: scope.appId, type: "changed", epoch, seq };
+      // One statement: the batch's documents (arrays in, one row per document), the catalog, the answer kept for a
+      // retry, and the live notice (delivered when the transaction commits, to every server process listening).
+      await tx.query(
+        `WITH stored AS (
+           INSERT INTO documents (account_id, app_id, ${DOC_COLUMNS})
+           SELECT $1, $2, w.collection, w.id, w.data::jsonb, w.rev, w.seq, w.hlc, w.change_id, $6, w.schema_version, w.bytes
+           FROM unnest($7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::text[], $13::text[], $14::int[], $15::int[])
              AS w(collection, id, data, rev, seq, hlc, change_id, schema_version, bytes)
            ON CONFLICT (account_id, app_id, collection, id) DO UPDATE SET
              data = EXCLUDED.data, rev = EXCLUDED.rev, seq = EXCLUDED.seq, hlc = EXCLUDED.hlc,
              change_id = EXCLUDED.change_id, updated_at = EXCLUDED.updated_at,
-             schema_version = EXCLUDED.schema_version, bytes = EXCLUDED.bytes`,
-          [
-            account,
-            scope.appId,
-            now,
-            writes.map((d) => d.collection),
-            writes.map((d) => d.id),
-            writes.map((d) => (d.data === null ? null : (d.json ?? JSON.stringify(d.data)))),
-            writes.map((d) => d.rev),
-            writes.map((d) => d.seq),
-            writes.map((d) => d.hlc),
-            writes.map((d) => d.changeId),
-            writes.map((d) => d.schemaVersion ?? 1),
-            writes.map((d) => d.bytes),
-          ],
-        );
-      }
-      const response: PushResponse = { epoch, serverTime: now, results };
-      if (writes.length > 0) {
-        await tx.query(
-          `UPDATE apps SET seq = $3, last_backup_at = $4, documents = $5, bytes = $6, app_version = $7, platform = $8,
-             schema_version = $9 WHERE account_id = $1 AND app_id = $2`,
-          [
-            account,
-            scope.appId,
-            seq,
-            now,
-            documents,
-            bytes,
-            scope.appVersion,
-            scope.platform,
-            scope.schemaVersion ?? 1,
-          ],
-        );
-        await this.announce(tx, { account, appId: scope.appId, type: "changed", epoch, seq });
-      }
-      await tx.query(
-        "INSERT INTO push_answers (account_id, app_id, key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
-        [account, scope.appId, request.idempotencyKey, fingerprint, JSON.stringify(response), now],
+             schema_version = EXCLUDED.schema_version, bytes = EXCLUDED.bytes
+         ), catalog AS (
+           UPDATE apps SET seq = $16, last_backup_at = $6, documents = $17, bytes = $18, app_version = $19,
+             platform = $20, schema_version = $21 WHERE account_id = $1 AND app_id = $2
+         ), answer AS (
+           INSERT INTO push_answers (account_id, app_id, key, fingerprint, response, created_at)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+         )
+         SELECT pg_notify($22, $23)`,
+        [
+          ...answer,
+          writes.map((d) => d.collection),
+          writes.map((d) => d.id),
+          writes.map((d) => (d.data === null ? null : (d.json ?? JSON.stringify(d.data)))),
+          writes.map((d) => d.rev),
+          writes.map((d) => d.seq),
+          writes.map((d) => d.hlc),
+          writes.map((d) => d.changeId),
+          writes.map((d) => d.schemaVersion ?? 1),
+          writes.map((d) => d.bytes),
+          seq,
+          documents,
+          bytes,
+          scope.appVersion,
+          scope.platform,
+          scope.schemaVersion ?? 1,
+          LIVE_CHANNEL,
+          JSON.stringify(notice),
+        ],
       );
       return response;
     });
