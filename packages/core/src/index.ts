@@ -117,6 +117,8 @@ export {
   DEFAULT_LIMITS,
   decideChange,
   decidePush,
+  type Measured,
+  measureChanges,
   measureDocument,
   type PullPlan,
   type PushOutcome,

@@ -6,7 +6,9 @@ import {
   checkScope,
   DEFAULT_LIMITS,
   decideChange,
+  decidePush,
   HokanError,
+  measureChanges,
   type PushChange,
   planPull,
   pushFingerprint,
@@ -105,6 +107,42 @@ describe("decideChange", () => {
     const d = decideChange(current, 2, change(patch as Partial<PushChange>));
     expect(d.kind).toBe("reject");
     if (d.kind === "reject") expect(d.error.code).toBe(code);
+  });
+});
+
+const patchOnly = (patch: Partial<PushChange>, ops: PushChange["patch"]): PushChange => {
+  const { data: _, ...rest } = change(patch);
+  return { ...rest, ...(ops ? { patch: ops } : {}) };
+};
+
+describe("decidePush with documents measured ahead", () => {
+  it("decides exactly as without, refusals included", () => {
+    const big = { text: "x".repeat(DEFAULT_LIMITS.maxDocumentBytes) };
+    const changes = [
+      change({ id: "fresh", baseRev: 0, data: { v: 1, name: "ü" } }),
+      change({ id: "a", data: null }),
+      change({ id: "big", baseRev: 0, data: big }),
+      patchOnly({ id: "a", changeId: "c-patch", baseRev: 4 }, [{ op: "add", path: "/v", value: 3 }]),
+    ];
+    const input = {
+      changes,
+      current: new Map([[JSON.stringify(["settings", "a"]), { doc: current, bytes: 20 }]]),
+      epoch: 2,
+      seq: 10,
+      now: 5,
+      limits: DEFAULT_LIMITS,
+    };
+    const measured = measureChanges(changes, DEFAULT_LIMITS);
+    expect(measured.map((m) => (m === undefined ? "-" : "error" in m ? m.error.code : m.bytes))).toEqual([
+      19,
+      "-",
+      "payload-too-large",
+      "-",
+    ]);
+    const ahead = decidePush({ ...input, measured });
+    expect(ahead).toEqual(decidePush(input));
+    expect(ahead.results.map((r) => r.status)).toEqual(["accepted", "accepted", "rejected", "rejected"]);
+    expect(ahead.writes.find((w) => w.id === "fresh")?.json).toBe('{"v":1,"name":"ü"}');
   });
 });
 
