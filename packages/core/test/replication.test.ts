@@ -8,7 +8,7 @@ import {
   type ReplicationOptions,
   type Transport,
 } from "../src/index.js";
-import { NO_FAULTS, openRegistry, type SimDevice, SimWorld } from "../src/testing/index.js";
+import { MemoryStore, NO_FAULTS, openRegistry, type SimDevice, SimWorld } from "../src/testing/index.js";
 import { MAIL, serverDocs } from "./helpers.js";
 
 /** A transport that records pushes and can rewrite them or refuse the registry. */
@@ -299,6 +299,46 @@ describe("replication runner", () => {
     await world.settle();
     expect(await phone.get("settings", "theirs")).toEqual({ v: 2 });
     expect(phone.status.pending).toBe(0);
+  });
+
+  it("asks for the next page as soon as a page arrives, while it commits that page", async () => {
+    const world = new SimWorld();
+    const writer = await world.device({ id: "w", accountId: "alice" }).open(MAIL);
+    await writer.bulkWrite([0, 1, 2].map((i) => ({ collection: "settings", id: `d${i}`, data: { v: i } })));
+    await world.settle();
+    let release: (() => void) | undefined;
+    class SlowStore extends MemoryStore {
+      override async commit(...args: Parameters<MemoryStore["commit"]>): Promise<void> {
+        if (args[1].documents?.length) await new Promise<void>((resolve) => (release = resolve));
+        return super.commit(...args);
+      }
+    }
+    const reader = world.device({ id: "r", accountId: "alice", store: new SlowStore() });
+    const asked: number[] = [];
+    const inner = reader.link.transport;
+    const transport: Transport = {
+      ...inner,
+      pull: (r) => {
+        asked.push(r.checkpoint.seq);
+        return inner.pull(r);
+      },
+      push: (r) => inner.push(r),
+      registry: (p) => inner.registry(p),
+      live: (a) => inner.live(a),
+    };
+    const mail = await startBehind(world, reader, transport, { pullBatchSize: 1 });
+    await world.runtime.runUntil(() => release !== undefined);
+    // The first page's commit is held; the second page was asked for already, from the first page's checkpoint.
+    expect(asked).toEqual([0, 1]);
+    for (let i = 0; i < 3; i++) {
+      await world.runtime.runUntil(() => release !== undefined);
+      const go = release as () => void;
+      release = undefined;
+      go();
+    }
+    await world.runtime.runUntil(() => mail.status.state === "idle");
+    expect(asked).toEqual([0, 1, 2]);
+    expect((await mail.list("settings")).map((d) => d.data)).toEqual([{ v: 0 }, { v: 1 }, { v: 2 }]);
   });
 
   it("refuses a batch with a bad document or collection and writes none of it", async () => {

@@ -18,7 +18,15 @@ import {
   type Namespace,
   type OutboxEntry,
 } from "../ports.js";
-import type { AppScope, LiveEvent, PushChange, PushResponse, PushResult } from "../protocol.js";
+import type {
+  AppScope,
+  Checkpoint,
+  LiveEvent,
+  PullResponse,
+  PushChange,
+  PushResponse,
+  PushResult,
+} from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
 import type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./api.js";
@@ -376,41 +384,72 @@ class ReplicationRunner implements Replication {
 
   // ---- pull
 
+  /**
+   * Pulls page after page. The next page is asked for as soon as a page arrives (its checkpoint is the page's), so the
+   * server reads it while the device commits this one; pages are committed in order. Nothing more is asked once the
+   * epoch moved, a page fails, or policy stops restores.
+   */
   private async runPull(): Promise<void> {
     const generation = this.generation;
     const inputs = this.context.inputsVersion;
-    try {
-      const sync = await this.space.serial(() => this.space.ready());
+    const mayContinue = () =>
+      generation === this.generation && this.state === "pulling" && this.context.restoreAllowed;
+    const ask = (checkpoint: Checkpoint): PageRequest => {
       const sentAt = this.runtime.now();
-      const response = await this.remote(() =>
+      const answer = this.remote(() =>
         this.options.transport.pull({
           scope: this.app$.value,
-          checkpoint: sync.checkpoint,
+          checkpoint,
           limit: this.options.pullBatchSize ?? 500,
         }),
       );
-      if (generation !== this.generation) return;
-      const planned = await this.space.serial(async () => {
-        const current = await this.space.ready();
-        const keys = response.documents;
-        const ctx = this.planContext(response.epoch);
-        // Every record on an epoch change, and at first contact (to put queued changes in the server's epoch).
-        const withAll = epochMoved(current, response.epoch, response.reset) || current.epoch === 0;
-        const records = await this.space.records(keys, withAll);
-        const plan = await planPull(
-          ctx,
-          { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
-          response,
-          this.runtime.now(),
-        );
-        await this.commitPlan(plan);
-        await this.refreshCounts();
-        return plan;
-      });
-      this.afterCommit(planned);
-      this.publish({ lastError: this.standingError() });
-      if (!response.more) this.gate.openNow();
-      this.dispatch({ type: "pull-done", more: response.more });
+      // Settled at once, so a page nobody awaits yet never makes an unhandled rejection.
+      const settled = answer.then(
+        (response) => ({ response }),
+        (reason: unknown) => ({ reason }),
+      );
+      return { sentAt, settled };
+    };
+    try {
+      const sync = await this.space.serial(() => this.space.ready());
+      let page: PageRequest | undefined = ask(sync.checkpoint);
+      while (page) {
+        const { sentAt } = page;
+        const outcome: Awaited<PageRequest["settled"]> = await page.settled;
+        if (generation !== this.generation) return;
+        if ("reason" in outcome) throw outcome.reason;
+        const response: PullResponse = outcome.response;
+        page = response.more && !response.reset && mayContinue() ? ask(response.checkpoint) : undefined;
+        const planned = await this.space.serial(async () => {
+          const current = await this.space.ready();
+          const keys = response.documents;
+          const ctx = this.planContext(response.epoch);
+          // Every record on an epoch change, and at first contact (to put queued changes in the server's epoch).
+          const withAll = epochMoved(current, response.epoch, response.reset) || current.epoch === 0;
+          const records = await this.space.records(keys, withAll);
+          const plan = await planPull(
+            ctx,
+            { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
+            response,
+            this.runtime.now(),
+          );
+          await this.commitPlan(plan);
+          await this.refreshCounts();
+          return plan;
+        });
+        if (generation !== this.generation) return;
+        this.afterCommit(planned);
+        this.publish({ lastError: this.standingError() });
+        if (!response.more) {
+          this.gate.openNow();
+          this.dispatch({ type: "pull-done", more: false });
+          return;
+        }
+        if (!page || !mayContinue()) {
+          this.dispatch({ type: "pull-done", more: true });
+          return;
+        }
+      }
     } catch (error) {
       if (generation === this.generation) this.fail(error, inputs);
     }
@@ -422,7 +461,8 @@ class ReplicationRunner implements Replication {
    * Pushes the outbox through a window of up to `pushesInFlight` batches: when the oldest batch's answer is committed,
    * the next batch goes out, so the server always has the next batch while the device takes in an answer. Each batch
    * holds documents no batch in flight holds. Answers are committed in the order the batches were sent. Nothing new
-   * is sent once a failure, a needed pull (a remote change, a conflict, a moved epoch) or a policy change says to stop.
+   * is sent once a failure, a needed pull (a remote change, a conflict, a moved epoch) or policy stopping backups says
+   * to stop.
    */
   private async runPush(): Promise<void> {
     const generation = this.generation;
@@ -445,8 +485,7 @@ class ReplicationRunner implements Replication {
           this.state === "pushing" &&
           this.context.backupAllowed &&
           !this.context.needPull &&
-          this.hintExplained() &&
-          this.context.inputsVersion === inputs));
+          this.hintExplained()));
     try {
       const fill = async () => {
         while (window.length < lanes && mayContinue()) {
@@ -751,6 +790,12 @@ class ReplicationRunner implements Replication {
       for (const w of waiters) w();
     }
   }
+}
+
+/** A pull page asked for; `settled` never rejects. */
+interface PageRequest {
+  readonly sentAt: number;
+  readonly settled: Promise<{ readonly response: PullResponse } | { readonly reason: unknown }>;
 }
 
 /** A push batch read from the outbox, in its wire form. */
