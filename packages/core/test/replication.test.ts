@@ -3,6 +3,7 @@ import {
   createReplication,
   HokanError,
   type PushRequest,
+  type PushResponse,
   type RegistryEntry,
   type Replication,
   type ReplicationOptions,
@@ -232,22 +233,33 @@ describe("replication runner", () => {
     expect(mail.status.pending).toBe(0);
   });
 
-  it("sends the next batch as soon as the oldest answer is committed, not when the whole window is answered", async () => {
+  it("sends the next batch as soon as an answer is committed, and commits answers in the order the server applied them", async () => {
     const world = new SimWorld();
     const phone = world.device({ id: "a", accountId: "alice" });
     phone.setOnline(false);
     const inner = phone.link.transport;
-    const held: { ids: string[]; release: () => void }[] = [];
+    let pulls = 0;
+    // Each push waits to be applied by the server, then waits for its answer to be delivered.
+    const held: { id: string; apply: () => void; answer: () => void }[] = [];
     const transport: Transport = {
       ...inner,
       push: (r) =>
         new Promise((resolve, reject) => {
+          let applied: Promise<PushResponse> | undefined;
           held.push({
-            ids: r.changes.map((c) => c.id),
-            release: () => inner.push(r).then(resolve, reject),
+            id: r.changes.map((c) => c.id).join(","),
+            apply: () => {
+              applied = inner.push(r);
+            },
+            answer: () => {
+              applied?.then(resolve, reject);
+            },
           });
         }),
-      pull: (r) => inner.pull(r),
+      pull: (r) => {
+        pulls++;
+        return inner.pull(r);
+      },
       registry: (p) => inner.registry(p),
       live: (a) => inner.live(a),
     };
@@ -255,23 +267,31 @@ describe("replication runner", () => {
     await mail.bulkWrite([0, 1, 2, 3].map((i) => ({ collection: "settings", id: `d${i}`, data: { v: i } })));
     phone.setOnline(true);
     await world.runtime.runUntil(() => held.length === 2);
-    // The first answer is in while the second is not: the next batch goes out at once.
-    held[0]?.release();
+    const pullsBefore = pulls;
+    const at = (id: string) => held.find((h) => h.id === id) as (typeof held)[number];
+    // d0 answered while d1 is not: the next batch goes out at once.
+    at("d0").apply();
+    at("d0").answer();
     await world.runtime.runUntil(() => held.length === 3);
-    expect(held.map((h) => h.ids)).toEqual([["d0"], ["d1"], ["d2"]]);
+    expect(held.map((h) => h.id)).toEqual(["d0", "d1", "d2"]);
     expect(mail.status.pending).toBe(3);
-    // A later answer waits for the one sent before it, and nothing new goes out meanwhile.
-    held[2]?.release();
-    await world.runtime.advance(10);
-    expect(held).toHaveLength(3);
-    expect(mail.status.pending).toBe(3);
-    held[1]?.release();
+    // The server applies d2 before d1: its answer follows the checkpoint and is committed without waiting for d1.
+    at("d2").apply();
+    at("d2").answer();
     await world.runtime.runUntil(() => held.length === 4);
-    expect(mail.status.pending).toBe(1);
-    held[3]?.release();
+    expect(mail.status.pending).toBe(2);
+    // d1 applied, then d3, whose answer comes first: it waits for d1, which the server applied before it.
+    at("d1").apply();
+    at("d3").apply();
+    at("d3").answer();
+    await world.runtime.advance(10);
+    expect(mail.status.pending).toBe(2);
+    at("d1").answer();
     await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
     expect(held).toHaveLength(4);
     expect(Object.keys(serverDocs(world, "alice", MAIL.scope.appId))).toHaveLength(4);
+    // Every answer moved the checkpoint past the device's own push: nothing of its own is pulled back.
+    expect(pulls).toBe(pullsBefore);
   });
 
   it("pulls what another device wrote while its own push was in flight, once the push is answered", async () => {

@@ -30,8 +30,9 @@ export interface ReplicationOptions {
   /** Changes per push (default 200). */
   readonly pushBatchSize?: number;
   /**
-   * Pushes sent side by side, each of its own documents (default 2): the next batch travels while the server applies
-   * the one before. 1 sends one at a time.
+   * Pushes in flight at once, each of its own documents (default 3): the next batches travel while the server applies
+   * one, and a new batch goes out as soon as an answer is committed. 1 sends one at a time. With 50 ms added to each
+   * request, 3 pushed 10,000 documents about 1.2× faster than 2 (benchmarks/); on loopback they are alike.
    */
   readonly pushesInFlight?: number;
   /** Documents per pull (default 500). */

@@ -467,7 +467,7 @@ class ReplicationRunner implements Replication {
   private async runPush(): Promise<void> {
     const generation = this.generation;
     const inputs = this.context.inputsVersion;
-    const lanes = Math.max(1, this.options.pushesInFlight ?? 2);
+    const lanes = Math.max(1, this.options.pushesInFlight ?? 3);
     // A retried batch (same changes) goes under the same idempotency key as its earlier unanswered attempt.
     const earlier = this.lastAttempts;
     this.lastAttempts = new Map();
@@ -504,12 +504,17 @@ class ReplicationRunner implements Replication {
               changes: next.changes,
             }),
           );
+          const sent: InFlightBatch = { ...next, key, sentAt, settled: Promise.resolve() };
           // Settled here so that an answer nobody awaits yet (a later batch) is never an unhandled rejection.
-          const settled = answer.then(
-            (response) => ({ response }),
-            (reason: unknown) => ({ reason }),
+          sent.settled = answer.then(
+            (response) => {
+              sent.outcome = { response };
+            },
+            (reason: unknown) => {
+              sent.outcome = { reason };
+            },
           );
-          window.push({ ...next, key, sentAt, settled });
+          window.push(sent);
           this.publish({ inFlight: true });
         }
       };
@@ -519,10 +524,14 @@ class ReplicationRunner implements Replication {
         return;
       }
       while (window.length > 0) {
-        const head = window[0] as InFlightBatch;
-        const outcome = await head.settled;
-        if (generation !== this.generation) return;
-        window.shift();
+        const head = this.nextToCommit(window);
+        if (!head) {
+          await Promise.race(window.filter((b) => !b.outcome).map((b) => b.settled));
+          if (generation !== this.generation) return;
+          continue;
+        }
+        window.splice(window.indexOf(head), 1);
+        const outcome = head.outcome as BatchOutcome;
         if ("reason" in outcome) {
           failure ??= { reason: outcome.reason };
           this.lastAttempts.set(pushFingerprint(head.changes), head.key);
@@ -571,6 +580,30 @@ class ReplicationRunner implements Replication {
       this.releaseHint();
       this.fail(error, inputs);
     }
+  }
+
+  /**
+   * The answered batch to commit next: a failure, or the one the server applied first. It waits while a batch still
+   * in flight may have been applied before it, so that the checkpoint can move past each in turn: with more than one
+   * push waiting for the app's lock, the server does not always apply them in the order they were sent.
+   */
+  private nextToCommit(window: readonly InFlightBatch[]): InFlightBatch | undefined {
+    let best: InFlightBatch | undefined;
+    let bestSeq = Number.POSITIVE_INFINITY;
+    for (const b of window) {
+      if (!b.outcome) continue;
+      if ("reason" in b.outcome) return b;
+      const first = firstSeq(b.outcome.response);
+      if (first === Number.POSITIVE_INFINITY) return b;
+      if (first < bestSeq) {
+        best = b;
+        bestSeq = first;
+      }
+    }
+    if (!best?.outcome || "reason" in best.outcome) return undefined;
+    const cp = this.space.current?.checkpoint;
+    const gap = cp !== undefined && best.outcome.response.epoch === cp.epoch && bestSeq > cp.seq + 1;
+    return gap && window.some((b) => !b.outcome) ? undefined : best;
   }
 
   /** Whether the held live hint (if any) is this device's own push, now committed. */
@@ -804,11 +837,15 @@ interface PreparedBatch {
   readonly changes: PushChange[];
 }
 
-/** A batch sent and not yet committed; `settled` never rejects. */
+/** What became of a push batch. */
+type BatchOutcome = { readonly response: PushResponse } | { readonly reason: unknown };
+
+/** A batch sent and not yet committed; `settled` never rejects, and `outcome` is set when it resolves. */
 interface InFlightBatch extends PreparedBatch {
   readonly key: string;
   readonly sentAt: number;
-  readonly settled: Promise<{ readonly response: PushResponse } | { readonly reason: unknown }>;
+  settled: Promise<void>;
+  outcome?: BatchOutcome;
 }
 
 /** The app's own copy of a document a store handed out frozen (the memory store does); others are the app's already. */
@@ -819,4 +856,11 @@ function ownCopy(data: JsonObject): JsonObject {
 function withoutReason(s: ReplicationStatus): ReplicationStatus {
   const { reason: _, ...rest } = s;
   return rest;
+}
+
+/** The lowest feed position a push's answer took (nothing accepted: none, as infinity). */
+function firstSeq(response: PushResponse): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const r of response.results) if (r.status === "accepted" && r.seq < min) min = r.seq;
+  return min;
 }
