@@ -69,6 +69,9 @@ function toDocument(r: DocRow): ServerDocument {
 
 const DOC_COLUMNS = "collection, id, data, rev, seq, hlc, change_id, updated_at, schema_version, bytes";
 
+/** Pushes of one app that may hold a database connection at once in one server process (see `BackupStore.push`). */
+const PUSH_CONNECTIONS_PER_APP = 2;
+
 /** Options of {@link BackupStore}. */
 export interface BackupStoreOptions {
   readonly limits: ServerLimits;
@@ -85,6 +88,9 @@ export class BackupStore {
   private readonly now: () => number;
 
   private analysing: Promise<void> | undefined;
+
+  /** Pushes holding a connection, and those waiting for a turn, per account and app in this process. */
+  private readonly appTurns = new Map<string, { active: number; waiting: (() => void)[] }>();
 
   constructor(
     private readonly db: Database,
@@ -148,10 +154,47 @@ export class BackupStore {
   async push(account: string, request: PushRequest): Promise<PushResponse> {
     const invalid = checkPush(request, this.options.limits);
     if (invalid) throw invalid;
-    const { scope } = request;
-    const fingerprint = pushFingerprint(request.changes);
     // Outside the app's lock: the other pushes of the app wait for nothing but the database.
+    const fingerprint = pushFingerprint(request.changes);
     const measured = measureChanges(request.changes, this.options.limits);
+    // At most two pushes of one app hold a database connection in this process: one applying, the next already
+    // waiting for the app's row lock so that it starts the moment the first commits. More would only fill the pool
+    // with connections that wait (a device sends several pushes side by side). The row lock orders pushes across
+    // processes.
+    const release = await this.appTurn(JSON.stringify([account, request.scope.appId]));
+    try {
+      return await this.pushNow(account, request, fingerprint, measured);
+    } finally {
+      release();
+    }
+  }
+
+  /** Waits for one of the {@link PUSH_CONNECTIONS_PER_APP} turns of an app; resolves to the turn's release. */
+  private async appTurn(key: string): Promise<() => void> {
+    let turns = this.appTurns.get(key);
+    if (!turns) {
+      turns = { active: 0, waiting: [] };
+      this.appTurns.set(key, turns);
+    }
+    const state = turns;
+    if (state.active >= PUSH_CONNECTIONS_PER_APP)
+      await new Promise<void>((resolve) => state.waiting.push(resolve));
+    else state.active++;
+    return () => {
+      const next = state.waiting.shift();
+      if (next)
+        next(); // the turn passes on; `active` stays
+      else if (--state.active === 0) this.appTurns.delete(key);
+    };
+  }
+
+  private async pushNow(
+    account: string,
+    request: PushRequest,
+    fingerprint: string,
+    measured: ReturnType<typeof measureChanges>,
+  ): Promise<PushResponse> {
+    const { scope } = request;
     let counts = { before: 0, after: 0 };
     const response = await this.db.transaction(async (tx) => {
       // One push at a time per account and app: the row lock (taken by the upsert, new row or not) orders them,

@@ -299,3 +299,55 @@ describe("planner statistics", () => {
     await scratch.drop();
   });
 });
+
+describe("pushes of one app", () => {
+  it("hold at most two database connections in the process, and each is answered in turn", async () => {
+    const { BackupStore, scratchDatabase } = await import("../src/index.js");
+    const { DEFAULT_LIMITS } = await import("@hokan/core");
+    const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
+    await migrate(scratch.db);
+    let open = 0;
+    let most = 0;
+    const counted = {
+      ...scratch.db,
+      transaction: async <T>(fn: Parameters<typeof scratch.db.transaction<T>>[0]) => {
+        open++;
+        most = Math.max(most, open);
+        try {
+          return await scratch.db.transaction(fn);
+        } finally {
+          open--;
+        }
+      },
+    };
+    const store = new BackupStore(counted, { limits: DEFAULT_LIMITS });
+    const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
+    const push = (k: number) =>
+      store.push("alice", {
+        scope,
+        idempotencyKey: `turns-key-${k}`,
+        changes: [
+          {
+            collection: "settings",
+            id: `d${k}`,
+            changeId: `c${k}`,
+            epoch: 1,
+            baseRev: 0,
+            hlc: "001795564800000:000000:a",
+            data: { v: k },
+          },
+        ],
+      });
+    const answers = await Promise.all([0, 1, 2, 3, 4, 5].map(push));
+    // Two transactions at most: one applying, one waiting for the app's lock.
+    expect(most).toBe(2);
+    const seqs = answers.map((a) => (a.results[0]?.status === "accepted" ? a.results[0].seq : 0));
+    expect(seqs.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
+    // A push that fails does not stop the ones queued behind it.
+    const failing = store.push("alice", { scope, idempotencyKey: "turns-key-0", changes: [] });
+    const after = push(6);
+    await expect(failing).rejects.toMatchObject({ code: "idempotency-mismatch" });
+    expect((await after).results[0]).toMatchObject({ status: "accepted", seq: 7 });
+    await scratch.drop();
+  });
+});
