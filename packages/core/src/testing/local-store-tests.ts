@@ -164,6 +164,28 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
     );
 
     it(
+      "keeps documents and namespaces apart whose names run together",
+      withStore(async ({ store }) => {
+        const ab = { collection: "ab", id: "c" };
+        const a = { collection: "a", id: "bc" };
+        await store.commit(A, {
+          documents: [
+            { ...ab, data: { is: "ab/c" }, hlc: "000000000000001:000000:d" },
+            { ...a, data: { is: "a/bc" }, hlc: "000000000000001:000000:d" },
+          ],
+        });
+        expect((await store.getDocuments(A, [ab, a])).map((d) => d?.data)).toEqual([
+          { is: "ab/c" },
+          { is: "a/bc" },
+        ]);
+        const ns1 = { account: "ab", app: "c" };
+        const ns2 = { account: "a", app: "bc" };
+        await store.commit(ns1, { documents: [doc("x", { in: 1 })] });
+        expect(await store.getDocuments(ns2, [{ collection: "settings", id: "x" }])).toEqual([undefined]);
+      }),
+    );
+
+    it(
       "keeps accounts and apps apart",
       withStore(async ({ store }) => {
         await store.commit(A, {

@@ -23,8 +23,9 @@ interface NamespaceData {
   lastSeq?: number;
 }
 
-const nsKey = (ns: Namespace): string => JSON.stringify([ns.account, ns.app]);
-const docKey = (k: DocumentKey): string => JSON.stringify([k.collection, k.id]);
+// Keys of the store's maps: length-prefixed, so no two names make the same key (and cheaper than JSON per lookup).
+const nsKey = (ns: Namespace): string => `${ns.account.length}:${ns.account}${ns.app}`;
+const docKey = (k: DocumentKey): string => `${k.collection.length}:${k.collection}${k.id}`;
 
 /**
  * A {@link LocalStore} in memory: the reference implementation of the port, and what simulated devices keep across
