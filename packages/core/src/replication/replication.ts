@@ -11,13 +11,7 @@ import { HokanError, isErrorCode } from "../errors.js";
 import { cloneJson, type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
-import {
-  type DocumentKey,
-  INITIAL_SYNC_STATE,
-  type LocalDocument,
-  type Namespace,
-  type OutboxEntry,
-} from "../ports.js";
+import { INITIAL_SYNC_STATE, type LocalDocument, type Namespace, type OutboxEntry } from "../ports.js";
 import type {
   AppScope,
   Checkpoint,
