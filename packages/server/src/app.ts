@@ -189,7 +189,8 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     if (!checkpoint || typeof checkpoint !== "object")
       throw new HokanError("bad-request", "the body needs a checkpoint { epoch, seq }");
     const limit = body.limit === undefined ? 500 : Number(body.limit);
-    return store.pull(p.account, { scope, checkpoint, limit });
+    const page = await store.pullJson(p.account, { scope, checkpoint, limit });
+    return reply.type("application/json; charset=utf-8").send(page);
   });
 
   app.post("/v1/apps/:appId/push", async (request, reply) => {

@@ -351,3 +351,57 @@ describe("pushes of one app", () => {
     await scratch.drop();
   });
 });
+
+describe("pull pages", () => {
+  it("carry every field of each document, its data as stored, deleted ones as null", async () => {
+    const { BackupStore, openPGlite } = await import("../src/index.js");
+    const { DEFAULT_LIMITS } = await import("@hokan/core");
+    const db = await openPGlite();
+    await migrate(db);
+    const store = new BackupStore(db, { limits: DEFAULT_LIMITS, now: () => 1_795_564_800_000 });
+    const scope = {
+      appId: "jp.example.mail",
+      appVersion: "1.0.0",
+      platform: "web" as const,
+      schemaVersion: 2,
+    };
+    const change = (id: string, data: Record<string, unknown> | null, baseRev = 0) => ({
+      collection: "settings",
+      id,
+      changeId: `c-${id}-${baseRev}`,
+      epoch: 1,
+      baseRev,
+      hlc: "001795564800000:000000:a",
+      schemaVersion: 2,
+      data: data as never,
+    });
+    const data = { text: 'é \u2028 "quoted" \\', n: 1.5, nested: { list: [1, null, true] } };
+    await store.push("alice", {
+      scope,
+      idempotencyKey: "pull-page-1",
+      changes: [change("a", data), change("b", { v: 1 })],
+    });
+    await store.push("alice", { scope, idempotencyKey: "pull-page-2", changes: [change("b", null, 1)] });
+    const page = JSON.parse(
+      await store.pullJson("alice", { scope, checkpoint: { epoch: 0, seq: 0 }, limit: 10 }),
+    );
+    const common = {
+      collection: "settings",
+      hlc: "001795564800000:000000:a",
+      updatedAt: 1_795_564_800_000,
+      schemaVersion: 2,
+    };
+    expect(page).toEqual({
+      epoch: 1,
+      reset: false,
+      checkpoint: { epoch: 1, seq: 3 },
+      more: false,
+      serverTime: 1_795_564_800_000,
+      documents: [
+        { ...common, id: "a", data, rev: 1, seq: 1, changeId: "c-a-0" },
+        { ...common, id: "b", data: null, rev: 2, seq: 3, changeId: "c-b-1" },
+      ],
+    });
+    await db.close();
+  });
+});
