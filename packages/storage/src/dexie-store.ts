@@ -169,11 +169,16 @@ export class DexieStore implements LocalStore {
           await outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).delete();
         }
         // Keep the outbox size: entries that existed go, entries that did not arrive (new ones are numbered here).
-        const existing = async (seqs: readonly number[]) =>
-          seqs.length ? (await outbox.bulkGet(seqs.map((s) => [n, s]))).filter(Boolean).length : 0;
+        const existing = async (seqs: readonly number[]) => {
+          let found = 0;
+          await inSteps(seqs, async (part) => {
+            found += (await outbox.bulkGet(part.map((s) => [n, s]))).filter(Boolean).length;
+          });
+          return found;
+        };
         if (change.outboxDelete?.length) {
           size -= await existing(change.outboxDelete);
-          await outbox.bulkDelete(change.outboxDelete.map((s) => [n, s]));
+          await inSteps(change.outboxDelete, (part) => outbox.bulkDelete(part.map((s) => [n, s])));
         }
         const numbered = (change.outboxPut ?? []).filter((e) => e.seq > 0).map((e) => e.seq);
         size += (change.outboxPut?.length ?? 0) - (await existing(numbered));
@@ -191,12 +196,14 @@ export class DexieStore implements LocalStore {
             next = { ...next, nextSeq: next.nextSeq + 1 };
             return row;
           });
-          if (rows.length) await outbox.bulkPut(rows);
+          await inSteps(rows, (part) => outbox.bulkPut(part));
           await sync.put({ ...next, ns: n });
         } else if (change.outboxPut?.length) {
-          await outbox.bulkPut(change.outboxPut.map((e) => ({ ...e, ns: n })));
+          await inSteps(change.outboxPut, (part) => outbox.bulkPut(part.map((e) => ({ ...e, ns: n }))));
         }
-        if (change.documents?.length) await documents.bulkPut(change.documents.map((d) => ({ ...d, ns: n })));
+        await inSteps(change.documents ?? [], (part) =>
+          documents.bulkPut(part.map((d) => ({ ...d, ns: n }))),
+        );
         await counts.put({ ns: n, outbox: size });
       }),
     );
@@ -256,4 +263,16 @@ export class DexieStore implements LocalStore {
       }
     }
   }
+}
+
+/** Rows per bulk request inside one transaction (see {@link inSteps}). */
+const STEP = 1000;
+
+/**
+ * Runs a bulk operation over `items` a step at a time, inside the caller's transaction (so still all or nothing):
+ * fake-indexeddb shifts its request queue per request, so one bulk call of 100,000 rows cost seconds (quadratic);
+ * browsers are as fast either way.
+ */
+async function inSteps<T>(items: readonly T[], op: (part: readonly T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += STEP) await op(items.slice(i, i + STEP));
 }

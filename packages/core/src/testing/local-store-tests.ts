@@ -221,6 +221,30 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
     );
 
     it(
+      "applies a commit of thousands of records whole or not at all",
+      withStore(async ({ store }) => {
+        const ids = Array.from({ length: 2500 }, (_, i) => `d${i}`);
+        const poisoned = { v: 2, f: (() => 1) as unknown as number };
+        await expect(
+          store.commit(A, {
+            outboxPut: ids.map((id, i) => entry(i + 1, id)),
+            documents: ids.map((id, i) => doc(id, i === ids.length - 1 ? poisoned : { v: i })),
+          }),
+        ).rejects.toThrow();
+        expect(await store.countOutbox(A)).toBe(0);
+        expect(await store.listDocuments(A)).toEqual([]);
+        await store.commit(A, {
+          outboxPut: ids.map((id, i) => entry(i + 1, id)),
+          documents: ids.map((id, i) => doc(id, { v: i })),
+        });
+        expect(await store.countOutbox(A)).toBe(2500);
+        expect((await store.listDocuments(A)).length).toBe(2500);
+        await store.commit(A, { outboxDelete: ids.map((_, i) => i + 1) });
+        expect(await store.countOutbox(A)).toBe(0);
+      }),
+    );
+
+    it(
       "applies a commit whole or not at all",
       withStore(async ({ store }) => {
         await store.commit(A, { documents: [doc("x", { v: 1 })], outboxPut: [entry(1, "x")], sync: sync(1) });
