@@ -12,18 +12,19 @@ import { cloneJson, type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
 import { INITIAL_SYNC_STATE, type LocalDocument, type Namespace, type OutboxEntry } from "../ports.js";
-import type {
-  AppScope,
-  Checkpoint,
-  LiveEvent,
-  PullResponse,
-  PushChange,
-  PushResponse,
-  PushResult,
-} from "../protocol.js";
+import type { AppScope, Checkpoint, LiveEvent, PullResponse, PushResponse, PushResult } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
 import type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./api.js";
+import {
+  type InFlightBatch,
+  nextToCommit,
+  type Outcome,
+  type PageRequest,
+  type PreparedBatch,
+  trackBatch,
+  trackPage,
+} from "./in-flight.js";
 import { LiveChannel } from "./live-channel.js";
 import {
   backoffDelay,
@@ -388,28 +389,23 @@ class ReplicationRunner implements Replication {
     const inputs = this.context.inputsVersion;
     const mayContinue = () =>
       generation === this.generation && this.state === "pulling" && this.context.restoreAllowed;
-    const ask = (checkpoint: Checkpoint): PageRequest => {
-      const sentAt = this.runtime.now();
-      const answer = this.remote(() =>
-        this.options.transport.pull({
-          scope: this.app$.value,
-          checkpoint,
-          limit: this.options.pullBatchSize ?? 500,
-        }),
+    const ask = (checkpoint: Checkpoint): PageRequest =>
+      trackPage(
+        this.runtime.now(),
+        this.remote(() =>
+          this.options.transport.pull({
+            scope: this.app$.value,
+            checkpoint,
+            limit: this.options.pullBatchSize ?? 500,
+          }),
+        ),
       );
-      // Settled at once, so a page nobody awaits yet never makes an unhandled rejection.
-      const settled = answer.then(
-        (response) => ({ response }),
-        (reason: unknown) => ({ reason }),
-      );
-      return { sentAt, settled };
-    };
     try {
       const sync = await this.space.serial(() => this.space.ready());
       let page: PageRequest | undefined = ask(sync.checkpoint);
       while (page) {
         const { sentAt } = page;
-        const outcome: Awaited<PageRequest["settled"]> = await page.settled;
+        const outcome: Outcome<PullResponse> = await page.settled;
         if (generation !== this.generation) return;
         if ("reason" in outcome) throw outcome.reason;
         const response: PullResponse = outcome.response;
@@ -454,8 +450,8 @@ class ReplicationRunner implements Replication {
   /**
    * Pushes the outbox through a window of up to `pushesInFlight` batches: when the oldest batch's answer is committed,
    * the next batch goes out, so the server always has the next batch while the device takes in an answer. Each batch
-   * holds documents no batch in flight holds. Answers are committed in the order the batches were sent. Nothing new
-   * is sent once a failure, a needed pull (a remote change, a conflict, a moved epoch) or policy stopping backups says
+   * holds documents no batch in flight holds. Answers are committed in the order the server applied them
+   * ({@link nextToCommit}). Nothing new is sent once a failure, a needed pull (a remote change, a conflict, a moved epoch) or policy stopping backups says
    * to stop.
    */
   private async runPush(): Promise<void> {
@@ -490,7 +486,6 @@ class ReplicationRunner implements Replication {
           // Fingerprints are worked out only when an earlier batch went unanswered, or for this one when it does.
           const key =
             (earlier.size > 0 && earlier.get(pushFingerprint(next.changes))) || randomId(this.runtime);
-          const sentAt = this.runtime.now();
           const answer = this.remote(() =>
             this.options.transport.push({
               scope: this.app$.value,
@@ -498,16 +493,7 @@ class ReplicationRunner implements Replication {
               changes: next.changes,
             }),
           );
-          const sent: InFlightBatch = { ...next, key, sentAt, settled: Promise.resolve() };
-          // Settled here so that an answer nobody awaits yet (a later batch) is never an unhandled rejection.
-          sent.settled = answer.then(
-            (response) => {
-              sent.outcome = { response };
-            },
-            (reason: unknown) => {
-              sent.outcome = { reason };
-            },
-          );
+          const sent = trackBatch(next, key, this.runtime.now(), answer);
           window.push(sent);
           this.publish({ inFlight: true });
         }
@@ -518,14 +504,14 @@ class ReplicationRunner implements Replication {
         return;
       }
       while (window.length > 0) {
-        const head = this.nextToCommit(window);
+        const head = nextToCommit(window, this.space.current?.checkpoint);
         if (!head) {
           await Promise.race(window.filter((b) => !b.outcome).map((b) => b.settled));
           if (generation !== this.generation) return;
           continue;
         }
         window.splice(window.indexOf(head), 1);
-        const outcome = head.outcome as BatchOutcome;
+        const outcome = head.outcome as Outcome<PushResponse>;
         if ("reason" in outcome) {
           failure ??= { reason: outcome.reason };
           this.lastAttempts.set(pushFingerprint(head.changes), head.key);
@@ -574,30 +560,6 @@ class ReplicationRunner implements Replication {
       this.releaseHint();
       this.fail(error, inputs);
     }
-  }
-
-  /**
-   * The answered batch to commit next: a failure, or the one the server applied first. It waits while a batch still
-   * in flight may have been applied before it, so that the checkpoint can move past each in turn: with more than one
-   * push waiting for the app's lock, the server does not always apply them in the order they were sent.
-   */
-  private nextToCommit(window: readonly InFlightBatch[]): InFlightBatch | undefined {
-    let best: InFlightBatch | undefined;
-    let bestSeq = Number.POSITIVE_INFINITY;
-    for (const b of window) {
-      if (!b.outcome) continue;
-      if ("reason" in b.outcome) return b;
-      const first = firstSeq(b.outcome.response);
-      if (first === Number.POSITIVE_INFINITY) return b;
-      if (first < bestSeq) {
-        best = b;
-        bestSeq = first;
-      }
-    }
-    if (!best?.outcome || "reason" in best.outcome) return undefined;
-    const cp = this.space.current?.checkpoint;
-    const gap = cp !== undefined && best.outcome.response.epoch === cp.epoch && bestSeq > cp.seq + 1;
-    return gap && window.some((b) => !b.outcome) ? undefined : best;
   }
 
   /** Whether the held live hint (if any) is this device's own push, now committed. */
@@ -819,29 +781,6 @@ class ReplicationRunner implements Replication {
   }
 }
 
-/** A pull page asked for; `settled` never rejects. */
-interface PageRequest {
-  readonly sentAt: number;
-  readonly settled: Promise<{ readonly response: PullResponse } | { readonly reason: unknown }>;
-}
-
-/** A push batch read from the outbox, in its wire form. */
-interface PreparedBatch {
-  readonly batch: OutboxEntry[];
-  readonly changes: PushChange[];
-}
-
-/** What became of a push batch. */
-type BatchOutcome = { readonly response: PushResponse } | { readonly reason: unknown };
-
-/** A batch sent and not yet committed; `settled` never rejects, and `outcome` is set when it resolves. */
-interface InFlightBatch extends PreparedBatch {
-  readonly key: string;
-  readonly sentAt: number;
-  settled: Promise<void>;
-  outcome?: BatchOutcome;
-}
-
 /** The app's own copy of a document a store handed out frozen (the memory store does); others are the app's already. */
 function ownCopy(data: JsonObject): JsonObject {
   return Object.isFrozen(data) ? cloneJson(data) : data;
@@ -850,11 +789,4 @@ function ownCopy(data: JsonObject): JsonObject {
 function withoutReason(s: ReplicationStatus): ReplicationStatus {
   const { reason: _, ...rest } = s;
   return rest;
-}
-
-/** The lowest feed position a push's answer took (nothing accepted: none, as infinity). */
-function firstSeq(response: PushResponse): number {
-  let min = Number.POSITIVE_INFINITY;
-  for (const r of response.results) if (r.status === "accepted" && r.seq < min) min = r.seq;
-  return min;
 }
