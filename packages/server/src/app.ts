@@ -245,7 +245,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     });
     res.write(": hokan live\n\n");
     const send = (event: LiveEvent) => res.write(`data: ${JSON.stringify(event)}\n\n`);
-    const remove = hub.add(p.account, apps, send);
+    const remove = hub.add(p.account, apps, send, () => res.end());
     const beat = setInterval(() => res.write(": beat\n\n"), options.liveHeartbeatMs ?? 15_000);
     request.raw.on("close", () => {
       clearInterval(beat);

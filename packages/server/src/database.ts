@@ -12,8 +12,15 @@ export interface Sql {
 export interface Database extends Sql {
   /** Runs `fn` in one transaction (committed when it resolves, rolled back when it throws). */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
-  /** Listens for NOTIFY on a channel; resolves to a function that stops listening. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Listens for NOTIFY on a channel; resolves to a function that stops listening. When the listening connection is
+   * lost, it listens again (retrying with growing pauses) and then calls `onGap`: notices sent meanwhile are lost.
+   */
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onGap?: () => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
   /** `pglite` or `postgres`, for logs and health. */
   readonly kind: "pglite" | "postgres";
@@ -38,6 +45,10 @@ export async function openPGlite(dataDir?: string): Promise<Database> {
     close: () => db.close(),
   };
 }
+
+/** First pause before listening again after the listening connection was lost; it doubles up to the maximum. */
+const LISTEN_RETRY_MS = 250;
+const LISTEN_RETRY_MAX_MS = 10_000;
 
 /** PostgreSQL through a `pg` pool; NOTIFY reaches every server process on the same database. */
 export async function openPostgres(connectionString: string, poolSize = 10): Promise<Database> {
@@ -69,19 +80,54 @@ export async function openPostgres(connectionString: string, poolSize = 10): Pro
         client.release();
       }
     },
-    listen: async (channel, onPayload) => {
-      const client = await pool.connect();
-      // Its connection ending must not end the process either (live hints then stop until the server restarts).
-      client.on("error", () => undefined);
+    listen: async (channel, onPayload, onGap) => {
       const handler = (m: pg.Notification) => {
         if (m.channel === channel && m.payload !== undefined) onPayload(m.payload);
       };
-      client.on("notification", handler);
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      let client: pg.PoolClient | undefined;
+      let stopped = false;
+      let retry: ReturnType<typeof setTimeout> | undefined;
+      const connect = async () => {
+        const c = await pool.connect();
+        // Its connection ending (a restart, an administrator, a network cut) must not end the process: listen again.
+        const lost = () => {
+          if (client !== c) return;
+          client = undefined;
+          c.release(true);
+          if (!stopped) again(LISTEN_RETRY_MS);
+        };
+        c.on("error", lost);
+        c.on("end", lost);
+        c.on("notification", handler);
+        try {
+          await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        } catch (error) {
+          c.release(true);
+          throw error;
+        }
+        client = c;
+      };
+      const again = (delay: number) => {
+        retry = setTimeout(() => {
+          connect().then(
+            () => onGap?.(),
+            () => {
+              if (!stopped) again(Math.min(delay * 2, LISTEN_RETRY_MAX_MS));
+            },
+          );
+        }, delay);
+        retry.unref?.();
+      };
+      await connect();
       return async () => {
-        client.off("notification", handler);
-        await client.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
-        client.release();
+        stopped = true;
+        clearTimeout(retry);
+        const c = client;
+        client = undefined;
+        if (!c) return;
+        c.off("notification", handler);
+        // Closed rather than returned to the pool, where its listeners would follow it to other work.
+        c.release(true);
       };
     },
     close: () => pool.end(),

@@ -6,6 +6,7 @@ interface Listener {
   readonly account: string;
   readonly apps: ReadonlySet<string>;
   readonly send: (event: LiveEvent) => void;
+  readonly end: () => void;
 }
 
 /**
@@ -17,12 +18,31 @@ export class LiveHub {
   private stop: (() => Promise<void>) | undefined;
 
   async start(db: Database): Promise<void> {
-    this.stop = await db.listen(LIVE_CHANNEL, (payload) => this.deliver(payload));
+    this.stop = await db.listen(
+      LIVE_CHANNEL,
+      (payload) => this.deliver(payload),
+      () => this.resync(),
+    );
   }
 
-  /** Adds a connection; returns the function that removes it. */
-  add(account: string, apps: readonly string[], send: (event: LiveEvent) => void): () => void {
-    const listener: Listener = { account, apps: new Set(apps), send };
+  /**
+   * Ends every live connection after notices may have been lost (the database connection this process listened on
+   * was lost and is back): each client opens its channel again and catches up from its checkpoint, as after any drop.
+   */
+  resync(): void {
+    const all = [...this.listeners];
+    this.listeners.clear();
+    for (const l of all) l.end();
+  }
+
+  /** Adds a connection (`end` closes it); returns the function that removes it. */
+  add(
+    account: string,
+    apps: readonly string[],
+    send: (event: LiveEvent) => void,
+    end: () => void,
+  ): () => void {
+    const listener: Listener = { account, apps: new Set(apps), send, end };
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

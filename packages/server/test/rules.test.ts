@@ -405,3 +405,73 @@ describe("pull pages", () => {
     await db.close();
   });
 });
+
+describe("live hints after the server's LISTEN connection is lost", () => {
+  it("come again: the server listens anew and ends live channels so clients catch up", async () => {
+    const { scratchDatabase, openPostgres, buildServer, signDevelopmentToken } = await import(
+      "../src/index.js"
+    );
+    const { createHttpTransport } = await import("@hokan/transport");
+    const { openRegistry } = await import("@hokan/core/testing");
+    const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
+    const db = await openPostgres(scratch.url as string, 4);
+    await migrate(db);
+    const secret = "live-relisten-secret-0123456789abcdef";
+    const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
+    const server = await buildServer({
+      db,
+      registry: parseRegistry({ apps: openRegistry([scope.appId]) }),
+      verify: await createVerifier({ secret }),
+    });
+    await server.app.listen({ host: "127.0.0.1", port: 0 });
+    const address = server.app.server.address() as { port: number };
+    const t = createHttpTransport({
+      baseUrl: `http://127.0.0.1:${address.port}`,
+      token: () => signDevelopmentToken(secret, { account: "alice" }),
+    });
+    const until = async (what: string, ok: () => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    let firstEnded = false;
+    const first = t
+      .live([scope.appId])
+      .subscribe({ error: () => (firstEnded = true), complete: () => (firstEnded = true) });
+    await until("the first live channel", () => server.hub.connections === 1);
+    // As a PostgreSQL restart or an administrator would: end every other connection to this database.
+    await scratch.db.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    await until("the live channel to be ended once the server listens again", () => firstEnded);
+    first.unsubscribe();
+    const hints: string[] = [];
+    const second = t
+      .live([scope.appId])
+      .subscribe({ next: (e) => hints.push(e.type), error: () => undefined });
+    await until("the second live channel", () => server.hub.connections === 1);
+    const epoch = (await t.pull({ scope, checkpoint: { epoch: 0, seq: 0 }, limit: 1 })).epoch;
+    await t.push({
+      scope,
+      idempotencyKey: "relisten-push-1",
+      changes: [
+        {
+          collection: "settings",
+          id: "x",
+          changeId: "c-x",
+          epoch,
+          baseRev: 0,
+          hlc: "001795564800000:000000:a",
+          data: { v: 1 },
+        },
+      ],
+    });
+    await until("a live hint after listening again", () => hints.includes("changed"));
+    second.unsubscribe();
+    await server.app.close();
+    await db.close();
+    await scratch.drop();
+  });
+});
