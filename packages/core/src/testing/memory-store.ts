@@ -37,7 +37,8 @@ export class MemoryStore implements LocalStore, DeviceValues {
   private readonly deviceValues = new Map<string, unknown>();
 
   async getDeviceValue<T>(key: string): Promise<T | undefined> {
-    return copy(this.deviceValues.get(key) as T | undefined);
+    const value = this.deviceValues.get(key) as T | undefined;
+    return value === undefined ? undefined : structuredClone(value);
   }
 
   async setDeviceValue(key: string, value: unknown): Promise<void> {
@@ -180,27 +181,10 @@ function putEntry(space: NamespaceData, e: OutboxEntry): void {
 }
 
 /**
- * A deep copy of a stored record (plain objects, arrays and JSON primitives), refusing what IndexedDB could not
- * store either. Several times faster than `structuredClone` for JSON-shaped records (benchmarks/).
+ * A deep copy of a record (plain objects, arrays and JSON primitives), frozen all the way down: what the store keeps
+ * and hands out. It refuses what IndexedDB could not store either, and is several times faster than `structuredClone`
+ * for JSON-shaped records (benchmarks/).
  */
-function copy<T>(value: T): T {
-  switch (typeof value) {
-    case "function":
-    case "symbol":
-      throw new TypeError(`a ${typeof value} cannot be stored`);
-    case "object": {
-      if (value === null) return value;
-      if (Array.isArray(value)) return value.map(copy) as T;
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key]);
-      return out as T;
-    }
-    default:
-      return value;
-  }
-}
-
-/** {@link copy}, frozen all the way down: what the store keeps and hands out. */
 function frozenCopy<T>(value: T): T {
   switch (typeof value) {
     case "function":
