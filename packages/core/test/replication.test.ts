@@ -172,7 +172,14 @@ describe("replication runner", () => {
 
   it("sends changes queued before first contact once, under the epoch its first pull learned", async () => {
     const world = new SimWorld();
-    const phone = world.device({ id: "a", accountId: "alice" });
+    let listed = 0;
+    class CountingStore extends MemoryStore {
+      override listDocuments(...args: Parameters<MemoryStore["listDocuments"]>) {
+        listed++;
+        return super.listDocuments(...args);
+      }
+    }
+    const phone = world.device({ id: "a", accountId: "alice", store: new CountingStore() });
     phone.setOnline(false);
     const { transport, pushes } = spy(phone.link.transport);
     const mail = await startBehind(world, phone, transport);
@@ -185,6 +192,8 @@ describe("replication runner", () => {
     await world.settle();
     expect(pushes.map((p) => p.changes.map((c) => c.epoch))).toEqual([[1, 1]]);
     expect(Object.keys(serverDocs(world, "alice", MAIL.scope.appId))).toEqual(["settings/x", "settings/y"]);
+    // Joining the epoch takes the queued changes only: no pass over every document.
+    expect(listed).toBe(0);
   });
 
   it("sends up to pushesInFlight batches of distinct documents side by side, and keeps an answered one when the other fails", async () => {

@@ -68,18 +68,28 @@ export class NamespaceState {
     return this.queue;
   }
 
-  /** The documents and outbox entries a plan reads; every one of the namespace when the epoch moved. */
-  async records(keys: readonly DocumentKey[], withAll: boolean): Promise<Omit<PlanRecords, "sync">> {
+  /**
+   * The documents and outbox entries a plan reads; with `all`, every outbox entry of the namespace too, and every
+   * document when `all` is `"everything"` (an epoch moved: every document is rebased). First contact needs only the
+   * entries (they join the server's epoch): reading every document too cost a whole pass over IndexedDB.
+   */
+  async records(
+    keys: readonly DocumentKey[],
+    all: "none" | "entries" | "everything",
+  ): Promise<Omit<PlanRecords, "sync">> {
     const list = await this.store.getDocuments(this.ns, keys);
     const documents = new Map<string, LocalDocument>();
     for (const d of list) if (d) documents.set(docKey(d), d);
     const entries: OutboxEntry[] = await this.store.outboxFor(this.ns, keys);
-    if (!withAll) return { documents, entries };
-    const all = {
-      documents: await this.store.listDocuments(this.ns),
-      entries: await this.store.readOutbox(this.ns),
+    if (all === "none") return { documents, entries };
+    return {
+      documents,
+      entries,
+      all: {
+        documents: all === "everything" ? await this.store.listDocuments(this.ns) : [],
+        entries: await this.store.readOutbox(this.ns),
+      },
     };
-    return { documents, entries, all };
   }
 
   /** Commits atomically and keeps the cached sync state in step. */

@@ -15,7 +15,10 @@ export interface PlanRecords {
   readonly documents: ReadonlyMap<string, LocalDocument>;
   /** Outbox entries of the documents involved, in seq order. */
   readonly entries: readonly OutboxEntry[];
-  /** Every document and outbox entry of the namespace: only needed (and only loaded) when the epoch changed. */
+  /**
+   * Every outbox entry of the namespace, and every document: loaded only when the epoch changed (documents and
+   * entries) or at first contact (entries; `documents` is then empty).
+   */
   readonly all?: { readonly documents: readonly LocalDocument[]; readonly entries: readonly OutboxEntry[] };
 }
 

@@ -414,9 +414,13 @@ class ReplicationRunner implements Replication {
           const current = await this.space.ready();
           const keys = response.documents;
           const ctx = this.planContext(response.epoch);
-          // Every record on an epoch change, and at first contact (to put queued changes in the server's epoch).
-          const withAll = epochMoved(current, response.epoch, response.reset) || current.epoch === 0;
-          const records = await this.space.records(keys, withAll);
+          // Every record on an epoch change; every queued change at first contact (to put it in the server's epoch).
+          const all = epochMoved(current, response.epoch, response.reset)
+            ? "everything"
+            : current.epoch === 0
+              ? "entries"
+              : "none";
+          const records = await this.space.records(keys, all);
           const plan = await planPull(
             ctx,
             { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
@@ -521,7 +525,7 @@ class ReplicationRunner implements Replication {
             // Changes a conflict resolution queues are made knowing the server's current epoch.
             const ctx = this.planContext(outcome.response.epoch);
             const moved = epochMoved(current, outcome.response.epoch, false);
-            const records = await this.space.records(head.batch, moved);
+            const records = await this.space.records(head.batch, moved ? "everything" : "none");
             const plan = await planPushResults(
               ctx,
               {
