@@ -30,8 +30,8 @@ import {
   DELAY_MS,
   doc,
   docId,
-  LIVE_SAMPLES,
   type SystemUnderTest,
+  sampleLive,
   timed,
   until,
   WRITE_CHUNK,
@@ -176,20 +176,13 @@ export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
         await b.r.start();
         await until("both live channels", () => server.hub.connections >= 2);
         await Promise.all([a.r.whenIdle(), b.r.whenIdle()]);
-        const latenciesMs: number[] = [];
-        for (let i = 0; i < LIVE_SAMPLES; i++) {
-          const id = docId(i);
-          const arrived = firstValueFrom(
-            b.r.changes$.pipe(filter((c) => c.id === id && c.origin === "remote")),
-          );
-          const start = performance.now();
-          await a.r.put(COLLECTION, id, doc(i) as JsonObject);
-          await arrived;
-          latenciesMs.push(performance.now() - start);
-        }
+        const result = await sampleLive(
+          (id) => firstValueFrom(b.r.changes$.pipe(filter((c) => c.id === id && c.origin === "remote"))),
+          (i, id) => a.r.put(COLLECTION, id, doc(i) as JsonObject),
+        );
         await a.close();
         await b.close();
-        return { seconds: latenciesMs.reduce((x, y) => x + y, 0) / 1000, latenciesMs };
+        return result;
       },
       async conflict(n) {
         const account = `conflict-${accounts++}`;

@@ -9,8 +9,8 @@ import {
   BATCH,
   doc,
   docId,
-  LIVE_SAMPLES,
   type SystemUnderTest,
+  sampleLive,
   timed,
   until,
   WRITE_CHUNK,
@@ -135,20 +135,15 @@ export async function pouchdb(): Promise<SystemUnderTest> {
         const waiting = new Map<string, () => void>();
         const feed = b.local.changes({ since: "now", live: true });
         feed.on("change", (c) => waiting.get(c.id)?.());
-        const latenciesMs: number[] = [];
-        for (let i = 0; i < LIVE_SAMPLES; i++) {
-          const id = docId(i);
-          const arrived = new Promise<void>((r) => waiting.set(id, r));
-          const start = performance.now();
-          await a.local.put({ _id: id, ...doc(i) });
-          await arrived;
-          latenciesMs.push(performance.now() - start);
-        }
+        const result = await sampleLive(
+          (id) => new Promise<void>((r) => waiting.set(id, r)),
+          (i, id) => a.local.put({ _id: id, ...doc(i) }),
+        );
         feed.cancel();
         for (const s of syncs) s.cancel();
         await a.local.destroy();
         await b.local.destroy();
-        return { seconds: latenciesMs.reduce((x, y) => x + y, 0) / 1000, latenciesMs };
+        return result;
       },
       async conflict(n) {
         const target = remote(`conflict-${accounts++}`);

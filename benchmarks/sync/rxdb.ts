@@ -25,8 +25,8 @@ import {
   BATCH,
   doc,
   docId,
-  LIVE_SAMPLES,
   type SystemUnderTest,
+  sampleLive,
   timed,
   until,
   WRITE_CHUNK,
@@ -266,18 +266,13 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
         const b = await device(account);
         await a.online();
         await b.online();
-        const latenciesMs: number[] = [];
-        for (let i = 0; i < LIVE_SAMPLES; i++) {
-          const id = docId(i);
-          const arrived = firstValueFrom(b.collection.$.pipe(filter((e) => e.documentId === id)));
-          const start = performance.now();
-          await a.collection.upsert({ id, updatedAt: stamp(), ...doc(i) });
-          await arrived;
-          latenciesMs.push(performance.now() - start);
-        }
+        const result = await sampleLive(
+          (id) => firstValueFrom(b.collection.$.pipe(filter((e) => e.documentId === id))),
+          (i, id) => a.collection.upsert({ id, updatedAt: stamp(), ...doc(i) }),
+        );
         await a.close();
         await b.close();
-        return { seconds: latenciesMs.reduce((x, y) => x + y, 0) / 1000, latenciesMs };
+        return result;
       },
       async conflict(n) {
         const account = `conflict-${accounts++}`;

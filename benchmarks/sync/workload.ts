@@ -102,6 +102,26 @@ export function percentile(values: readonly number[], p: number): number {
 
 /** The number of live round trips measured (fewer in a `--quick` smoke run). */
 export const LIVE_SAMPLES = Number(process.env.BENCH_LIVE_SAMPLES ?? 200);
+
+/**
+ * The live scenario's loop, the same for every system: {@link LIVE_SAMPLES} times, `write` document i on one device
+ * and wait for `arrival(id)` on the other (asked for before the write); each round trip's milliseconds.
+ */
+export async function sampleLive(
+  arrival: (id: string) => Promise<unknown>,
+  write: (i: number, id: string) => unknown,
+): Promise<RunResult> {
+  const latenciesMs: number[] = [];
+  for (let i = 0; i < LIVE_SAMPLES; i++) {
+    const id = docId(i);
+    const arrived = arrival(id);
+    const start = performance.now();
+    await write(i, id);
+    await arrived;
+    latenciesMs.push(performance.now() - start);
+  }
+  return { seconds: latenciesMs.reduce((x, y) => x + y, 0) / 1000, latenciesMs };
+}
 /**
  * Milliseconds added to every Hokan request (`BENCH_DELAY_MS`, default 0): a mobile round trip, to see what pushes
  * in flight buy on a real network. Loopback is the default, as for every peer.

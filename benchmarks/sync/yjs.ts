@@ -9,7 +9,7 @@ import { canonicalJson } from "@hokan/core";
 import { WebSocket, WebSocketServer } from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { doc, docId, LIVE_SAMPLES, type SystemUnderTest, timed, until, WRITE_CHUNK } from "./workload.js";
+import { doc, docId, type SystemUnderTest, sampleLive, timed, until, WRITE_CHUNK } from "./workload.js";
 
 const require = createRequire(import.meta.url);
 
@@ -105,18 +105,13 @@ export async function yjs(): Promise<SystemUnderTest> {
         b.map.observe((event) => {
           for (const key of event.keysChanged) waiting.get(key)?.();
         });
-        const latenciesMs: number[] = [];
-        for (let i = 0; i < LIVE_SAMPLES; i++) {
-          const id = docId(i);
-          const arrived = new Promise<void>((r) => waiting.set(id, r));
-          const start = performance.now();
-          a.map.set(id, doc(i));
-          await arrived;
-          latenciesMs.push(performance.now() - start);
-        }
+        const result = await sampleLive(
+          (id) => new Promise<void>((r) => waiting.set(id, r)),
+          (i, id) => a.map.set(id, doc(i)),
+        );
         a.close();
         b.close();
-        return { seconds: latenciesMs.reduce((x, y) => x + y, 0) / 1000, latenciesMs };
+        return result;
       },
       async conflict(n) {
         const room = `conflict-${rooms++}`;
