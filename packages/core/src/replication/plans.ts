@@ -65,7 +65,8 @@ class CommitBuilder {
   }
 }
 
-function groupByDoc(
+/** Outbox entries by document key, in the order given, leaving out `deleted` seqs. */
+export function groupByDoc(
   entries: readonly OutboxEntry[],
   deleted: ReadonlySet<number> = new Set(),
 ): Map<string, OutboxEntry[]> {

@@ -40,6 +40,7 @@ import { NamespaceState } from "./namespace-state.js";
 import {
   docKey,
   epochMoved,
+  groupByDoc,
   type PlannedCommit,
   pickBatch,
   planLocalWrite,
@@ -284,12 +285,7 @@ class ReplicationRunner implements Replication {
         return local === undefined ? c.data !== null : !jsonEqual(local.data, c.data);
       });
       if (changed.length === 0) return [];
-      const byKey = new Map<string, OutboxEntry[]>();
-      for (const e of await this.options.store.outboxFor(this.ns, changed)) {
-        const list = byKey.get(docKey(e));
-        if (list) list.push(e);
-        else byKey.set(docKey(e), [e]);
-      }
+      const byKey = groupByDoc(await this.options.store.outboxFor(this.ns, changed));
       const localByKey = new Map(locals.flatMap((d) => (d ? [[docKey(d), d] as const] : [])));
       const ctx = this.planContext(sync.epoch);
       ctx.clock.receive(sync.hlc);
@@ -452,11 +448,10 @@ class ReplicationRunner implements Replication {
   // ---- push
 
   /**
-   * Pushes the outbox through a window of up to `pushesInFlight` batches: when the oldest batch's answer is committed,
-   * the next batch goes out, so the server always has the next batch while the device takes in an answer. Each batch
-   * holds documents no batch in flight holds. Answers are committed in the order the server applied them
-   * ({@link nextToCommit}). Nothing new is sent once a failure, a needed pull (a remote change, a conflict, a moved epoch) or policy stopping backups says
-   * to stop.
+   * Pushes the outbox through a window of up to `pushesInFlight` batches, each of documents no other batch in flight
+   * holds: as soon as an answer is committed, the next batch goes out. Answers are committed in the order the server
+   * applied them ({@link nextToCommit}). Nothing new is sent once a failure, a needed pull (a remote change, a
+   * conflict, a moved epoch) or backup stopping says to stop.
    */
   private async runPush(): Promise<void> {
     const generation = this.generation;
