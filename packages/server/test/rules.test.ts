@@ -1,6 +1,6 @@
 import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createVerifier, migrate, openPGlite, parseRegistry, RegistryError } from "../src/index.js";
 import { startServer } from "./fixtures.js";
 
@@ -408,50 +408,31 @@ describe("pull pages", () => {
 
 describe("live hints after the server's LISTEN connection is lost", () => {
   it("come again: the server listens anew and ends live channels so clients catch up", async () => {
-    const { scratchDatabase, openPostgres, buildServer, signDevelopmentToken } = await import(
-      "../src/index.js"
-    );
-    const { createHttpTransport } = await import("@hokan/transport");
+    const { scratchDatabase, openPostgres } = await import("../src/index.js");
     const { openRegistry } = await import("@hokan/core/testing");
     const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
     const db = await openPostgres(scratch.url as string, 4);
-    await migrate(db);
-    const secret = "live-relisten-secret-0123456789abcdef";
     const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
-    const server = await buildServer({
-      db,
-      registry: parseRegistry({ apps: openRegistry([scope.appId]) }),
-      verify: await createVerifier({ secret }),
-    });
-    await server.app.listen({ host: "127.0.0.1", port: 0 });
-    const address = server.app.server.address() as { port: number };
-    const t = createHttpTransport({
-      baseUrl: `http://127.0.0.1:${address.port}`,
-      token: () => signDevelopmentToken(secret, { account: "alice" }),
-    });
-    const until = async (what: string, ok: () => boolean) => {
-      const deadline = Date.now() + 10_000;
-      while (!ok()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
+    const on = await startServer(db, openRegistry([scope.appId]));
+    const t = on.client("alice");
+    const soon = { timeout: 10_000, interval: 20 };
     let firstEnded = false;
     const first = t
       .live([scope.appId])
       .subscribe({ error: () => (firstEnded = true), complete: () => (firstEnded = true) });
-    await until("the first live channel", () => server.hub.connections === 1);
+    await vi.waitFor(() => expect(on.server.hub.connections).toBe(1), soon);
     // As a PostgreSQL restart or an administrator would: end every other connection to this database.
     await scratch.db.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
     );
-    await until("the live channel to be ended once the server listens again", () => firstEnded);
+    // Ended once the server listens again.
+    await vi.waitFor(() => expect(firstEnded).toBe(true), soon);
     first.unsubscribe();
     const hints: string[] = [];
     const second = t
       .live([scope.appId])
       .subscribe({ next: (e) => hints.push(e.type), error: () => undefined });
-    await until("the second live channel", () => server.hub.connections === 1);
+    await vi.waitFor(() => expect(on.server.hub.connections).toBe(1), soon);
     const epoch = (await t.pull({ scope, checkpoint: { epoch: 0, seq: 0 }, limit: 1 })).epoch;
     await t.push({
       scope,
@@ -468,9 +449,9 @@ describe("live hints after the server's LISTEN connection is lost", () => {
         },
       ],
     });
-    await until("a live hint after listening again", () => hints.includes("changed"));
+    await vi.waitFor(() => expect(hints).toContain("changed"), soon);
     second.unsubscribe();
-    await server.app.close();
+    await on.close();
     await db.close();
     await scratch.drop();
   });
