@@ -95,7 +95,7 @@ export function nextToCommit(
 }
 
 /** The lowest feed position a push's answer took (nothing accepted: none, as infinity). */
-export function firstSeq(response: PushResponse): number {
+function firstSeq(response: PushResponse): number {
   let min = Number.POSITIVE_INFINITY;
   for (const r of response.results) if (r.status === "accepted" && r.seq < min) min = r.seq;
   return min;
