@@ -110,6 +110,7 @@ export {
   applyPatch,
   type ChangeDecision,
   canonicalJson,
+  checkCheckpoint,
   checkDocument,
   checkPush,
   checkQuota,

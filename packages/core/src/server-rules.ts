@@ -226,12 +226,18 @@ export interface PullPlan {
   readonly afterSeq: number;
 }
 
+/** Refuses a malformed checkpoint: its epoch and seq must be non-negative integers. */
+export function checkCheckpoint(checkpoint: Checkpoint): HokanError | undefined {
+  const { epoch, seq } = checkpoint;
+  if (Number.isSafeInteger(epoch) && epoch >= 0 && Number.isSafeInteger(seq) && seq >= 0) return undefined;
+  return new HokanError("bad-request", "checkpoint epoch and seq must be non-negative integers");
+}
+
 /** Decides where a pull starts, or refuses a malformed checkpoint. */
 export function planPull(checkpoint: Checkpoint, epoch: number, lastSeq: number): PullPlan | HokanError {
+  const invalid = checkCheckpoint(checkpoint);
+  if (invalid) return invalid;
   const { epoch: e, seq } = checkpoint;
-  if (!Number.isSafeInteger(e) || e < 0 || !Number.isSafeInteger(seq) || seq < 0) {
-    return new HokanError("bad-request", "checkpoint epoch and seq must be non-negative integers");
-  }
   if (e === 0) return { reset: false, afterSeq: 0 };
   if (e !== epoch || seq > lastSeq) return { reset: true, afterSeq: 0 };
   return { reset: false, afterSeq: seq };

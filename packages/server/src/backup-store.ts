@@ -2,6 +2,7 @@ import {
   type AppScope,
   type Catalog,
   type CatalogEntry,
+  checkCheckpoint,
   checkPush,
   checkQuota,
   type DeleteResult,
@@ -69,6 +70,26 @@ function toDocument(r: DocRow): ServerDocument {
 
 const DOC_COLUMNS = "collection, id, data, rev, seq, hlc, change_id, updated_at, schema_version, bytes";
 
+/** A pull page's row: the app's row, and a document with its data as JSON text (all `null` when the page is empty). */
+type PageRow = { app_epoch: number | null; app_seq: string | null; seq: string | null } & Omit<
+  DocRow,
+  "data" | "seq"
+> & { data: string | null };
+
+/**
+ * One statement for a pull page: the app's row and up to `$4` documents after `$3` in feed order, with no transaction
+ * around it (one statement reads one snapshot). A document's data comes as PostgreSQL's JSON text, spliced into the
+ * answer as it is. (Having PostgreSQL write whole documents as JSON measured 1.1 ms more database time per page of
+ * 500 than it saved the server: work moved to the one shared database is the wrong way round.)
+ */
+const PULL_PAGE = `SELECT app.epoch AS app_epoch, app.seq AS app_seq, d.*
+  FROM (SELECT 1) AS one
+  LEFT JOIN apps AS app ON app.account_id = $1 AND app.app_id = $2
+  LEFT JOIN LATERAL (
+    SELECT ${DOC_COLUMNS.replace("data", "data::text AS data")} FROM documents
+    WHERE account_id = $1 AND app_id = $2 AND seq > $3 ORDER BY seq LIMIT $4
+  ) AS d ON true`;
+
 /** Pushes of one app that may hold a database connection at once in one server process (see `BackupStore.push`). */
 const PUSH_CONNECTIONS_PER_APP = 2;
 
@@ -127,47 +148,49 @@ export class BackupStore {
 
   /**
    * A pull's answer ({@link PullResponse}) as JSON text, each document's data spliced in as PostgreSQL's own JSON
-   * text: a page of documents is never parsed into objects and serialised again on the server.
+   * text: a page is never parsed into objects and serialised again on the server. One statement (`PULL_PAGE`) reads
+   * the app's row and the page; only when the checkpoint turns out to need another start (another epoch, a seq the
+   * server does not have) does a second one run.
    */
   async pullJson(account: string, request: PullRequest): Promise<string> {
-    const { head, rows } = await this.pullPage(account, request);
-    // The fields of ServerDocument, written out by hand: a page is up to 1,000 documents.
-    const text = JSON.stringify;
-    const documents = rows.map(
-      (r) =>
-        `{"collection":${text(r.collection)},"id":${text(r.id)},"data":${r.data ?? "null"},"rev":${Number(r.rev)},` +
-        `"seq":${Number(r.seq)},"hlc":${text(r.hlc)},"changeId":${text(r.change_id)},` +
-        `"updatedAt":${Number(r.updated_at)},"schemaVersion":${Number(r.schema_version)}}`,
-    );
-    const fields = JSON.stringify(head);
-    return `${fields.slice(0, -1)},"documents":[${documents.join(",")}]}`;
-  }
-
-  private async pullPage(account: string, request: PullRequest) {
     const { scope, checkpoint } = request;
     const limit = Math.min(request.limit, this.options.limits.maxPullLimit);
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new HokanError("bad-request", "limit must be a positive integer");
-    return this.db.transaction(async (tx) => {
-      const app = await this.appRow(tx, account, scope.appId);
-      const epoch = app?.epoch ?? 1;
-      const plan = planPull(checkpoint, epoch, Number(app?.seq ?? 0));
+    const invalid = checkCheckpoint(checkpoint);
+    if (invalid) throw invalid;
+    // Guess the common case (the checkpoint is good), then check the guess against the app's row read with the page.
+    // A wrong guess costs one more statement, two at most: an app's epoch and seq only grow.
+    let afterSeq = checkpoint.epoch === 0 ? 0 : checkpoint.seq;
+    for (;;) {
+      const rows = await this.db.query<PageRow>(PULL_PAGE, [account, scope.appId, afterSeq, limit + 1]);
+      const first = rows[0] as PageRow; // the LEFT JOIN always yields a row
+      const epoch = first.app_epoch ?? 1;
+      const plan = planPull(checkpoint, epoch, Number(first.app_seq ?? 0));
       if (plan instanceof HokanError) throw plan;
-      const rows = await tx.query<Omit<DocRow, "data"> & { data: string | null }>(
-        `SELECT ${DOC_COLUMNS.replace("data", "data::text AS data")} FROM documents
-         WHERE account_id = $1 AND app_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
-        [account, scope.appId, plan.afterSeq, limit + 1],
-      );
-      const page = rows.slice(0, limit);
+      if (plan.afterSeq !== afterSeq) {
+        afterSeq = plan.afterSeq;
+        continue;
+      }
+      const page = first.seq === null ? [] : rows.slice(0, limit);
       const head: Omit<PullResponse, "documents"> = {
         epoch,
         reset: plan.reset,
-        checkpoint: { epoch, seq: Number(page.at(-1)?.seq ?? plan.afterSeq) },
+        checkpoint: { epoch, seq: Number(page.at(-1)?.seq ?? afterSeq) },
         more: rows.length > limit,
         serverTime: this.now(),
       };
-      return { head, rows: page };
-    });
+      // The fields of ServerDocument, written out by hand: a page is up to 1,000 documents.
+      const text = JSON.stringify;
+      const documents = page.map(
+        (r) =>
+          `{"collection":${text(r.collection)},"id":${text(r.id)},"data":${r.data ?? "null"},"rev":${Number(r.rev)},` +
+          `"seq":${Number(r.seq)},"hlc":${text(r.hlc)},"changeId":${text(r.change_id)},` +
+          `"updatedAt":${Number(r.updated_at)},"schemaVersion":${Number(r.schema_version)}}`,
+      );
+      const fields = JSON.stringify(head);
+      return `${fields.slice(0, -1)},"documents":[${documents.join(",")}]}`;
+    }
   }
 
   async push(account: string, request: PushRequest): Promise<PushResponse> {

@@ -137,6 +137,35 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
     );
 
     it(
+      "starts a pull over from a checkpoint past the feed, answers an app with no backup, refuses a bad checkpoint",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        const none = await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+        expect(none).toMatchObject({ epoch: 1, reset: false, more: false, documents: [] });
+        expect(none.checkpoint).toEqual({ epoch: 1, seq: 0 });
+        await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("a", { v: 1 }), put("b", { v: 2 })],
+        });
+        // A checkpoint from a future this server does not have (say, restored from an older backup): start over.
+        const ahead = await t.pull({ scope: MAIL, checkpoint: { epoch: 1, seq: 99 }, limit: 1 });
+        expect(ahead).toMatchObject({ reset: true, more: true, checkpoint: { epoch: 1, seq: 1 } });
+        expect(ahead.documents.map((d) => d.id)).toEqual(["a"]);
+        const rest = await t.pull({ scope: MAIL, checkpoint: ahead.checkpoint, limit: 1 });
+        expect(rest).toMatchObject({ reset: false, more: false, checkpoint: { epoch: 1, seq: 2 } });
+        expect(rest.documents.map((d) => d.id)).toEqual(["b"]);
+        for (const checkpoint of [
+          { epoch: 1, seq: -1 },
+          { epoch: 1.5, seq: 0 },
+        ]) {
+          const refused = await t.pull({ scope: MAIL, checkpoint, limit: 10 }).catch((e: unknown) => e);
+          expect(HokanError.is(refused, "bad-request")).toBe(true);
+        }
+      }),
+    );
+
+    it(
       "answers a stale base revision with a conflict carrying the server state",
       withServer(async (s) => {
         const t = await s.connect(uid("acct"));
