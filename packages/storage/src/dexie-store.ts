@@ -169,11 +169,17 @@ export class DexieStore implements LocalStore {
           await outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).delete();
         }
         // Keep the outbox size: entries that existed go, entries that did not arrive (new ones are numbered here).
+        // Counted from keys alone, a run of nearby seqs per request: reading the entries would copy every value.
         const existing = async (seqs: readonly number[]) => {
+          const wanted = new Set(seqs);
           let found = 0;
-          await inSteps(seqs, async (part) => {
-            found += (await outbox.bulkGet(part.map((s) => [n, s]))).filter(Boolean).length;
-          });
+          for (const [first, last] of seqRuns(seqs)) {
+            const keys = await outbox
+              .where("[ns+seq]")
+              .between([n, first], [n, last], true, true)
+              .primaryKeys();
+            for (const key of keys) if (wanted.has(key[1])) found++;
+          }
           return found;
         };
         if (change.outboxDelete?.length) {
@@ -263,6 +269,24 @@ export class DexieStore implements LocalStore {
       }
     }
   }
+}
+
+/** The widest gap inside one run of {@link seqRuns}: a run reads at most this many keys it was not asked about. */
+const RUN_GAP = 64;
+
+/**
+ * Sorted `seqs` as runs `[first, last]`, a new run wherever two neighbours are more than {@link RUN_GAP} apart: the
+ * keys of each run's range are few more than the seqs asked about, however the seqs are spread.
+ */
+export function seqRuns(seqs: readonly number[]): [number, number][] {
+  const sorted = [...seqs].sort((a, b) => a - b);
+  const runs: [number, number][] = [];
+  for (const seq of sorted) {
+    const run = runs.at(-1);
+    if (run && seq - run[1] <= RUN_GAP) run[1] = seq;
+    else runs.push([seq, seq]);
+  }
+  return runs;
 }
 
 /** Rows per bulk request inside one transaction (see {@link inSteps}). */

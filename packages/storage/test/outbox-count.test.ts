@@ -1,6 +1,7 @@
 import { Dexie } from "dexie";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { expect, it } from "vitest";
+import { seqRuns } from "../src/dexie-store.js";
 import { DexieStore } from "../src/index.js";
 
 const NS = { account: "alice", app: "jp.example.mail" };
@@ -49,4 +50,30 @@ it("counts the outbox of a database made by the first version once, then keeps t
   expect(await store.countOutbox(NS)).toBe(4);
   expect((await store.readOutbox(NS)).map((e) => e.seq)).toEqual([2, 3, 4, 5]);
   await store.close();
+});
+
+it("counts deletes of seqs spread far apart, missing ones and neighbours of another namespace right", async () => {
+  const store = new DexieStore({ indexedDB: new IDBFactory(), IDBKeyRange, name: "spread" });
+  const other = { account: "alicf", app: NS.app }; // sorts right after NS's keys
+  const seqs = [1, 2, 3, 70, 500, 501, 5000];
+  await store.commit(NS, { outboxPut: seqs.map((seq) => entry(seq, `d${seq}`)) });
+  await store.commit(other, { outboxPut: [1, 2, 3].map((seq) => entry(seq, `o${seq}`)) });
+  expect(await store.countOutbox(NS)).toBe(7);
+  // 4 and 9999 were never there; 3 and 500 stay.
+  await store.commit(NS, { outboxDelete: [5000, 1, 4, 2, 70, 501, 9999] });
+  expect(await store.countOutbox(NS)).toBe(2);
+  expect((await store.readOutbox(NS)).map((e) => e.seq)).toEqual([3, 500]);
+  expect(await store.countOutbox(other)).toBe(3);
+  await store.close();
+});
+
+it("splits seqs into runs with gaps of at most 64 inside a run", () => {
+  expect(seqRuns([])).toEqual([]);
+  expect(seqRuns([5])).toEqual([[5, 5]]);
+  expect(seqRuns([9, 1, 65, 3])).toEqual([[1, 65]]);
+  expect(seqRuns([1, 66, 130, 131, 1000])).toEqual([
+    [1, 1],
+    [66, 131],
+    [1000, 1000],
+  ]);
 });
