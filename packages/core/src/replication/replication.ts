@@ -589,8 +589,10 @@ class ReplicationRunner implements Replication {
       for (const e of sent.batch) busy.add(docKey(e));
       newest = Math.max(newest ?? 0, (sent.batch.at(-1) as OutboxEntry).seq);
     }
-    // Room for a document's later changes and for refused ones, skipped by pickBatch.
-    const limit = size * 2 + this.rejectedSeqs.size;
+    // Room for refused entries, skipped by pickBatch. A document's later change (made while its earlier one was in
+    // flight; otherwise writes coalesce) may leave the batch short: it goes in the next one. Reading more than a
+    // batch on the chance cost a copy of every entry read, which on IndexedDB is most of a push's reading.
+    const limit = size + this.rejectedSeqs.size;
     const entries = await this.options.store.readOutbox(this.ns, limit, newest);
     const batch = pickBatch(
       entries.filter((e) => !busy.has(docKey(e))),
