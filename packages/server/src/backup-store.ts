@@ -426,14 +426,6 @@ export class BackupStore {
     });
   }
 
-  private async appRow(tx: Sql, account: string, appId: string): Promise<AppRow | undefined> {
-    const [row] = await tx.query<AppRow>(
-      "SELECT epoch, seq, documents, bytes FROM apps WHERE account_id = $1 AND app_id = $2",
-      [account, appId],
-    );
-    return row;
-  }
-
   private async currentDocuments(tx: Sql, account: string, appId: string, request: PushRequest) {
     // Keys PostgreSQL cannot hold (a NUL) are refused per change by decideChange; they must not reach the query.
     const keys = request.changes.filter(
