@@ -253,7 +253,10 @@ export async function planPushResults(
         k,
         (pending.get(k) ?? []).filter((e) => e.seq !== entry.seq),
       );
-      const base = { rev: result.rev, data: entry.data, hlc: entry.hlc, changeId: entry.changeId };
+      // When the document still holds the accepted write (same HLC), its base is that same object: a store that keeps
+      // object identity (IndexedDB's structured clone) then writes, keeps and reads the data once, not twice.
+      const data = local !== undefined && local.hlc === entry.hlc ? local.data : entry.data;
+      const base = { rev: result.rev, data, hlc: entry.hlc, changeId: entry.changeId };
       const doc: LocalDocument =
         local === undefined
           ? { collection: entry.collection, id: entry.id, data: entry.data, hlc: entry.hlc, base }
