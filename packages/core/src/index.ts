@@ -123,6 +123,7 @@ export {
   measureDocument,
   type PullPlan,
   type PushOutcome,
+  pageLength,
   planPull,
   pushFingerprint,
   type ServerLimits,

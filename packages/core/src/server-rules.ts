@@ -27,6 +27,11 @@ export interface ServerLimits {
   readonly maxBatchChanges: number;
   /** Most documents in one pull response. */
   readonly maxPullLimit: number;
+  /**
+   * Most bytes of document JSON in one pull response: a page ends before the document that would pass this, so a page
+   * of large documents stays small (it always holds at least one document).
+   */
+  readonly maxPullBytes: number;
   /** Deepest nesting of a document. */
   readonly maxDepth: number;
   /** Longest collection name or document id. */
@@ -37,7 +42,8 @@ export interface ServerLimits {
 export const DEFAULT_LIMITS: ServerLimits = {
   maxDocumentBytes: 256 * 1024,
   maxBatchChanges: 1000,
-  maxPullLimit: 1000,
+  maxPullLimit: 5000,
+  maxPullBytes: 4 * 1024 * 1024,
   maxDepth: 32,
   maxIdLength: 256,
 };
@@ -241,6 +247,21 @@ export function planPull(checkpoint: Checkpoint, epoch: number, lastSeq: number)
   if (e === 0) return { reset: false, afterSeq: 0 };
   if (e !== epoch || seq > lastSeq) return { reset: true, afterSeq: 0 };
   return { reset: false, afterSeq: seq };
+}
+
+/**
+ * How many of a pull page's candidates (in feed order, with their sizes) the page holds: at most `limit`, and while
+ * their bytes stay within `maxBytes`, but always the first. The page has `more` when candidates are left over.
+ */
+export function pageLength(sizes: readonly number[], limit: number, maxBytes: number): number {
+  let total = 0;
+  let n = 0;
+  for (const size of sizes) {
+    if (n >= limit || (n > 0 && total + size > maxBytes)) break;
+    total += size;
+    n++;
+  }
+  return n;
 }
 
 /** Checks a push request as a whole: batch size. */

@@ -10,6 +10,7 @@ import {
   HokanError,
   measureChanges,
   type PushChange,
+  pageLength,
   planPull,
   pushFingerprint,
   type ServerDocument,
@@ -212,5 +213,17 @@ describe("checkQuota", () => {
     expect(checkQuota("a", 900, { bytesDelta: 101 }, 1000)?.code).toBe("quota");
     expect(checkQuota("a", 1500, { bytesDelta: -100 }, 1000)).toBeUndefined();
     expect(checkQuota("a", 1500, { bytesDelta: 1 }, undefined)).toBeUndefined();
+  });
+});
+
+describe("pageLength", () => {
+  it("takes documents while within the limit and the bytes, always the first", () => {
+    expect(pageLength([], 10, 100)).toBe(0);
+    expect(pageLength([10, 20, 30], 10, 100)).toBe(3);
+    expect(pageLength([10, 20, 30], 2, 100)).toBe(2);
+    expect(pageLength([60, 40, 1], 10, 100)).toBe(2); // exactly at the limit fits
+    expect(pageLength([60, 41, 1], 10, 100)).toBe(1); // the one that would pass it ends the page
+    expect(pageLength([500, 1], 10, 100)).toBe(1); // a first document over the limit still makes a page
+    expect(pageLength([0, 0, 0], 2, 0)).toBe(2);
   });
 });

@@ -14,6 +14,7 @@ import {
   type PullResponse,
   type PushRequest,
   type PushResponse,
+  pageLength,
   planPull,
   pushFingerprint,
   type RegistryEntry,
@@ -77,18 +78,24 @@ type PageRow = { app_epoch: number | null; app_seq: string | null; seq: string |
 > & { data: string | null };
 
 /**
- * One statement for a pull page: the app's row and up to `$4` documents after `$3` in feed order, with no transaction
- * around it (one statement reads one snapshot). A document's data comes as PostgreSQL's JSON text, spliced into the
- * answer as it is. (Having PostgreSQL write whole documents as JSON measured 1.1 ms more database time per page of
- * 500 than it saved the server: work moved to the one shared database is the wrong way round.)
+ * One statement for a pull page: the app's row and the page's candidates after `$3` in feed order, with no
+ * transaction around it (one statement reads one snapshot). A document's data comes as PostgreSQL's JSON text,
+ * spliced into the answer as it is. Candidates are at most `$4`, and only those whose predecessors' bytes are within
+ * `$5` (and the first two whatever their size): {@link pageLength} then picks the page from them, and any candidate left
+ * over means `more`. So the database never sends a page's worth of documents past the byte limit.
  */
 const PULL_PAGE = `SELECT app.epoch AS app_epoch, app.seq AS app_seq, d.*
   FROM (SELECT 1) AS one
   LEFT JOIN apps AS app ON app.account_id = $1 AND app.app_id = $2
   LEFT JOIN LATERAL (
-    SELECT ${DOC_COLUMNS.replace("data", "data::text AS data")} FROM documents
-    WHERE account_id = $1 AND app_id = $2 AND seq > $3 ORDER BY seq LIMIT $4
-  ) AS d ON true`;
+    SELECT ${DOC_COLUMNS.replace("data", "data::text AS data")} FROM (
+      SELECT *, row_number() OVER w AS n, sum(bytes) OVER w - bytes AS before FROM documents
+      WHERE account_id = $1 AND app_id = $2 AND seq > $3
+      WINDOW w AS (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+      ORDER BY seq LIMIT $4
+    ) AS c WHERE c.n <= 2 OR c.before <= $5
+  ) AS d ON true
+  ORDER BY d.seq`;
 
 /** Pushes of one app that may hold a database connection at once in one server process (see `BackupStore.push`). */
 const PUSH_CONNECTIONS_PER_APP = 2;
@@ -159,11 +166,18 @@ export class BackupStore {
       throw new HokanError("bad-request", "limit must be a positive integer");
     const invalid = checkCheckpoint(checkpoint);
     if (invalid) throw invalid;
+    const maxBytes = this.options.limits.maxPullBytes;
     // Guess the common case (the checkpoint is good), then check the guess against the app's row read with the page.
     // A wrong guess costs one more statement, two at most: an app's epoch and seq only grow.
     let afterSeq = checkpoint.epoch === 0 ? 0 : checkpoint.seq;
     for (;;) {
-      const rows = await this.db.query<PageRow>(PULL_PAGE, [account, scope.appId, afterSeq, limit + 1]);
+      const rows = await this.db.query<PageRow>(PULL_PAGE, [
+        account,
+        scope.appId,
+        afterSeq,
+        limit + 1,
+        maxBytes,
+      ]);
       const first = rows[0] as PageRow; // the LEFT JOIN always yields a row
       const epoch = first.app_epoch ?? 1;
       const plan = planPull(checkpoint, epoch, Number(first.app_seq ?? 0));
@@ -172,12 +186,20 @@ export class BackupStore {
         afterSeq = plan.afterSeq;
         continue;
       }
-      const page = first.seq === null ? [] : rows.slice(0, limit);
+      const candidates = first.seq === null ? [] : rows;
+      const page = candidates.slice(
+        0,
+        pageLength(
+          candidates.map((r) => r.bytes),
+          limit,
+          maxBytes,
+        ),
+      );
       const head: Omit<PullResponse, "documents"> = {
         epoch,
         reset: plan.reset,
         checkpoint: { epoch, seq: Number(page.at(-1)?.seq ?? afterSeq) },
-        more: rows.length > limit,
+        more: candidates.length > page.length,
         serverTime: this.now(),
       };
       // The fields of ServerDocument, written out by hand: a page is up to 1,000 documents.

@@ -22,6 +22,7 @@ import {
   checkScope,
   DEFAULT_LIMITS,
   decidePush,
+  pageLength,
   planPull,
   pushFingerprint,
   type ServerLimits,
@@ -114,14 +115,16 @@ export class MemoryServer {
     const plan = planPull(request.checkpoint, app.epoch, app.seq);
     if (plan instanceof HokanError) throw plan;
     const after = [...app.docs.values()].filter((d) => d.seq > plan.afterSeq).sort((a, b) => a.seq - b.seq);
-    const documents = after.slice(0, limit);
+    const candidates = after.slice(0, limit + 1);
+    const sizes = candidates.map((d) => (d.data === null ? 0 : jsonSize(d.data)));
+    const documents = candidates.slice(0, pageLength(sizes, limit, this.limits.maxPullBytes));
     const last = documents.at(-1);
     return {
       epoch: app.epoch,
       reset: plan.reset,
       documents: structuredClone(documents),
       checkpoint: { epoch: app.epoch, seq: last?.seq ?? plan.afterSeq },
-      more: after.length > limit,
+      more: after.length > documents.length,
       serverTime: this.options.now(),
     };
   }

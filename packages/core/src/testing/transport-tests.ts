@@ -166,6 +166,27 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
     );
 
     it(
+      "ends a pull page before the document that would take it past the byte limit, and goes on from there",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        // 26 documents of about 200 KB (the default page limit is 4 MiB).
+        const ids = Array.from({ length: 26 }, (_, i) => `big${String(i).padStart(2, "0")}`);
+        for (let i = 0; i < ids.length; i += 5) {
+          const changes = ids.slice(i, i + 5).map((id) => put(id, { id, text: id.repeat(40_000) }));
+          await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes });
+        }
+        const first = await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 100 });
+        // Each is 200,024 bytes of JSON: 20 make 4,000,480, a 21st would pass 4 MiB.
+        expect(JSON.stringify(first.documents[0]?.data).length).toBe(200_024);
+        expect(first.documents.map((d) => d.id)).toEqual(ids.slice(0, 20));
+        expect(first.more).toBe(true);
+        const rest = await t.pull({ scope: MAIL, checkpoint: first.checkpoint, limit: 100 });
+        expect(rest.more).toBe(false);
+        expect([...first.documents, ...rest.documents].map((d) => d.id)).toEqual(ids);
+      }),
+    );
+
+    it(
       "answers a stale base revision with a conflict carrying the server state",
       withServer(async (s) => {
         const t = await s.connect(uid("acct"));
