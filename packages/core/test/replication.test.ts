@@ -355,7 +355,7 @@ describe("replication runner", () => {
       registry: (p) => inner.registry(p),
       live: (a) => inner.live(a),
     };
-    const mail = await startBehind(world, reader, transport, { pullBatchSize: 1 });
+    const mail = await startBehind(world, reader, transport, { pullBatchSize: 1, pullBatchMax: 1 });
     await world.runtime.runUntil(() => release !== undefined);
     // The first page's commit is held; the second page was asked for already, from the first page's checkpoint.
     expect(asked).toEqual([0, 1]);
@@ -368,6 +368,37 @@ describe("replication runner", () => {
     await world.runtime.runUntil(() => mail.status.state === "idle");
     expect(asked).toEqual([0, 1, 2]);
     expect((await mail.list("settings")).map((d) => d.data)).toEqual([{ v: 0 }, { v: 1 }, { v: 2 }]);
+  });
+
+  it("asks for twice as many documents with each page of a pull, up to pullBatchMax", async () => {
+    const world = new SimWorld();
+    const writer = await world.device({ id: "w", accountId: "alice" }).open(MAIL);
+    const docs = Array.from({ length: 10 }, (_, i) => ({ collection: "settings", id: `d${i}`, data: { v: i } }));
+    await writer.bulkWrite(docs);
+    await world.settle();
+    const reader = world.device({ id: "r", accountId: "alice" });
+    const inner = reader.link.transport;
+    const limits: number[] = [];
+    const transport: Transport = {
+      ...inner,
+      pull: (r) => {
+        limits.push(r.limit);
+        return inner.pull(r);
+      },
+      push: (r) => inner.push(r),
+      registry: (p) => inner.registry(p),
+      live: (a) => inner.live(a),
+    };
+    const mail = await startBehind(world, reader, transport, { pullBatchSize: 1, pullBatchMax: 4 });
+    await world.runtime.runUntil(() => mail.status.state === "idle");
+    expect(limits).toEqual([1, 2, 4, 4]);
+    expect((await mail.list("settings")).map((d) => d.id).sort()).toEqual(docs.map((d) => d.id).sort());
+    // A later pull starts small again.
+    limits.length = 0;
+    await writer.put("settings", "d0", { v: 99 });
+    await world.settle();
+    expect(limits[0]).toBe(1);
+    expect(await mail.get("settings", "d0")).toEqual({ v: 99 });
   });
 
   it("refuses a batch with a bad document or collection and writes none of it", async () => {

@@ -376,8 +376,9 @@ class ReplicationRunner implements Replication {
   // ---- pull
 
   /**
-   * Pulls page after page. The next page is asked for as soon as a page arrives (its checkpoint is the page's), so the
-   * server reads it while the device commits this one; pages are committed in order. Nothing more is asked once the
+   * Pulls page after page, each asking for twice as many documents as the last (up to `pullBatchMax`). The next page
+   * is asked for as soon as a page arrives (its checkpoint is the page's), so the server reads it while the device
+   * commits this one; pages are committed in order. Nothing more is asked once the
    * epoch moved, a page fails, or policy stops restores.
    */
   private async runPull(): Promise<void> {
@@ -385,17 +386,17 @@ class ReplicationRunner implements Replication {
     const inputs = this.context.inputsVersion;
     const mayContinue = () =>
       generation === this.generation && this.state === "pulling" && this.context.restoreAllowed;
-    const ask = (checkpoint: Checkpoint): PageRequest =>
-      trackPage(
+    // Pages grow while there is more: few round trips for a restore, and its first documents soon.
+    let limit = this.options.pullBatchSize ?? 500;
+    const maxLimit = Math.max(limit, this.options.pullBatchMax ?? 4000);
+    const ask = (checkpoint: Checkpoint): PageRequest => {
+      const request = { scope: this.app$.value, checkpoint, limit };
+      limit = Math.min(limit * 2, maxLimit);
+      return trackPage(
         this.runtime.now(),
-        this.remote(() =>
-          this.options.transport.pull({
-            scope: this.app$.value,
-            checkpoint,
-            limit: this.options.pullBatchSize ?? 500,
-          }),
-        ),
+        this.remote(() => this.options.transport.pull(request)),
       );
+    };
     try {
       const sync = await this.space.serial(() => this.space.ready());
       let page: PageRequest | undefined = ask(sync.checkpoint);
