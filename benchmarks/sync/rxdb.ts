@@ -25,6 +25,7 @@ import {
   BATCH,
   doc,
   docId,
+  PULL_MAX,
   type SystemUnderTest,
   sampleLive,
   timed,
@@ -183,13 +184,13 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
           live: true,
           retryTime: 100,
           pull: {
-            batchSize: BATCH,
+            batchSize: PULL_MAX,
             stream$: stream$.asObservable(),
             async handler(checkpoint) {
               const q = checkpoint
                 ? `id=${encodeURIComponent(checkpoint.id)}&updatedAt=${checkpoint.updatedAt}`
                 : "";
-              const res = await fetch(`${base}/${account}/pull?${q}&limit=${BATCH}`);
+              const res = await fetch(`${base}/${account}/pull?${q}&limit=${PULL_MAX}`);
               return (await res.json()) as { documents: WithDeleted<Row>[]; checkpoint: Checkpoint };
             },
           },
@@ -238,7 +239,7 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
 
   return {
     name: "RxDB replication",
-    config: `RxDB 17 ${options.storage === "memory" ? "memory storage" : "Dexie storage on fake-indexeddb"}, replicateRxCollection, batches of ${BATCH}; minimal Fastify server on PostgreSQL`,
+    config: `RxDB 17 ${options.storage === "memory" ? "memory storage" : "Dexie storage on fake-indexeddb"}, replicateRxCollection, pushes of ${BATCH}, pulls of ${PULL_MAX}; minimal Fastify server on PostgreSQL`,
     scenarios: {
       async push(n) {
         const d = await device(`push-${accounts++}`);
