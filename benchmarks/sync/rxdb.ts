@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { canonicalJson } from "@hokan/core";
 import { scratchDatabase } from "@hokan/server";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
-import Fastify from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import pg from "pg";
 import {
   createRxDatabase,
@@ -58,7 +58,17 @@ const stamp = () => {
   return lastStamp;
 };
 
-export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<SystemUnderTest> {
+/** The minimal RxDB server, listening on 127.0.0.1. */
+export interface RxServer {
+  readonly base: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the minimal server on a scratch PostgreSQL database; `routes` adds routes before it listens (the browser
+ * benchmark serves its page from it, so the page's requests are same-origin).
+ */
+export async function startRxServer(routes?: (app: FastifyInstance) => void): Promise<RxServer> {
   const { url: dbUrl, drop, db } = await scratchDatabase("postgres", { prefix: "hokan_bench" });
   await db.close();
   const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
@@ -149,8 +159,21 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
     changes.on(req.params.account, send);
     req.raw.on("close", () => changes.off(req.params.account, send));
   });
+  routes?.(app);
   await app.listen({ host: "127.0.0.1", port: 0 });
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return {
+    base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    async close() {
+      await app.close();
+      await pool.end();
+      await drop();
+    },
+  };
+}
+
+export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<SystemUnderTest> {
+  const server = await startRxServer();
+  const base = server.base;
 
   const storage = (): RxStorage<unknown, unknown> =>
     (options.storage === "memory"
@@ -300,11 +323,7 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
         return { seconds, converged };
       },
     },
-    async close() {
-      await app.close();
-      await pool.end();
-      await drop();
-    },
+    close: () => server.close(),
   };
 }
 

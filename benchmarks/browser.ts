@@ -1,0 +1,277 @@
+/**
+ * The browser benchmark: push and restore on Chromium's real IndexedDB — Hokan's DexieStore against RxDB on its
+ * Dexie storage — each replicating to its own server on PostgreSQL on 127.0.0.1 (the same servers as `sync.ts`).
+ * fake-indexeddb, which `sync.ts` uses in Node, has costs of its own; this is what a web app's users get.
+ *
+ *   node --import tsx --conditions=hokan-source browser.ts [--quick]
+ *
+ * Each server also serves the page (`browser/page.ts`, bundled with esbuild), so the page's requests are
+ * same-origin; every case runs in a fresh page (its own IndexedDB database, removed after).
+ */
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { createReplication, type JsonObject } from "@hokan/core";
+import { MemoryStore, openRegistry } from "@hokan/core/testing";
+import {
+  buildServer,
+  createVerifier,
+  migrate,
+  parseRegistry,
+  scratchDatabase,
+  signDevelopmentToken,
+} from "@hokan/server";
+import { createHttpTransport } from "@hokan/transport";
+import { build } from "esbuild";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
+import { CHROMIUM } from "../vitest.shared.js";
+import { median, printTable, type Row, save } from "./harness.js";
+import { BATCH, doc, docId, WRITE_CHUNK } from "./sync/documents.js";
+import { startRxServer } from "./sync/rxdb.js";
+
+const quick = process.argv.includes("--quick");
+const SIZES = quick ? [200] : [2000, 10_000];
+const RUNS = quick ? 1 : 3;
+/** A case (all its runs) that takes longer is reported as timed out, not waited for. */
+const CASE_LIMIT_MS = quick ? 60_000 : 240_000;
+const SECRET = "benchmark-secret-0123456789abcdef0123456789";
+const APP = { appId: "jp.example.bench", appVersion: "1.0.0", platform: "web" as const };
+
+/** Serves the page from a server's own origin: requests under `/bench/` are answered before the server sees them. */
+type PageServer = (server: Server) => void;
+
+/** The page as one script (esbuild), and what serves it. */
+async function pageServer(): Promise<PageServer> {
+  const bundle = await build({
+    entryPoints: [fileURLToPath(new URL("./browser/page.ts", import.meta.url))],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    conditions: ["hokan-source"],
+    define: { "process.env.NODE_ENV": '"production"' },
+    minify: true,
+    write: false,
+    logLevel: "warning",
+  });
+  const files: Record<string, [string, string]> = {
+    "/bench/": [
+      "text/html; charset=utf-8",
+      '<!doctype html><meta charset="utf-8"><script type="module" src="/bench/page.js"></script>',
+    ],
+    "/bench/page.js": ["text/javascript; charset=utf-8", bundle.outputFiles[0]?.text ?? ""],
+  };
+  return (server) => {
+    // Hokan's server asks every request for a token: the page's two files are answered ahead of it.
+    const handlers = server.listeners("request") as RequestListener[];
+    server.removeAllListeners("request");
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const file = files[req.url ?? ""];
+      if (!file) {
+        for (const handler of handlers) handler(req, res);
+        return;
+      }
+      res.writeHead(200, { "content-type": file[0] });
+      res.end(file[1]);
+    });
+  };
+}
+
+/** Hokan's server on a scratch PostgreSQL database, serving the page too. */
+async function startHokan(servePage: PageServer) {
+  const { db, drop } = await scratchDatabase("postgres", { prefix: "hokan_bench" });
+  await migrate(db);
+  const server = await buildServer({
+    db,
+    registry: parseRegistry({ apps: openRegistry([APP.appId]) }),
+    verify: await createVerifier({ secret: SECRET }),
+    rateLimit: { perSecond: 1e6, burst: 1e6 },
+    quotaBytes: 2 ** 40,
+    bodyLimit: 64 * 2 ** 20,
+  });
+  servePage(server.app.server);
+  await server.app.listen({ host: "127.0.0.1", port: 0 });
+  return {
+    base: `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`,
+    async close() {
+      await server.app.close();
+      await db.close();
+      await drop();
+    },
+  };
+}
+
+/** Puts N documents on Hokan's server for `account`, from a Node device (memory store), before a restore. */
+async function seedHokan(base: string, account: string, n: number): Promise<void> {
+  const network$ = new BehaviorSubject({ online: true, roaming: false });
+  const r = createReplication({
+    store: new MemoryStore(),
+    transport: createHttpTransport({
+      baseUrl: base,
+      token: () => signDevelopmentToken(SECRET, { account }),
+      compression: false,
+    }),
+    accountId: account,
+    app: APP,
+    deviceId: `seeder-${account}`,
+    collections: { settings: "lww" },
+    settings$: new BehaviorSubject({ backupEnabled: true, overseasEnabled: false }),
+    network$,
+    pushBatchSize: BATCH,
+  });
+  await r.start();
+  for (let b = 0; b < n; b += WRITE_CHUNK) {
+    const changes = [];
+    for (let i = b; i < Math.min(n, b + WRITE_CHUNK); i++)
+      changes.push({ collection: "settings", id: docId(i), data: doc(i) as JsonObject });
+    await r.bulkWrite(changes);
+  }
+  await firstValueFrom(r.status$.pipe(filter((s) => s.pending === 0 && !s.inFlight && s.state === "idle")));
+  await r.stop();
+}
+
+/** Puts N documents on the RxDB server for `account` through its push endpoint, before a restore. */
+async function seedRx(base: string, account: string, n: number): Promise<void> {
+  const now = Date.now();
+  for (let b = 0; b < n; b += BATCH) {
+    const rows = [];
+    for (let i = b; i < Math.min(n, b + BATCH); i++)
+      rows.push({ newDocumentState: { id: docId(i), updatedAt: now + i, ...doc(i) } });
+    const res = await fetch(`${base}/${account}/push`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(rows),
+    });
+    if (!res.ok) throw new Error(`seeding RxDB failed: ${res.status}`);
+  }
+}
+
+type Bench = Record<string, (...args: unknown[]) => Promise<number>>;
+
+/** Opens the page of `base` and runs one of its bench functions; the heap the page used, in MB. */
+async function inPage(browser: Browser, base: string, call: string, args: unknown[]) {
+  const context = await browser.newContext();
+  const page: Page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  try {
+    await page.goto(`${base}/bench/`);
+    await page
+      .waitForFunction(() => "hokanBench" in globalThis)
+      .catch((error: unknown) => {
+        throw new Error(`the page did not load: ${errors.join("; ") || String(error)}`);
+      });
+    const seconds = await page.evaluate(
+      ([name, params]) =>
+        ((globalThis as unknown as { hokanBench: Bench }).hokanBench[name as string] as Bench[string])(
+          ...(params as unknown[]),
+        ),
+      [call, args] as const,
+    );
+    const heapMb = await page.evaluate(() =>
+      Math.round(
+        ((performance as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 2 ** 20,
+      ),
+    );
+    return { seconds, heapMb };
+  } finally {
+    await context.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const servePage = await pageServer();
+  const hokan = await startHokan(servePage);
+  const rx = await startRxServer((app) => servePage(app.server));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM.executablePath,
+    args: [...CHROMIUM.args],
+  });
+  const rows: Row[] = [];
+  let accounts = 0;
+  const token = (account: string) => signDevelopmentToken(SECRET, { account, expiresIn: "1h" });
+  type Case = {
+    store: string;
+    scenario: "push" | "restore";
+    run: (n: number) => Promise<{ seconds: number; heapMb: number }>;
+  };
+  const cases: Case[] = [
+    {
+      store: "Hokan, DexieStore",
+      scenario: "push",
+      run: async (n) => {
+        const account = `push-${accounts++}`;
+        return inPage(browser, hokan.base, "hokanPush", [account, await token(account), n]);
+      },
+    },
+    {
+      store: "RxDB, Dexie storage",
+      scenario: "push",
+      run: (n) => inPage(browser, rx.base, "rxdbPush", [`push-${accounts++}`, n]),
+    },
+    {
+      store: "Hokan, DexieStore",
+      scenario: "restore",
+      run: async (n) => {
+        const account = `restore-${accounts++}`;
+        await seedHokan(hokan.base, account, n);
+        return inPage(browser, hokan.base, "hokanRestore", [account, await token(account), n]);
+      },
+    },
+    {
+      store: "RxDB, Dexie storage",
+      scenario: "restore",
+      run: async (n) => {
+        const account = `restore-${accounts++}`;
+        await seedRx(rx.base, account, n);
+        return inPage(browser, rx.base, "rxdbRestore", [account, n]);
+      },
+    },
+  ];
+  try {
+    for (const n of SIZES) {
+      for (const c of cases) {
+        const deadline = performance.now() + CASE_LIMIT_MS;
+        const times: number[] = [];
+        let heap = 0;
+        for (let i = 0; i < RUNS && performance.now() < deadline; i++) {
+          const { seconds, heapMb } = await c.run(n);
+          times.push(seconds);
+          heap = Math.max(heap, heapMb);
+        }
+        const seconds = median(times);
+        rows.push({
+          store: `${c.store} (Chromium)`,
+          scenario: c.scenario,
+          n,
+          runs: times.length,
+          medianSeconds: seconds,
+          docsPerSecond: n / seconds,
+          peakRssMb: heap,
+        });
+      }
+    }
+  } finally {
+    await browser.close();
+    await hokan.close();
+    await rx.close();
+  }
+  // Each Hokan row against RxDB's in the same scenario and N.
+  const withRatios = rows.map((r) => {
+    const peer = rows.find((p) => p.store.startsWith("RxDB") && p.scenario === r.scenario && p.n === r.n);
+    return r.store.startsWith("Hokan") && peer
+      ? { ...r, ratio: r.docsPerSecond / peer.docsPerSecond, baseline: "of RxDB" }
+      : r;
+  });
+  console.log(
+    `\nBrowser benchmark: Chromium ${browser.version()}, IndexedDB, servers on PostgreSQL (peak = page JS heap MB)\n`,
+  );
+  printTable(withRatios);
+  if (!quick) console.log(`\nsaved ${save("browser", withRatios, { sizes: SIZES, runs: RUNS })}`);
+}
+
+await main();

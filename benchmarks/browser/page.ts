@@ -1,0 +1,193 @@
+/**
+ * The browser benchmark's page: Hokan on its IndexedDB store and RxDB on its Dexie storage, both on Chromium's real
+ * IndexedDB, each replicating to its server on 127.0.0.1 (the page is served by that server: same origin). The
+ * driver (`../browser.ts`) calls `globalThis.hokanBench` through Playwright; every function returns seconds.
+ */
+import { createReplication, type JsonObject, type Replication } from "@hokan/core";
+import { DexieStore } from "@hokan/storage";
+import { createHttpTransport } from "@hokan/transport";
+import { createRxDatabase, type RxCollection, type RxJsonSchema, type WithDeleted } from "rxdb";
+import { replicateRxCollection } from "rxdb/plugins/replication";
+import { getRxStorageDexie } from "rxdb/plugins/storage-dexie";
+import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
+import { BATCH, doc, docId, PULL_MAX, WRITE_CHUNK } from "../sync/documents.js";
+
+/** Must match the driver's registry. */
+const APP = { appId: "jp.example.bench", appVersion: "1.0.0", platform: "web" as const };
+const COLLECTION = "settings";
+let databases = 0;
+
+const seconds = (start: number) => (performance.now() - start) / 1000;
+
+async function dropDatabase(name: string): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = request.onerror = request.onblocked = () => resolve();
+  });
+}
+
+/** A Hokan device in this page: a fresh IndexedDB database and the engine, offline or online. */
+function hokanDevice(account: string, token: string, online: boolean) {
+  const name = `hokan-bench-${databases++}`;
+  const store = new DexieStore({ name });
+  const network$ = new BehaviorSubject({ online, roaming: false });
+  const r = createReplication({
+    store,
+    transport: createHttpTransport({ baseUrl: location.origin, token: () => token, compression: false }),
+    accountId: account,
+    app: APP,
+    deviceId: name,
+    collections: { [COLLECTION]: "lww" },
+    settings$: new BehaviorSubject({ backupEnabled: true, overseasEnabled: false }),
+    network$,
+    pushBatchSize: BATCH,
+    pullBatchSize: BATCH,
+  });
+  return {
+    r,
+    store,
+    network$,
+    async close() {
+      await r.stop();
+      await store.close();
+      await dropDatabase(name);
+    },
+  };
+}
+
+async function hokanWriteAll(r: Replication, n: number): Promise<void> {
+  for (let b = 0; b < n; b += WRITE_CHUNK) {
+    const changes = [];
+    for (let i = b; i < Math.min(n, b + WRITE_CHUNK); i++) {
+      changes.push({ collection: COLLECTION, id: docId(i), data: doc(i) as JsonObject });
+    }
+    await r.bulkWrite(changes);
+  }
+}
+
+interface Row extends Record<string, unknown> {
+  id: string;
+  updatedAt: number;
+}
+interface Checkpoint {
+  id: string;
+  updatedAt: number;
+}
+const schema = {
+  version: 0,
+  primaryKey: "id",
+  type: "object",
+  properties: { id: { type: "string", maxLength: 64 }, updatedAt: { type: "number" } },
+  required: ["id", "updatedAt"],
+} as unknown as RxJsonSchema<Row>;
+
+/** An RxDB device in this page: its own database on Dexie storage, replicated once (not live) when asked. */
+async function rxDevice(account: string) {
+  const database = await createRxDatabase({
+    name: `rxbench${databases++}`,
+    storage: getRxStorageDexie(),
+    multiInstance: false,
+  });
+  await database.addCollections({ docs: { schema } });
+  const collection = database.collections.docs as RxCollection<Row>;
+  return {
+    collection,
+    async sync() {
+      const replication = replicateRxCollection<Row, Checkpoint>({
+        collection,
+        replicationIdentifier: `bench-${account}`,
+        live: false,
+        pull: {
+          batchSize: PULL_MAX,
+          async handler(checkpoint) {
+            const q = checkpoint
+              ? `id=${encodeURIComponent(checkpoint.id)}&updatedAt=${checkpoint.updatedAt}`
+              : "";
+            const res = await fetch(`/${account}/pull?${q}&limit=${PULL_MAX}`);
+            return (await res.json()) as { documents: WithDeleted<Row>[]; checkpoint: Checkpoint };
+          },
+        },
+        push: {
+          batchSize: BATCH,
+          async handler(rows) {
+            const res = await fetch(`/${account}/push`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify(rows),
+            });
+            return (await res.json()) as WithDeleted<Row>[];
+          },
+        },
+      });
+      let failure: unknown;
+      replication.error$.subscribe((e) => {
+        failure ??= e;
+      });
+      await replication.awaitInitialReplication();
+      await replication.cancel();
+      if (failure) throw failure;
+    },
+    async writeAll(n: number) {
+      const now = Date.now();
+      for (let b = 0; b < n; b += WRITE_CHUNK) {
+        const rows: Row[] = [];
+        for (let i = b; i < Math.min(n, b + WRITE_CHUNK); i++)
+          rows.push({ id: docId(i), updatedAt: now + i, ...doc(i) });
+        await collection.bulkUpsert(rows);
+      }
+    },
+    close: () => database.remove(),
+  };
+}
+
+const bench = {
+  /** N changes made offline, then online: until the server acknowledged all. */
+  async hokanPush(account: string, token: string, n: number): Promise<number> {
+    const d = hokanDevice(account, token, false);
+    await d.r.start();
+    await hokanWriteAll(d.r, n);
+    const start = performance.now();
+    d.network$.next({ online: true, roaming: false });
+    const status = await firstValueFrom(
+      d.r.status$.pipe(filter((s) => s.pending === 0 && !s.inFlight && s.state === "idle")),
+    );
+    const took = seconds(start);
+    await d.close();
+    if (status.lastError)
+      throw new Error(`Hokan stopped: ${status.lastError.code} ${status.lastError.message}`);
+    return took;
+  },
+  /** A fresh device restores the N documents the driver put on the server: until all are in IndexedDB. */
+  async hokanRestore(account: string, token: string, n: number): Promise<number> {
+    const d = hokanDevice(account, token, true);
+    const start = performance.now();
+    await d.r.start();
+    await d.r.whenIdle();
+    const took = seconds(start);
+    const got = (await d.store.listDocuments({ account, app: APP.appId })).length;
+    await d.close();
+    if (got !== n) throw new Error(`Hokan restored ${got} of ${n}`);
+    return took;
+  },
+  async rxdbPush(account: string, n: number): Promise<number> {
+    const d = await rxDevice(account);
+    await d.writeAll(n);
+    const start = performance.now();
+    await d.sync();
+    const took = seconds(start);
+    await d.close();
+    return took;
+  },
+  async rxdbRestore(account: string, n: number): Promise<number> {
+    const d = await rxDevice(account);
+    const start = performance.now();
+    await d.sync();
+    const took = seconds(start);
+    const got = await d.collection.count().exec();
+    await d.close();
+    if (got !== n) throw new Error(`RxDB restored ${got} of ${n}`);
+    return took;
+  },
+};
+
+(globalThis as { hokanBench?: typeof bench }).hokanBench = bench;
