@@ -373,7 +373,11 @@ describe("replication runner", () => {
   it("asks for twice as many documents with each page of a pull, up to pullBatchMax", async () => {
     const world = new SimWorld();
     const writer = await world.device({ id: "w", accountId: "alice" }).open(MAIL);
-    const docs = Array.from({ length: 10 }, (_, i) => ({ collection: "settings", id: `d${i}`, data: { v: i } }));
+    const docs = Array.from({ length: 10 }, (_, i) => ({
+      collection: "settings",
+      id: `d${i}`,
+      data: { v: i },
+    }));
     await writer.bulkWrite(docs);
     await world.settle();
     const reader = world.device({ id: "r", accountId: "alice" });
