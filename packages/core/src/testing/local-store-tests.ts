@@ -113,6 +113,30 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
     );
 
     it(
+      "finds documents' outbox entries whether the outbox is smaller or larger than the question",
+      withStore(async ({ store }) => {
+        const keys = (...ids: string[]) => ids.map((id) => ({ collection: "settings", id }));
+        expect(await store.outboxFor(A, keys("a", "b"))).toEqual([]);
+        await store.commit(A, {
+          outboxPut: [entry(10, "a"), entry(20, "b"), entry(30, "c"), entry(40, "a")],
+        });
+        await store.commit(B, { outboxPut: [entry(5, "a"), entry(6, "z")] });
+        // More documents asked about than entries queued, and fewer.
+        const many = await store.outboxFor(A, keys("a", "b", "x", "y", "z"));
+        expect(many.map((e) => [e.id, e.seq])).toEqual([
+          ["a", 10],
+          ["b", 20],
+          ["a", 40],
+        ]);
+        expect((await store.outboxFor(A, keys("a"))).map((e) => e.seq)).toEqual([10, 40]);
+        expect(
+          await store.outboxFor(A, [{ collection: "other", id: "c" }, ...keys("q", "r", "s", "t")]),
+        ).toEqual([]);
+        expect((await store.outboxFor(B, keys("a", "b", "c"))).map((e) => e.seq)).toEqual([5]);
+      }),
+    );
+
+    it(
       "replaces and deletes outbox entries by seq, and clears the outbox before new entries",
       withStore(async ({ store }) => {
         await store.commit(A, { outboxPut: [entry(1, "a"), entry(2, "b"), entry(3, "c")] });
