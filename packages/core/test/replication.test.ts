@@ -303,6 +303,47 @@ describe("replication runner", () => {
     expect(pulls).toBe(pullsBefore);
   });
 
+  it("reads queued changes for an answer only of documents written again while their push was in flight", async () => {
+    const world = new SimWorld();
+    const asked: string[][] = [];
+    class WatchedStore extends MemoryStore {
+      override outboxFor(...args: Parameters<MemoryStore["outboxFor"]>) {
+        asked.push(args[1].map((k) => k.id));
+        return super.outboxFor(...args);
+      }
+    }
+    const phone = world.device({ id: "a", accountId: "alice", store: new WatchedStore() });
+    phone.setOnline(false);
+    const inner = phone.link.transport;
+    const held: (() => void)[] = [];
+    const transport: Transport = {
+      ...inner,
+      push: (r) => new Promise((resolve, reject) => held.push(() => inner.push(r).then(resolve, reject))),
+      pull: (r) => inner.pull(r),
+      registry: (p) => inner.registry(p),
+      live: (a) => inner.live(a),
+    };
+    const mail = await startBehind(world, phone, transport);
+    await mail.bulkWrite([0, 1, 2].map((i) => ({ collection: "settings", id: `d${i}`, data: { v: i } })));
+    phone.setOnline(true);
+    await world.runtime.runUntil(() => held.length === 1);
+    await mail.put("settings", "d1", { v: 10 });
+    asked.length = 0;
+    (held.shift() as () => void)();
+    await world.runtime.runUntil(() => held.length === 1);
+    // The answer's plan read d1's queued changes (its later write), not d0's or d2's.
+    expect(asked[0]).toEqual(["d1"]);
+    asked.length = 0;
+    (held.shift() as () => void)();
+    await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
+    expect(asked[0]).toEqual([]);
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toMatchObject({
+      "settings/d0": { v: 0 },
+      "settings/d1": { v: 10 },
+      "settings/d2": { v: 2 },
+    });
+  });
+
   it("pulls what another device wrote while its own push was in flight, once the push is answered", async () => {
     const world = new SimWorld();
     const phoneDevice = world.device({ id: "phone", accountId: "alice" });

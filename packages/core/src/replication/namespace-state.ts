@@ -71,16 +71,21 @@ export class NamespaceState {
   /**
    * The documents and outbox entries a plan reads; with `all`, every outbox entry of the namespace too, and every
    * document when `all` is `"everything"` (an epoch moved: every document is rebased). First contact needs only the
-   * entries (they join the server's epoch): reading every document too cost a whole pass over IndexedDB.
+   * entries (they join the server's epoch): reading every document too cost a whole pass over IndexedDB. With
+   * `entriesOf`, only the entries of the documents it picks (given the documents read) are read.
    */
   async records(
     keys: readonly DocumentKey[],
     all: "none" | "entries" | "everything",
+    entriesOf?: (documents: ReadonlyMap<string, LocalDocument>) => readonly DocumentKey[],
   ): Promise<Omit<PlanRecords, "sync">> {
     const list = await this.store.getDocuments(this.ns, keys);
     const documents = new Map<string, LocalDocument>();
     for (const d of list) if (d) documents.set(docKey(d), d);
-    const entries: OutboxEntry[] = await this.store.outboxFor(this.ns, keys);
+    const entries: OutboxEntry[] = await this.store.outboxFor(
+      this.ns,
+      entriesOf ? entriesOf(documents) : keys,
+    );
     if (all === "none") return { documents, entries };
     return {
       documents,

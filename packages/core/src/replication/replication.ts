@@ -39,6 +39,7 @@ import {
 import { NamespaceState } from "./namespace-state.js";
 import {
   docKey,
+  documentsNeedingEntries,
   epochMoved,
   groupByDoc,
   type PlannedCommit,
@@ -521,7 +522,11 @@ class ReplicationRunner implements Replication {
             // Changes a conflict resolution queues are made knowing the server's current epoch.
             const ctx = this.planContext(outcome.response.epoch);
             const moved = epochMoved(current, outcome.response.epoch, false);
-            const records = await this.space.records(head.batch, moved ? "everything" : "none");
+            const records = moved
+              ? await this.space.records(head.batch, "everything")
+              : await this.space.records(head.batch, "none", (documents) =>
+                  documentsNeedingEntries(head.batch, outcome.response, documents),
+                );
             const plan = await planPushResults(
               ctx,
               {
