@@ -178,22 +178,29 @@ export class DexieStore implements LocalStore {
           await outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).delete();
         }
         // Keep the outbox size: entries that existed go, entries that did not arrive (new ones are numbered here).
-        // Counted from keys alone, a run of nearby seqs per request: reading the entries would copy every value.
+        // Each run of nearby seqs is looked at by its keys alone (reading the entries would copy every value).
+        const present = async (first: number, last: number, wanted: ReadonlySet<number>) => {
+          const range = outbox.where("[ns+seq]").between([n, first], [n, last], true, true);
+          const keys = await range.primaryKeys();
+          return { range, all: keys.length, found: keys.filter((key) => wanted.has(key[1])) };
+        };
         const existing = async (seqs: readonly number[]) => {
           const wanted = new Set(seqs);
           let found = 0;
-          for (const [first, last] of seqRuns(seqs)) {
-            const keys = await outbox
-              .where("[ns+seq]")
-              .between([n, first], [n, last], true, true)
-              .primaryKeys();
-            for (const key of keys) if (wanted.has(key[1])) found++;
-          }
+          for (const [first, last] of seqRuns(seqs))
+            found += (await present(first, last, wanted)).found.length;
           return found;
         };
         if (change.outboxDelete?.length) {
-          size -= await existing(change.outboxDelete);
-          await inSteps(change.outboxDelete, (part) => outbox.bulkDelete(part.map((s) => [n, s])));
+          // A run that holds nothing else goes in one request (a push's answer deletes its whole batch: one request
+          // for 500 entries instead of 500 in Chromium); otherwise entry by entry.
+          const wanted = new Set(change.outboxDelete);
+          for (const [first, last] of seqRuns(change.outboxDelete)) {
+            const run = await present(first, last, wanted);
+            size -= run.found.length;
+            if (run.found.length === run.all) await run.range.delete();
+            else await inSteps(run.found, (part) => outbox.bulkDelete([...part]));
+          }
         }
         const numbered = (change.outboxPut ?? []).filter((e) => e.seq > 0).map((e) => e.seq);
         size += (change.outboxPut?.length ?? 0) - (await existing(numbered));
