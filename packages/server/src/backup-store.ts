@@ -97,6 +97,22 @@ const PULL_PAGE = `SELECT app.epoch AS app_epoch, app.seq AS app_seq, d.*
   ) AS d ON true
   ORDER BY d.seq`;
 
+/**
+ * A pull's answer as JSON text: its head, and each document with its data spliced in as the database's JSON text. The
+ * fields of {@link ServerDocument} are written out by hand (as `toDocument` reads them): a page holds up to 5,000.
+ */
+function pageJson(head: Omit<PullResponse, "documents">, page: readonly PageRow[]): string {
+  const text = JSON.stringify;
+  const documents = page.map(
+    (r) =>
+      `{"collection":${text(r.collection)},"id":${text(r.id)},"data":${r.data ?? "null"},"rev":${Number(r.rev)},` +
+      `"seq":${Number(r.seq)},"hlc":${text(r.hlc)},"changeId":${text(r.change_id)},` +
+      `"updatedAt":${Number(r.updated_at)},"schemaVersion":${Number(r.schema_version)}}`,
+  );
+  const fields = JSON.stringify(head);
+  return `${fields.slice(0, -1)},"documents":[${documents.join(",")}]}`;
+}
+
 /** Pushes of one app that may hold a database connection at once in one server process (see `BackupStore.push`). */
 const PUSH_CONNECTIONS_PER_APP = 2;
 
@@ -202,16 +218,7 @@ export class BackupStore {
         more: candidates.length > page.length,
         serverTime: this.now(),
       };
-      // The fields of ServerDocument, written out by hand: a page is up to 1,000 documents.
-      const text = JSON.stringify;
-      const documents = page.map(
-        (r) =>
-          `{"collection":${text(r.collection)},"id":${text(r.id)},"data":${r.data ?? "null"},"rev":${Number(r.rev)},` +
-          `"seq":${Number(r.seq)},"hlc":${text(r.hlc)},"changeId":${text(r.change_id)},` +
-          `"updatedAt":${Number(r.updated_at)},"schemaVersion":${Number(r.schema_version)}}`,
-      );
-      const fields = JSON.stringify(head);
-      return `${fields.slice(0, -1)},"documents":[${documents.join(",")}]}`;
+      return pageJson(head, page);
     }
   }
 

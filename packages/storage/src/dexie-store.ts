@@ -198,6 +198,7 @@ export class DexieStore implements LocalStore {
           for (const [first, last] of seqRuns(change.outboxDelete)) {
             const run = await present(first, last, wanted);
             size -= run.found.length;
+            if (run.found.length === 0) continue;
             if (run.found.length === run.all) await run.range.delete();
             else await inSteps(run.found, (part) => outbox.bulkDelete([...part]));
           }

@@ -379,8 +379,8 @@ class ReplicationRunner implements Replication {
   /**
    * Pulls page after page, each asking for twice as many documents as the last (up to `pullBatchMax`). The next page
    * is asked for as soon as a page arrives (its checkpoint is the page's), so the server reads it while the device
-   * commits this one; pages are committed in order. Nothing more is asked once the
-   * epoch moved, a page fails, or policy stops restores.
+   * commits this one; pages are committed in order. Nothing more is asked once the epoch moved, a page fails, or
+   * policy stops restores.
    */
   private async runPull(): Promise<void> {
     const generation = this.generation;
