@@ -1,4 +1,4 @@
-import type { JsonObject } from "../src/index.js";
+import type { JsonObject, Transport } from "../src/index.js";
 import type { SimApp, SimWorld } from "../src/testing/index.js";
 
 export const MAIL: SimApp = {
@@ -17,4 +17,18 @@ export function serverDocs(world: SimWorld, accountId: string, appId: string): R
   for (const d of world.server.documents(accountId, appId))
     if (d.data) out[`${d.collection}/${d.id}`] = d.data;
   return out;
+}
+
+/** `inner` with some of its calls replaced (a test's spy or hold); the rest go to `inner`, bound to it. */
+export function relay(inner: Transport, over: Partial<Transport>): Transport {
+  return {
+    push: (r) => inner.push(r),
+    pull: (r) => inner.pull(r),
+    registry: (p) => inner.registry(p),
+    live: (a) => inner.live(a),
+    catalog: () => inner.catalog(),
+    deleteApp: (scope, requestId) => inner.deleteApp(scope, requestId),
+    deleteAll: (requestId) => inner.deleteAll(requestId),
+    ...over,
+  };
 }

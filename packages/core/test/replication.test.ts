@@ -10,7 +10,7 @@ import {
   type Transport,
 } from "../src/index.js";
 import { MemoryStore, NO_FAULTS, openRegistry, type SimDevice, SimWorld } from "../src/testing/index.js";
-import { MAIL, serverDocs } from "./helpers.js";
+import { MAIL, relay, serverDocs } from "./helpers.js";
 
 /** A transport that records pushes and can rewrite them or refuse the registry. */
 function spy(
@@ -143,16 +143,13 @@ describe("replication runner", () => {
     const phoneDevice = world.device({ id: "phone", accountId: "alice" });
     const pulled: string[] = [];
     const inner = phoneDevice.link.transport;
-    const transport: Transport = {
-      ...inner,
+    const transport = relay(inner, {
       pull: async (r) => {
         const res = await inner.pull(r);
         pulled.push(...res.documents.map((d) => d.id));
         return res;
       },
-      push: (r) => inner.push(r),
-      live: (a) => inner.live(a),
-    };
+    });
     const phone = await startBehind(world, phoneDevice, transport);
     const tablet = await world.device({ id: "tablet", accountId: "alice" }).open(MAIL);
     await world.settle();
@@ -205,8 +202,7 @@ describe("replication runner", () => {
     let failNext = true;
     const keys: string[] = [];
     const inner = phone.link.transport;
-    const transport: Transport = {
-      ...inner,
+    const transport = relay(inner, {
       push: async (r) => {
         keys.push(r.idempotencyKey);
         open++;
@@ -221,10 +217,7 @@ describe("replication runner", () => {
           open--;
         }
       },
-      pull: (r) => inner.pull(r),
-      registry: (p) => inner.registry(p),
-      live: (a) => inner.live(a),
-    };
+    });
     const mail = await startBehind(world, phone, transport, { pushBatchSize: 2, pushesInFlight: 2 });
     await mail.bulkWrite([0, 1, 2, 3].map((i) => ({ collection: "settings", id: `d${i}`, data: { v: i } })));
     phone.setOnline(true);
@@ -250,8 +243,7 @@ describe("replication runner", () => {
     let pulls = 0;
     // Each push waits to be applied by the server, then waits for its answer to be delivered.
     const held: { id: string; apply: () => void; answer: () => void }[] = [];
-    const transport: Transport = {
-      ...inner,
+    const transport = relay(inner, {
       push: (r) =>
         new Promise((resolve, reject) => {
           let applied: Promise<PushResponse> | undefined;
@@ -269,9 +261,7 @@ describe("replication runner", () => {
         pulls++;
         return inner.pull(r);
       },
-      registry: (p) => inner.registry(p),
-      live: (a) => inner.live(a),
-    };
+    });
     const mail = await startBehind(world, phone, transport, { pushBatchSize: 1, pushesInFlight: 2 });
     await mail.bulkWrite([0, 1, 2, 3].map((i) => ({ collection: "settings", id: `d${i}`, data: { v: i } })));
     phone.setOnline(true);
@@ -316,13 +306,9 @@ describe("replication runner", () => {
     phone.setOnline(false);
     const inner = phone.link.transport;
     const held: (() => void)[] = [];
-    const transport: Transport = {
-      ...inner,
+    const transport = relay(inner, {
       push: (r) => new Promise((resolve, reject) => held.push(() => inner.push(r).then(resolve, reject))),
-      pull: (r) => inner.pull(r),
-      registry: (p) => inner.registry(p),
-      live: (a) => inner.live(a),
-    };
+    });
     const mail = await startBehind(world, phone, transport);
     await mail.bulkWrite([0, 1, 2].map((i) => ({ collection: "settings", id: `d${i}`, data: { v: i } })));
     phone.setOnline(true);
@@ -349,13 +335,9 @@ describe("replication runner", () => {
     const phoneDevice = world.device({ id: "phone", accountId: "alice" });
     const inner = phoneDevice.link.transport;
     const held: (() => void)[] = [];
-    const transport: Transport = {
-      ...inner,
+    const transport = relay(inner, {
       push: (r) => new Promise((resolve, reject) => held.push(() => inner.push(r).then(resolve, reject))),
-      pull: (r) => inner.pull(r),
-      registry: (p) => inner.registry(p),
-      live: (a) => inner.live(a),
-    };
+    });
     const phone = await startBehind(world, phoneDevice, transport);
     const tablet = await world.device({ id: "tablet", accountId: "alice" }).open(MAIL);
     await world.settle();
@@ -386,16 +368,12 @@ describe("replication runner", () => {
     const reader = world.device({ id: "r", accountId: "alice", store: new SlowStore() });
     const asked: number[] = [];
     const inner = reader.link.transport;
-    const transport: Transport = {
-      ...inner,
+    const transport = relay(inner, {
       pull: (r) => {
         asked.push(r.checkpoint.seq);
         return inner.pull(r);
       },
-      push: (r) => inner.push(r),
-      registry: (p) => inner.registry(p),
-      live: (a) => inner.live(a),
-    };
+    });
     const mail = await startBehind(world, reader, transport, { pullBatchSize: 1, pullBatchMax: 1 });
     await world.runtime.runUntil(() => release !== undefined);
     // The first page's commit is held; the second page was asked for already, from the first page's checkpoint.
@@ -424,16 +402,12 @@ describe("replication runner", () => {
     const reader = world.device({ id: "r", accountId: "alice" });
     const inner = reader.link.transport;
     const limits: number[] = [];
-    const transport: Transport = {
-      ...inner,
+    const transport = relay(inner, {
       pull: (r) => {
         limits.push(r.limit);
         return inner.pull(r);
       },
-      push: (r) => inner.push(r),
-      registry: (p) => inner.registry(p),
-      live: (a) => inner.live(a),
-    };
+    });
     const mail = await startBehind(world, reader, transport, { pullBatchSize: 1, pullBatchMax: 4 });
     await world.runtime.runUntil(() => mail.status.state === "idle");
     expect(limits).toEqual([1, 2, 4, 4]);
