@@ -9,25 +9,18 @@
  * same-origin; every case runs in a fresh page (its own IndexedDB database, removed after).
  */
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { createReplication, type JsonObject } from "@hokan/core";
-import { MemoryStore, openRegistry } from "@hokan/core/testing";
-import {
-  buildServer,
-  createVerifier,
-  migrate,
-  parseRegistry,
-  scratchDatabase,
-  signDevelopmentToken,
-} from "@hokan/server";
+import { MemoryStore } from "@hokan/core/testing";
+import { signDevelopmentToken } from "@hokan/server";
 import { createHttpTransport } from "@hokan/transport";
 import { build } from "esbuild";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
 import { CHROMIUM } from "../vitest.shared.js";
 import { median, printTable, type Row, save } from "./harness.js";
-import { BATCH, doc, docId, WRITE_CHUNK } from "./sync/documents.js";
+import { BATCH, doc, docId } from "./sync/documents.js";
+import { startHokanServer } from "./sync/hokan.js";
+import { benchReplication, SECRET, writeAll } from "./sync/hokan-device.js";
 import { startRxServer } from "./sync/rxdb.js";
 
 const quick = process.argv.includes("--quick");
@@ -35,8 +28,6 @@ const SIZES = quick ? [200] : [2000, 10_000];
 const RUNS = quick ? 1 : 3;
 /** A case (all its runs) that takes longer is reported as timed out, not waited for. */
 const CASE_LIMIT_MS = quick ? 60_000 : 240_000;
-const SECRET = "benchmark-secret-0123456789abcdef0123456789";
-const APP = { appId: "jp.example.bench", appVersion: "1.0.0", platform: "web" as const };
 
 /** Serves the page from a server's own origin: requests under `/bench/` are answered before the server sees them. */
 type PageServer = (server: Server) => void;
@@ -78,55 +69,23 @@ async function pageServer(): Promise<PageServer> {
   };
 }
 
-/** Hokan's server on a scratch PostgreSQL database, serving the page too. */
-async function startHokan(servePage: PageServer) {
-  const { db, drop } = await scratchDatabase("postgres", { prefix: "hokan_bench" });
-  await migrate(db);
-  const server = await buildServer({
-    db,
-    registry: parseRegistry({ apps: openRegistry([APP.appId]) }),
-    verify: await createVerifier({ secret: SECRET }),
-    rateLimit: { perSecond: 1e6, burst: 1e6 },
-    quotaBytes: 2 ** 40,
-    bodyLimit: 64 * 2 ** 20,
-  });
-  servePage(server.app.server);
-  await server.app.listen({ host: "127.0.0.1", port: 0 });
-  return {
-    base: `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`,
-    async close() {
-      await server.app.close();
-      await db.close();
-      await drop();
-    },
-  };
-}
-
 /** Puts N documents on Hokan's server for `account`, from a Node device (memory store), before a restore. */
 async function seedHokan(base: string, account: string, n: number): Promise<void> {
   const network$ = new BehaviorSubject({ online: true, roaming: false });
-  const r = createReplication({
+  const r = benchReplication({
     store: new MemoryStore(),
     transport: createHttpTransport({
       baseUrl: base,
       token: () => signDevelopmentToken(SECRET, { account }),
       compression: false,
     }),
-    accountId: account,
-    app: APP,
+    account,
     deviceId: `seeder-${account}`,
-    collections: { settings: "lww" },
     settings$: new BehaviorSubject({ backupEnabled: true, overseasEnabled: false }),
     network$,
-    pushBatchSize: BATCH,
   });
   await r.start();
-  for (let b = 0; b < n; b += WRITE_CHUNK) {
-    const changes = [];
-    for (let i = b; i < Math.min(n, b + WRITE_CHUNK); i++)
-      changes.push({ collection: "settings", id: docId(i), data: doc(i) as JsonObject });
-    await r.bulkWrite(changes);
-  }
+  await writeAll(r, n);
   await firstValueFrom(r.status$.pipe(filter((s) => s.pending === 0 && !s.inFlight && s.state === "idle")));
   await r.stop();
 }
@@ -185,7 +144,7 @@ async function inPage(browser: Browser, base: string, call: string, args: unknow
 
 async function main(): Promise<void> {
   const servePage = await pageServer();
-  const hokan = await startHokan(servePage);
+  const hokan = await startHokanServer("postgres", servePage);
   const rx = await startRxServer((app) => servePage(app.server));
   const browser = await chromium.launch({
     executablePath: CHROMIUM.executablePath,
@@ -205,7 +164,7 @@ async function main(): Promise<void> {
       scenario: "push",
       run: async (n) => {
         const account = `push-${accounts++}`;
-        return inPage(browser, hokan.base, "hokanPush", [account, await token(account), n]);
+        return inPage(browser, hokan.url, "hokanPush", [account, await token(account), n]);
       },
     },
     {
@@ -218,8 +177,8 @@ async function main(): Promise<void> {
       scenario: "restore",
       run: async (n) => {
         const account = `restore-${accounts++}`;
-        await seedHokan(hokan.base, account, n);
-        return inPage(browser, hokan.base, "hokanRestore", [account, await token(account), n]);
+        await seedHokan(hokan.url, account, n);
+        return inPage(browser, hokan.url, "hokanRestore", [account, await token(account), n]);
       },
     },
     {

@@ -1,20 +1,13 @@
-/**
- * The browser benchmark's page: Hokan on its IndexedDB store and RxDB on its Dexie storage, both on Chromium's real
- * IndexedDB, each replicating to its server on 127.0.0.1 (the page is served by that server: same origin). The
- * driver (`../browser.ts`) calls `globalThis.hokanBench` through Playwright; every function returns seconds.
- */
-import { createReplication, type JsonObject, type Replication } from "@hokan/core";
 import { DexieStore } from "@hokan/storage";
 import { createHttpTransport } from "@hokan/transport";
-import { createRxDatabase, type RxCollection, type RxJsonSchema, type WithDeleted } from "rxdb";
+import { createRxDatabase, type RxCollection, type WithDeleted } from "rxdb";
 import { replicateRxCollection } from "rxdb/plugins/replication";
 import { getRxStorageDexie } from "rxdb/plugins/storage-dexie";
 import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
 import { BATCH, doc, docId, PULL_MAX, WRITE_CHUNK } from "../sync/documents.js";
+import { APP, benchReplication, writeAll } from "../sync/hokan-device.js";
+import { type Checkpoint, type Row, schema } from "../sync/rxdb-schema.js";
 
-/** Must match the driver's registry. */
-const APP = { appId: "jp.example.bench", appVersion: "1.0.0", platform: "web" as const };
-const COLLECTION = "settings";
 let databases = 0;
 
 const seconds = (start: number) => (performance.now() - start) / 1000;
@@ -31,17 +24,13 @@ function hokanDevice(account: string, token: string, online: boolean) {
   const name = `hokan-bench-${databases++}`;
   const store = new DexieStore({ name });
   const network$ = new BehaviorSubject({ online, roaming: false });
-  const r = createReplication({
+  const r = benchReplication({
     store,
     transport: createHttpTransport({ baseUrl: location.origin, token: () => token, compression: false }),
-    accountId: account,
-    app: APP,
+    account,
     deviceId: name,
-    collections: { [COLLECTION]: "lww" },
     settings$: new BehaviorSubject({ backupEnabled: true, overseasEnabled: false }),
     network$,
-    pushBatchSize: BATCH,
-    pullBatchSize: BATCH,
   });
   return {
     r,
@@ -54,32 +43,6 @@ function hokanDevice(account: string, token: string, online: boolean) {
     },
   };
 }
-
-async function hokanWriteAll(r: Replication, n: number): Promise<void> {
-  for (let b = 0; b < n; b += WRITE_CHUNK) {
-    const changes = [];
-    for (let i = b; i < Math.min(n, b + WRITE_CHUNK); i++) {
-      changes.push({ collection: COLLECTION, id: docId(i), data: doc(i) as JsonObject });
-    }
-    await r.bulkWrite(changes);
-  }
-}
-
-interface Row extends Record<string, unknown> {
-  id: string;
-  updatedAt: number;
-}
-interface Checkpoint {
-  id: string;
-  updatedAt: number;
-}
-const schema = {
-  version: 0,
-  primaryKey: "id",
-  type: "object",
-  properties: { id: { type: "string", maxLength: 64 }, updatedAt: { type: "number" } },
-  required: ["id", "updatedAt"],
-} as unknown as RxJsonSchema<Row>;
 
 /** An RxDB device in this page: its own database on Dexie storage, replicated once (not live) when asked. */
 async function rxDevice(account: string) {
@@ -145,7 +108,7 @@ const bench = {
   async hokanPush(account: string, token: string, n: number): Promise<number> {
     const d = hokanDevice(account, token, false);
     await d.r.start();
-    await hokanWriteAll(d.r, n);
+    await writeAll(d.r, n);
     const start = performance.now();
     d.network$.next({ online: true, roaming: false });
     const status = await firstValueFrom(

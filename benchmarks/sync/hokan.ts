@@ -2,15 +2,14 @@
  * Hokan as the benchmark runs it: the engine with a memory or IndexedDB (fake-indexeddb) store, the HTTP transport,
  * and the server on PGlite or PostgreSQL in the same process, on 127.0.0.1.
  */
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   canonicalJson,
-  createReplication,
   type DeviceSettings,
   type JsonObject,
   type LocalStore,
   type NetworkState,
-  type Replication,
 } from "@hokan/core";
 import { MemoryStore, openRegistry } from "@hokan/core/testing";
 import {
@@ -25,21 +24,8 @@ import { DexieStore } from "@hokan/storage";
 import { createHttpTransport } from "@hokan/transport";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
-import {
-  BATCH,
-  DELAY_MS,
-  doc,
-  docId,
-  type SystemUnderTest,
-  sampleLive,
-  timed,
-  until,
-  WRITE_CHUNK,
-} from "./workload.js";
-
-const SECRET = "benchmark-secret-0123456789abcdef0123456789";
-const APP = { appId: "jp.example.bench", appVersion: "1.0.0", platform: "web" as const };
-const COLLECTION = "settings";
+import { APP, benchReplication, COLLECTION, SECRET, writeAll } from "./hokan-device.js";
+import { DELAY_MS, doc, type SystemUnderTest, sampleLive, timed, until } from "./workload.js";
 
 export interface HokanOptions {
   readonly store: "memory" | "indexeddb";
@@ -54,19 +40,33 @@ function delayed(ms: number): typeof fetch {
   };
 }
 
-export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
-  const { db, drop } = await scratchDatabase(options.db, { prefix: "hokan_bench" });
-  await migrate(db);
+/** Hokan's server on a scratch database, on 127.0.0.1; `beforeListen` may take over some of its requests. */
+export async function startHokanServer(db: "pglite" | "postgres", beforeListen?: (server: Server) => void) {
+  const { db: database, drop } = await scratchDatabase(db, { prefix: "hokan_bench" });
+  await migrate(database);
   const server = await buildServer({
-    db,
+    db: database,
     registry: parseRegistry({ apps: openRegistry([APP.appId]) }),
     verify: await createVerifier({ secret: SECRET }),
     rateLimit: { perSecond: 1e6, burst: 1e6 },
     quotaBytes: 2 ** 40,
     bodyLimit: 64 * 2 ** 20,
   });
+  beforeListen?.(server.app.server);
   await server.app.listen({ host: "127.0.0.1", port: 0 });
-  const url = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+  return {
+    url: `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`,
+    hub: server.hub,
+    async close() {
+      await server.app.close();
+      await drop();
+    },
+  };
+}
+
+export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
+  const server = await startHokanServer(options.db);
+  const url = server.url;
   let accounts = 0;
   let stores = 0;
 
@@ -80,7 +80,7 @@ export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
     const store = newStore();
     const network$ = new BehaviorSubject(network);
     const settings$ = new BehaviorSubject(settings);
-    const r = createReplication({
+    const r = benchReplication({
       store,
       // Loopback: compressing costs more than it saves (measured in compression.ts); every peer sends plain JSON too.
       transport: createHttpTransport({
@@ -89,14 +89,10 @@ export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
         compression: false,
         ...(DELAY_MS > 0 ? { fetch: delayed(DELAY_MS) } : {}),
       }),
-      accountId: account,
-      app: APP,
+      account,
       deviceId: `device-${stores}`,
-      collections: { [COLLECTION]: "lww" },
       settings$,
       network$,
-      pushBatchSize: BATCH,
-      pullBatchSize: BATCH,
     });
     return {
       r,
@@ -113,16 +109,6 @@ export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
   const ONLINE = { online: true, roaming: false };
   const OFFLINE = { online: false, roaming: false };
   const BACKUP_ON = { backupEnabled: true, overseasEnabled: false };
-
-  async function writeAll(r: Replication, n: number, version = 0): Promise<void> {
-    for (let b = 0; b < n; b += WRITE_CHUNK) {
-      const changes = [];
-      for (let i = b; i < Math.min(n, b + WRITE_CHUNK); i++) {
-        changes.push({ collection: COLLECTION, id: docId(i), data: doc(i, version) as JsonObject });
-      }
-      await r.bulkWrite(changes);
-    }
-  }
 
   /** Resolves once the device has nothing left to send and is idle (fails if it stopped on an error). */
   async function acknowledged(d: Device): Promise<void> {
@@ -232,8 +218,7 @@ export async function hokan(options: HokanOptions): Promise<SystemUnderTest> {
       },
     },
     async close() {
-      await server.app.close();
-      await drop();
+      await server.close();
     },
   };
 }

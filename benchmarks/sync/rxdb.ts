@@ -10,17 +10,12 @@ import { scratchDatabase } from "@hokan/server";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import Fastify, { type FastifyInstance } from "fastify";
 import pg from "pg";
-import {
-  createRxDatabase,
-  type RxCollection,
-  type RxJsonSchema,
-  type RxStorage,
-  type WithDeleted,
-} from "rxdb";
+import { createRxDatabase, type RxCollection, type RxStorage, type WithDeleted } from "rxdb";
 import { type RxReplicationState, replicateRxCollection } from "rxdb/plugins/replication";
 import { getRxStorageDexie } from "rxdb/plugins/storage-dexie";
 import { getRxStorageMemory } from "rxdb/plugins/storage-memory";
 import { filter, firstValueFrom, Subject } from "rxjs";
+import { type Checkpoint, type Row, schema } from "./rxdb-schema.js";
 import {
   BATCH,
   doc,
@@ -32,24 +27,6 @@ import {
   until,
   WRITE_CHUNK,
 } from "./workload.js";
-
-interface Row extends Record<string, unknown> {
-  id: string;
-  updatedAt: number;
-  _deleted?: boolean;
-}
-interface Checkpoint {
-  id: string;
-  updatedAt: number;
-}
-
-const schema = {
-  version: 0,
-  primaryKey: "id",
-  type: "object",
-  properties: { id: { type: "string", maxLength: 64 }, updatedAt: { type: "number" } },
-  required: ["id", "updatedAt"],
-} as unknown as RxJsonSchema<Row>;
 
 /** A strictly rising client clock for `updatedAt` (two writes in one millisecond must still differ). */
 let lastStamp = 0;
