@@ -132,7 +132,7 @@ export class DexieStore implements LocalStore {
         const size = (await counts.get(n))?.outbox;
         if (size !== undefined && size <= keys.length) {
           const wanted = new Set(keys.map(docKeyOf));
-          const all = await outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).toArray();
+          const all = await this.outboxOf(n).toArray();
           return [all.filter((e) => wanted.has(docKeyOf(e)))];
         }
         // Otherwise one exact-key lookup per document: `anyOf` walks a cursor that jumps from key to key, several
@@ -156,8 +156,13 @@ export class DexieStore implements LocalStore {
     });
   }
 
+  /** Every outbox entry of a namespace (`n` is its key), in seq order; inside a transaction, part of it. */
+  private outboxOf(n: string) {
+    return this.db.outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]);
+  }
+
   private countRange(n: string): Promise<number> {
-    return this.db.outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).count();
+    return this.outboxOf(n).count();
   }
 
   getSync(ns: Namespace): Promise<SyncState | undefined> {
@@ -175,7 +180,7 @@ export class DexieStore implements LocalStore {
         const kept = change.clearOutbox ? undefined : await counts.get(n);
         let size = change.clearOutbox ? 0 : (kept?.outbox ?? (await this.countRange(n)));
         if (change.clearOutbox) {
-          await outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).delete();
+          await this.outboxOf(n).delete();
         }
         // Keep the outbox size: entries that existed go, entries that did not arrive (new ones are numbered here).
         // Each run of nearby seqs is looked at by its keys alone (reading the entries would copy every value).
@@ -242,7 +247,7 @@ export class DexieStore implements LocalStore {
           .where("[ns+collection+id]")
           .between([n, Dexie.minKey, Dexie.minKey], [n, Dexie.maxKey, Dexie.maxKey])
           .delete();
-        await outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]).delete();
+        await this.outboxOf(n).delete();
         await sync.delete(n);
       }),
     );
