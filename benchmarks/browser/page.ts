@@ -1,12 +1,12 @@
 import { DexieStore } from "@hokan/storage";
 import { createHttpTransport } from "@hokan/transport";
-import { createRxDatabase, type RxCollection, type WithDeleted } from "rxdb";
+import { createRxDatabase, type RxCollection } from "rxdb";
 import { replicateRxCollection } from "rxdb/plugins/replication";
 import { getRxStorageDexie } from "rxdb/plugins/storage-dexie";
 import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
-import { BATCH, doc, docId, PULL_MAX, WRITE_CHUNK } from "../sync/documents.js";
+import { doc, docId, WRITE_CHUNK } from "../sync/documents.js";
 import { APP, benchReplication, writeAll } from "../sync/hokan-device.js";
-import { type Checkpoint, type Row, schema } from "../sync/rxdb-schema.js";
+import { type Checkpoint, type Row, rxEndpoints, schema } from "../sync/rxdb-schema.js";
 
 let databases = 0;
 
@@ -60,27 +60,7 @@ async function rxDevice(account: string) {
         collection,
         replicationIdentifier: `bench-${account}`,
         live: false,
-        pull: {
-          batchSize: PULL_MAX,
-          async handler(checkpoint) {
-            const q = checkpoint
-              ? `id=${encodeURIComponent(checkpoint.id)}&updatedAt=${checkpoint.updatedAt}`
-              : "";
-            const res = await fetch(`/${account}/pull?${q}&limit=${PULL_MAX}`);
-            return (await res.json()) as { documents: WithDeleted<Row>[]; checkpoint: Checkpoint };
-          },
-        },
-        push: {
-          batchSize: BATCH,
-          async handler(rows) {
-            const res = await fetch(`/${account}/push`, {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify(rows),
-            });
-            return (await res.json()) as WithDeleted<Row>[];
-          },
-        },
+        ...rxEndpoints("", account),
       });
       let failure: unknown;
       replication.error$.subscribe((e) => {

@@ -1,5 +1,9 @@
-/** The RxDB collection every RxDB benchmark replicates, in Node and in the browser page alike. Browser-safe. */
-import type { RxJsonSchema } from "rxdb";
+/**
+ * The RxDB collection every RxDB benchmark replicates, and its replication's pull and push against the minimal server,
+ * in Node and in the browser page alike. Browser-safe.
+ */
+import type { RxJsonSchema, RxReplicationWriteToMasterRow, WithDeleted } from "rxdb";
+import { BATCH, PULL_MAX } from "./documents.js";
 
 export interface Row extends Record<string, unknown> {
   id: string;
@@ -20,3 +24,30 @@ export const schema = {
   properties: { id: { type: "string", maxLength: 64 }, updatedAt: { type: "number" } },
   required: ["id", "updatedAt"],
 } as unknown as RxJsonSchema<Row>;
+
+/** The pull and push of `replicateRxCollection` for `account` on the minimal server at `base` ("" for the page's own). */
+export function rxEndpoints(base: string, account: string) {
+  return {
+    pull: {
+      batchSize: PULL_MAX,
+      async handler(checkpoint: Checkpoint | undefined) {
+        const q = checkpoint
+          ? `id=${encodeURIComponent(checkpoint.id)}&updatedAt=${checkpoint.updatedAt}`
+          : "";
+        const res = await fetch(`${base}/${account}/pull?${q}&limit=${PULL_MAX}`);
+        return (await res.json()) as { documents: WithDeleted<Row>[]; checkpoint: Checkpoint };
+      },
+    },
+    push: {
+      batchSize: BATCH,
+      async handler(rows: RxReplicationWriteToMasterRow<Row>[]) {
+        const res = await fetch(`${base}/${account}/push`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(rows),
+        });
+        return (await res.json()) as WithDeleted<Row>[];
+      },
+    },
+  };
+}

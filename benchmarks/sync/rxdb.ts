@@ -15,7 +15,7 @@ import { type RxReplicationState, replicateRxCollection } from "rxdb/plugins/rep
 import { getRxStorageDexie } from "rxdb/plugins/storage-dexie";
 import { getRxStorageMemory } from "rxdb/plugins/storage-memory";
 import { filter, firstValueFrom, Subject } from "rxjs";
-import { type Checkpoint, type Row, schema } from "./rxdb-schema.js";
+import { type Checkpoint, type Row, rxEndpoints, schema } from "./rxdb-schema.js";
 import {
   BATCH,
   doc,
@@ -178,33 +178,14 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
         void readStream(`${base}/${account}/pullStream`, stream.signal, (e) =>
           stream$.next(e as never),
         ).catch(() => undefined);
+        const endpoints = rxEndpoints(base, account);
         replication = replicateRxCollection<Row, Checkpoint>({
           collection,
           replicationIdentifier: `bench-${account}`,
           live: true,
           retryTime: 100,
-          pull: {
-            batchSize: PULL_MAX,
-            stream$: stream$.asObservable(),
-            async handler(checkpoint) {
-              const q = checkpoint
-                ? `id=${encodeURIComponent(checkpoint.id)}&updatedAt=${checkpoint.updatedAt}`
-                : "";
-              const res = await fetch(`${base}/${account}/pull?${q}&limit=${PULL_MAX}`);
-              return (await res.json()) as { documents: WithDeleted<Row>[]; checkpoint: Checkpoint };
-            },
-          },
-          push: {
-            batchSize: BATCH,
-            async handler(rows) {
-              const res = await fetch(`${base}/${account}/push`, {
-                method: "POST",
-                headers: { "content-type": "application/json" },
-                body: JSON.stringify(rows),
-              });
-              return (await res.json()) as WithDeleted<Row>[];
-            },
-          },
+          pull: { ...endpoints.pull, stream$: stream$.asObservable() },
+          push: endpoints.push,
         });
         replication.error$.subscribe((e) => console.error("rxdb replication error", e));
         await replication.awaitInitialReplication();
