@@ -55,7 +55,11 @@ export interface OutboxEntry {
   readonly data: JsonObject | null;
   readonly hlc: string;
   readonly changeId: string;
-  /** The epoch the change was made under; 0 if this device had never synced the app. */
+  /**
+   * The epoch the change was made under; 0 if this device had never synced the app. Such a change joins the first
+   * epoch the device learns: the store keeps 0, and the engine reads it as {@link SyncState.epoch} until the next
+   * epoch change drops it.
+   */
   readonly epoch: number;
   /** Send the whole document, not a patch (set after a patch was refused). */
   readonly fullDocument?: boolean;

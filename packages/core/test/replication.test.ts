@@ -193,6 +193,107 @@ describe("replication runner", () => {
     expect(listed).toBe(0);
   });
 
+  it("joins changes queued before first contact to the server's epoch without rewriting them; a delete landing while they are in flight drops them", async () => {
+    const world = new SimWorld();
+    const rewrites: number[] = [];
+    class CountingStore extends MemoryStore {
+      override commit(...args: Parameters<MemoryStore["commit"]>) {
+        // Entries put again under their own seq: rewrites of queued changes (new ones have placeholder seqs).
+        for (const e of args[1].outboxPut ?? []) if (e.seq > 0) rewrites.push(e.seq);
+        return super.commit(...args);
+      }
+    }
+    const phone = world.device({ id: "a", accountId: "alice", store: new CountingStore() });
+    phone.setOnline(false);
+    const inner = phone.link.transport;
+    const held: (() => void)[] = [];
+    const sentEpochs: number[][] = [];
+    const transport = relay(inner, {
+      push: (r) => {
+        sentEpochs.push(r.changes.map((c) => c.epoch));
+        return new Promise((resolve, reject) => held.push(() => inner.push(r).then(resolve, reject)));
+      },
+    });
+    const mail = await startBehind(world, phone, transport);
+    await mail.bulkWrite([
+      { collection: "settings", id: "x", data: { v: 1 } },
+      { collection: "settings", id: "y", data: { v: 1 } },
+    ]);
+    phone.setOnline(true);
+    await world.runtime.runUntil(() => held.length === 1);
+    // The first pull learned epoch 1: the queued changes went under it with no write of their own.
+    expect(sentEpochs).toEqual([[1, 1]]);
+    expect(rewrites).toEqual([]);
+    // Another device deletes the backup while the push is on its way; the server then refuses it (epoch 1 is gone).
+    const tablet = world.device({ id: "b", accountId: "alice" });
+    await world.run(tablet.link.transport.deleteAll("delete-1"));
+    (held.shift() as () => void)();
+    await world.runtime.runUntil(() => mail.status.state === "idle");
+    await world.settle();
+    // Made before the delete, so dropped: never sent again under epoch 2. The device keeps its own data.
+    expect(sentEpochs).toEqual([[1, 1]]);
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({});
+    expect(mail.status).toMatchObject({ pending: 0, epoch: 2 });
+    expect(await mail.get("settings", "x")).toEqual({ v: 1 });
+    // A change made after learning of the delete is backed up.
+    await mail.put("settings", "x", { v: 2 });
+    await world.runtime.runUntil(() => held.length === 1);
+    (held.shift() as () => void)();
+    await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
+    expect(sentEpochs.at(-1)).toEqual([2]);
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({ "settings/x": { v: 2 } });
+  });
+
+  it("coalesces a write after first contact into the change queued before it", async () => {
+    const world = new SimWorld();
+    const phone = world.device({ id: "a", accountId: "alice" });
+    phone.setOnline(false);
+    const inner = phone.link.transport;
+    let pushesFail = true;
+    const transport = relay(inner, {
+      push: (r) => (pushesFail ? Promise.reject(new HokanError("network", "cut")) : inner.push(r)),
+    });
+    const mail = await startBehind(world, phone, transport);
+    await mail.put("settings", "x", { v: 1 });
+    phone.setOnline(true);
+    await world.runtime.runUntil(() => mail.status.epoch === 1 && mail.status.lastError !== undefined);
+    await mail.put("settings", "x", { v: 2 });
+    expect(mail.status.pending).toBe(1);
+    pushesFail = false;
+    await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({ "settings/x": { v: 2 } });
+  });
+
+  it("drops changes queued before first contact, never sent, when a delete comes after that contact", async () => {
+    const world = new SimWorld();
+    const phone = world.device({ id: "a", accountId: "alice" });
+    phone.setOnline(false);
+    const inner = phone.link.transport;
+    let pushesFail = true;
+    const sentEpochs: number[][] = [];
+    const transport = relay(inner, {
+      push: (r) => {
+        if (pushesFail) return Promise.reject(new HokanError("network", "cut"));
+        sentEpochs.push(r.changes.map((c) => c.epoch));
+        return inner.push(r);
+      },
+    });
+    const mail = await startBehind(world, phone, transport);
+    await mail.bulkWrite([{ collection: "settings", id: "x", data: { v: 1 } }]);
+    phone.setOnline(true);
+    await world.runtime.runUntil(() => mail.status.epoch === 1 && mail.status.lastError !== undefined);
+    const tablet = world.device({ id: "b", accountId: "alice" });
+    await world.run(tablet.link.transport.deleteAll("delete-1"));
+    await mail.refresh();
+    await world.runtime.runUntil(() => mail.status.epoch === 2);
+    pushesFail = false;
+    await world.settle();
+    expect(sentEpochs).toEqual([]);
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({});
+    expect(mail.status.pending).toBe(0);
+    expect(await mail.get("settings", "x")).toEqual({ v: 1 });
+  });
+
   it("sends up to pushesInFlight batches of distinct documents side by side, and keeps an answered one when the other fails", async () => {
     const world = new SimWorld();
     const phone = world.device({ id: "a", accountId: "alice" });

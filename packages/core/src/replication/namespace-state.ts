@@ -7,12 +7,11 @@ import {
   type LocalStore,
   mergeSyncState,
   type Namespace,
-  type OutboxEntry,
   type StoreCommit,
   type SyncState,
 } from "../ports.js";
 import type { Runtime } from "../runtime.js";
-import { docKey, type PlanRecords } from "./plans.js";
+import { atEpoch, docKey, type PlanRecords } from "./plans.js";
 
 /**
  * One replication's view of its namespace in the store: the cached sync state, the hybrid logical clock (on the
@@ -69,30 +68,31 @@ export class NamespaceState {
   }
 
   /**
-   * The documents and outbox entries a plan reads; with `all`, every outbox entry of the namespace too, and every
-   * document when `all` is `"everything"` (an epoch moved: every document is rebased). First contact needs only the
-   * entries (they join the server's epoch): reading every document too cost a whole pass over IndexedDB. With
-   * `entriesOf`, only the entries of the documents it picks (given the documents read) are read.
+   * The documents and outbox entries a plan reads, entries as of the cached epoch ({@link atEpoch}); with
+   * `everything` (an epoch moved: every document is rebased, every queued change judged), every document and outbox
+   * entry of the namespace too. With `entriesOf`, only the entries of the documents it picks (given the documents
+   * read) are read.
    */
   async records(
     keys: readonly DocumentKey[],
-    all: "none" | "entries" | "everything",
+    everything: boolean,
     entriesOf?: (documents: ReadonlyMap<string, LocalDocument>) => readonly DocumentKey[],
   ): Promise<Omit<PlanRecords, "sync">> {
+    const epoch = this.sync?.epoch ?? 0;
     const list = await this.store.getDocuments(this.ns, keys);
     const documents = new Map<string, LocalDocument>();
     for (const d of list) if (d) documents.set(docKey(d), d);
-    const entries: OutboxEntry[] = await this.store.outboxFor(
-      this.ns,
-      entriesOf ? entriesOf(documents) : keys,
+    const entries = atEpoch(
+      await this.store.outboxFor(this.ns, entriesOf ? entriesOf(documents) : keys),
+      epoch,
     );
-    if (all === "none") return { documents, entries };
+    if (!everything) return { documents, entries };
     return {
       documents,
       entries,
       all: {
-        documents: all === "everything" ? await this.store.listDocuments(this.ns) : [],
-        entries: await this.store.readOutbox(this.ns),
+        documents: await this.store.listDocuments(this.ns),
+        entries: atEpoch(await this.store.readOutbox(this.ns), epoch),
       },
     };
   }

@@ -13,12 +13,9 @@ export function docKey(k: DocumentKey): string {
 export interface PlanRecords {
   readonly sync: SyncState;
   readonly documents: ReadonlyMap<string, LocalDocument>;
-  /** Outbox entries of the documents involved, in seq order. */
+  /** Outbox entries of the documents involved, in seq order, as of the device's epoch ({@link atEpoch}). */
   readonly entries: readonly OutboxEntry[];
-  /**
-   * Every outbox entry of the namespace, and every document: loaded only when the epoch changed (documents and
-   * entries) or at first contact (entries; `documents` is then empty).
-   */
+  /** Every outbox entry of the namespace, and every document: loaded only when the epoch changed. */
   readonly all?: { readonly documents: readonly LocalDocument[]; readonly entries: readonly OutboxEntry[] };
 }
 
@@ -29,6 +26,19 @@ export interface PlannedCommit {
   readonly changed: readonly LocalDocument[];
   /** The server's epoch moved on: the app's backup was deleted. */
   readonly reset: boolean;
+}
+
+/**
+ * Queued changes as of the device's epoch `syncEpoch`: a change queued before the device's first contact keeps
+ * epoch 0 in the store and belongs to the first epoch the device learned, so it is read as `syncEpoch` until an epoch
+ * change drops it ({@link planReset}). Joining the server's epoch this way at first contact costs no write; rewriting
+ * every queued change instead cost a write per change (100 MB for 100,000 changes of 1 KB). Every plan reads entries
+ * through this, in the same store step as the sync state, so a change is sent and answered under the epoch it was
+ * read at, and a reset between the two cannot carry it into the next epoch.
+ */
+export function atEpoch(entries: readonly OutboxEntry[], syncEpoch: number): OutboxEntry[] {
+  if (syncEpoch === 0) return entries as OutboxEntry[];
+  return entries.map((e) => (e.epoch === 0 ? { ...e, epoch: syncEpoch } : e));
 }
 
 /** Does this answer carry a newer epoch than the device knows (the backup was deleted meanwhile)? */
@@ -106,15 +116,11 @@ export async function planPull(
     b.drop(r.outboxDelete);
     const dropped = new Set(r.outboxDelete);
     entries = all.entries.filter((e) => !dropped.has(e.seq));
-  } else if (sync.epoch === 0 && records.all) {
-    // First contact: changes queued before it hold nothing deleted, so they join the server's epoch now — durably,
-    // so a push of one that lands without its answer is never sent again under a later epoch (after a delete).
-    entries = records.all.entries.map((e) => {
-      if (e.epoch !== 0) return e;
-      const joined = { ...e, epoch: response.epoch };
-      b.put(joined);
-      return joined;
-    });
+  } else if (sync.epoch === 0) {
+    // First contact: changes queued before it hold nothing deleted, so they join the server's epoch. The store keeps
+    // them at epoch 0, which from this commit on reads as that epoch ({@link atEpoch}): a push of one that lands
+    // without its answer is still dropped by a later delete, never sent again under the next epoch.
+    entries = atEpoch(entries, response.epoch);
   }
   const pending = groupByDoc(entries);
   let awaiting = sync.awaitingSchema ?? 0;

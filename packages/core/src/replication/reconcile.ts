@@ -130,6 +130,7 @@ export async function reconcile(
  * The store changes for learning that the app's backup was deleted (a newer epoch): queued changes made under an
  * older epoch are dropped, so they can never bring deleted data back, and no document keeps a server base. The
  * device's own data stays: it belongs to the app, and a later change to it is backed up under the new epoch.
+ * `entries` are as of the device's epoch (`atEpoch`): one still at epoch 0 was queued before any contact, and stays.
  */
 export function planReset(
   newEpoch: number,

@@ -38,6 +38,7 @@ import {
 } from "./machine.js";
 import { NamespaceState } from "./namespace-state.js";
 import {
+  atEpoch,
   docKey,
   documentsNeedingEntries,
   epochMoved,
@@ -286,7 +287,7 @@ class ReplicationRunner implements Replication {
         return local === undefined ? c.data !== null : !jsonEqual(local.data, c.data);
       });
       if (changed.length === 0) return [];
-      const byKey = groupByDoc(await this.options.store.outboxFor(this.ns, changed));
+      const byKey = groupByDoc(atEpoch(await this.options.store.outboxFor(this.ns, changed), sync.epoch));
       const localByKey = new Map(locals.flatMap((d) => (d ? [[docKey(d), d] as const] : [])));
       const ctx = this.planContext(sync.epoch);
       ctx.clock.receive(sync.hlc);
@@ -412,13 +413,8 @@ class ReplicationRunner implements Replication {
           const current = await this.space.ready();
           const keys = response.documents;
           const ctx = this.planContext(response.epoch);
-          // Every record on an epoch change; every queued change at first contact (to put it in the server's epoch).
-          const all = epochMoved(current, response.epoch, response.reset)
-            ? "everything"
-            : current.epoch === 0
-              ? "entries"
-              : "none";
-          const records = await this.space.records(keys, all);
+          // Every record on an epoch change (every document is rebased, every queued change judged).
+          const records = await this.space.records(keys, epochMoved(current, response.epoch, response.reset));
           const plan = await planPull(
             ctx,
             { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
@@ -523,8 +519,8 @@ class ReplicationRunner implements Replication {
             const ctx = this.planContext(outcome.response.epoch);
             const moved = epochMoved(current, outcome.response.epoch, false);
             const records = moved
-              ? await this.space.records(head.batch, "everything")
-              : await this.space.records(head.batch, "none", (documents) =>
+              ? await this.space.records(head.batch, true)
+              : await this.space.records(head.batch, false, (documents) =>
                   documentsNeedingEntries(head.batch, outcome.response, documents),
                 );
             const plan = await planPushResults(
@@ -599,7 +595,9 @@ class ReplicationRunner implements Replication {
     // flight; otherwise writes coalesce) may leave the batch short: it goes in the next one. Reading more than a
     // batch on the chance cost a copy of every entry read, which on IndexedDB is most of a push's reading.
     const limit = size + this.rejectedSeqs.size;
-    const entries = await this.options.store.readOutbox(this.ns, limit, newest);
+    // Under the epoch known now, in this store step: the answer is judged against the epoch the change was sent in.
+    const { epoch } = await this.space.ready();
+    const entries = atEpoch(await this.options.store.readOutbox(this.ns, limit, newest), epoch);
     const batch = pickBatch(
       entries.filter((e) => !busy.has(docKey(e))),
       size,
