@@ -3,13 +3,14 @@
  * Dexie storage — each replicating to its own server on PostgreSQL on 127.0.0.1 (the same servers as `sync.ts`).
  * fake-indexeddb, which `sync.ts` uses in Node, has costs of its own; this is what a web app's users get.
  *
- *   node --import tsx --conditions=hokan-source browser.ts [--quick]
+ *   node --import tsx --conditions=hokan-source browser.ts [--quick] [--scenario push|restore] [--n 2000] [--runs 5]
  *
  * Each server also serves the page (`browser/page.ts`, bundled with esbuild), so the page's requests are
  * same-origin; every case runs in a fresh page (its own IndexedDB database, removed after).
  */
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { MemoryStore } from "@hokan/core/testing";
 import { signDevelopmentToken } from "@hokan/server";
 import { createHttpTransport } from "@hokan/transport";
@@ -23,9 +24,18 @@ import { startHokanServer } from "./sync/hokan.js";
 import { benchReplication, SECRET, writeAll } from "./sync/hokan-device.js";
 import { startRxServer } from "./sync/rxdb.js";
 
-const quick = process.argv.includes("--quick");
-const SIZES = quick ? [200] : [2000, 10_000];
-const RUNS = quick ? 1 : 3;
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    /** One scenario only (`push` or `restore`), to measure a change to it. */
+    scenario: { type: "string" },
+    n: { type: "string" },
+    runs: { type: "string" },
+  },
+});
+const quick = args.quick === true;
+const SIZES = args.n ? [Number(args.n)] : quick ? [200] : [2000, 10_000];
+const RUNS = args.runs ? Number(args.runs) : quick ? 1 : 3;
 /** A case (all its runs) that takes longer is reported as timed out, not waited for. */
 const CASE_LIMIT_MS = quick ? 60_000 : 240_000;
 
@@ -193,7 +203,7 @@ async function main(): Promise<void> {
   ];
   try {
     for (const n of SIZES) {
-      for (const c of cases) {
+      for (const c of cases.filter((c) => args.scenario === undefined || c.scenario === args.scenario)) {
         const deadline = performance.now() + CASE_LIMIT_MS;
         const times: number[] = [];
         let heap = 0;
@@ -230,7 +240,8 @@ async function main(): Promise<void> {
     `\nBrowser benchmark: Chromium ${browser.version()}, IndexedDB, servers on PostgreSQL (peak = page JS heap MB)\n`,
   );
   printTable(withRatios);
-  if (!quick) console.log(`\nsaved ${save("browser", withRatios, { sizes: SIZES, runs: RUNS })}`);
+  const partial = quick || args.scenario !== undefined || args.n !== undefined || args.runs !== undefined;
+  if (!partial) console.log(`\nsaved ${save("browser", withRatios, { sizes: SIZES, runs: RUNS })}`);
 }
 
 await main();
