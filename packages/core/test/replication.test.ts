@@ -431,6 +431,55 @@ describe("replication runner", () => {
     });
   });
 
+  it.each([
+    ["accepted", false],
+    ["refused for good", true],
+  ])("keeps a change another tab made to a document while its earlier change was in flight (%s)", async (_, refuse) => {
+    const world = new SimWorld();
+    const phone = world.device({ id: "a", accountId: "alice" });
+    const inner = phone.link.transport;
+    const held: (() => void)[] = [];
+    const answer = async (r: PushRequest): Promise<PushResponse> => {
+      const res = await inner.push(r);
+      if (!refuse || held.length > 0 || r.changes[0]?.data?.v !== 1) return res;
+      const results = res.results.map((x) => ({
+        changeId: x.changeId,
+        status: "rejected" as const,
+        code: "too-large",
+        message: "too large",
+      }));
+      return { ...res, results };
+    };
+    const transport = relay(inner, {
+      push: (r) => new Promise((resolve, reject) => held.push(() => answer(r).then(resolve, reject))),
+    });
+    const leader = await startBehind(world, phone, transport);
+    // Another tab: its own (stopped) replication on the same store, which cannot know what the leader has in flight.
+    const other = createReplication({
+      store: phone.store,
+      transport,
+      accountId: "alice",
+      app: MAIL.scope,
+      deviceId: "a",
+      collections: MAIL.collections,
+      settings$: phone.settings$,
+      network$: phone.link.network.state$,
+      runtime: world.runtime,
+    });
+    await leader.put("settings", "d", { v: 1 });
+    await world.runtime.runUntil(() => held.length === 1);
+    await other.put("settings", "d", { v: 2 });
+    (held.shift() as () => void)();
+    // The answer to v: 1 leaves the other tab's change queued: it goes next.
+    const done = () => leader.status.state === "idle" && leader.status.pending === 0;
+    await world.runtime.runUntil(() => held.length === 1 || done());
+    held.shift()?.();
+    await world.runtime.runUntil(done);
+    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({ "settings/d": { v: 2 } });
+    expect(leader.status.rejected).toBe(0);
+    expect(leader.status.lastError).toBeUndefined();
+  });
+
   it("pulls what another device wrote while its own push was in flight, once the push is answered", async () => {
     const world = new SimWorld();
     const phoneDevice = world.device({ id: "phone", accountId: "alice" });

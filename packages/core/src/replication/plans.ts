@@ -275,12 +275,17 @@ export async function planPushResults(
     if (entry === undefined) continue;
     const k = docKey(entry);
     const local = docs.get(k);
+    // Another tab's engine, which cannot know what this one has in flight, may have written the document into the
+    // sent entry's place (same seq, another change): that later change stays queued, whatever the answer.
+    const superseded = (pending.get(k) ?? []).some((e) => e.seq === entry.seq && e.changeId !== entry.changeId);
     if (result.status === "accepted") {
-      b.drop([entry.seq]);
-      pending.set(
-        k,
-        (pending.get(k) ?? []).filter((e) => e.seq !== entry.seq),
-      );
+      if (!superseded) {
+        b.drop([entry.seq]);
+        pending.set(
+          k,
+          (pending.get(k) ?? []).filter((e) => e.seq !== entry.seq),
+        );
+      }
       // When the document still holds the accepted write (same HLC), its base is that same object: a store that keeps
       // object identity (IndexedDB's structured clone) then writes, keeps and reads the data once, not twice.
       const data = local !== undefined && local.hlc === entry.hlc ? local.data : entry.data;
@@ -292,6 +297,8 @@ export async function planPushResults(
       b.doc(doc);
       docs.set(k, doc);
     } else if (result.status === "rejected") {
+      // Refused for good, it would wait for the document's next write; a superseding one is that write.
+      if (superseded) continue;
       rejected.push(result);
       const next: OutboxEntry =
         result.code === "bad-patch"
@@ -302,8 +309,8 @@ export async function planPushResults(
       if (entry.epoch === 0) {
         // Made before this device ever heard from the server, so it holds nothing deleted: send it again under the
         // epoch the server has now. (The server refuses epoch 0 itself, so a replayed copy of this request cannot
-        // land after a delete.)
-        b.put({ ...entry, epoch: response.epoch });
+        // land after a delete.) A superseding change stays at epoch 0, which from this commit reads as that epoch.
+        if (!superseded) b.put({ ...entry, epoch: response.epoch });
       } else {
         // Made under an epoch the server has left behind: superseded by a delete, never to be sent again.
         b.drop([entry.seq]);
