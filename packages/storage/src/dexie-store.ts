@@ -91,8 +91,46 @@ export class DexieStore implements LocalStore {
   getDocuments(ns: Namespace, keys: readonly DocumentKey[]): Promise<(LocalDocument | undefined)[]> {
     const n = nsKey(ns);
     return this.run("read documents", async () => {
-      const rows = await this.db.documents.bulkGet(keys.map((k) => [n, k.collection, k.id]));
+      const rows =
+        (keys.length >= RANGE_READ_MIN ? await this.readAsRange(n, keys) : undefined) ??
+        (await this.db.documents.bulkGet(keys.map((k) => [n, k.collection, k.id])));
       return rows.map((r) => (r ? strip(r) : undefined));
+    });
+  }
+
+  /**
+   * The documents of `keys` read as the one key range from the lowest to the highest, when that range holds at most
+   * twice as many documents (asked for their keys first): two requests instead of one per document. A push batch, a
+   * pulled page and a bulk write mostly hold neighbouring documents; in Chromium, one `get` per document was the
+   * largest part of a push after the writes. `undefined` when the range is sparse.
+   */
+  private readAsRange(
+    n: string,
+    keys: readonly DocumentKey[],
+  ): Promise<(DocumentRow | undefined)[] | undefined> {
+    let low = keys[0] as DocumentKey;
+    let high = low;
+    for (const k of keys) {
+      if (keyBefore(k, low)) low = k;
+      if (keyBefore(high, k)) high = k;
+    }
+    const { documents } = this.db;
+    const range = () =>
+      documents
+        .where("[ns+collection+id]")
+        .between([n, low.collection, low.id], [n, high.collection, high.id], true, true);
+    return this.db.transaction("r", documents, async () => {
+      const most = 2 * keys.length;
+      if (
+        (
+          await range()
+            .limit(most + 1)
+            .primaryKeys()
+        ).length > most
+      )
+        return undefined;
+      const byKey = new Map((await range().toArray()).map((row) => [docKeyOf(row), row]));
+      return keys.map((k) => byKey.get(docKeyOf(k)));
     });
   }
 
@@ -291,6 +329,14 @@ export class DexieStore implements LocalStore {
       }
     }
   }
+}
+
+/** Reads of fewer documents go key by key ({@link DexieStore.readAsRange} costs two requests whatever the size). */
+const RANGE_READ_MIN = 32;
+
+/** IndexedDB's order of document keys: by collection, then id (strings compare by UTF-16 code unit, as in JS). */
+function keyBefore(a: DocumentKey, b: DocumentKey): boolean {
+  return a.collection < b.collection || (a.collection === b.collection && a.id < b.id);
 }
 
 /** The widest gap inside one run of {@link seqRuns}: a run reads at most this many keys it was not asked about. */

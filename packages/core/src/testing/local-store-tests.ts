@@ -97,6 +97,45 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
     );
 
     it(
+      "reads many documents at once in the order asked, neighbouring or scattered, missing ones as undefined",
+      withStore(async ({ store }) => {
+        const id = (i: number) => `d${String(i).padStart(4, "0")}`;
+        // 300 documents in A; a namespace and a collection whose keys sort among them hold others.
+        await store.commit(A, {
+          documents: [
+            ...Array.from({ length: 300 }, (_, i) => doc(id(i), { i })),
+            { ...doc(id(5), { other: true }), collection: "prefs" },
+          ],
+        });
+        await store.commit(B, { documents: Array.from({ length: 300 }, (_, i) => doc(id(i), { b: i })) });
+        const read = async (ids: (number | string)[]) =>
+          (
+            await store.getDocuments(
+              A,
+              ids.map((i) => ({ collection: "settings", id: typeof i === "number" ? id(i) : i })),
+            )
+          ).map((d) => (d === undefined ? undefined : (d.data as { i: number }).i));
+        // Neighbours in reverse order, with one missing among them.
+        const near = Array.from({ length: 64 }, (_, k) => 100 + k).reverse();
+        expect(await read(["d0130x", ...near])).toEqual([undefined, ...near]);
+        // Neighbours of two collections: each document from its own.
+        const [other, first] = await store.getDocuments(A, [
+          { collection: "prefs", id: id(5) },
+          ...Array.from({ length: 40 }, (_, k) => ({ collection: "settings", id: id(k) })),
+        ]);
+        expect([other?.data, first?.data]).toEqual([{ other: true }, { i: 0 }]);
+        // Missing at both ends, far beyond the rest.
+        expect(await read([1000, ...near, -1])).toEqual([undefined, ...near, undefined]);
+        // Spread over the whole namespace: most of the range not asked for.
+        const far = Array.from({ length: 40 }, (_, k) => k * 7);
+        expect(await read(far)).toEqual(far);
+        // Every document, and what lies beyond the last.
+        const all = Array.from({ length: 310 }, (_, k) => k);
+        expect(await read(all)).toEqual(all.map((k) => (k < 300 ? k : undefined)));
+      }),
+    );
+
+    it(
       "reads the outbox in seq order, with a limit, after a seq, and per document",
       withStore(async ({ store }) => {
         await store.commit(A, {
