@@ -5,9 +5,13 @@
  *
  *   node --import tsx --conditions=hokan-source browser.ts [--quick] [--scenario push|restore] [--n 2000] [--runs 5]
  *
+ * With `BENCH_PROFILE=/tmp/x.cpuprofile`, the timed part of each page is CPU-profiled into `/tmp/x-<case>.cpuprofile`
+ * (`hokanPush`, `rxdbRestore`, …; the last run of each case stays), for `sync/profile-top.mjs`.
+ *
  * Each server also serves the page (`browser/page.ts`, bundled with esbuild), so the page's requests are
  * same-origin; every case runs in a fresh page (its own IndexedDB database, removed after).
  */
+import { writeFileSync } from "node:fs";
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -52,7 +56,8 @@ async function pageServer(): Promise<PageServer> {
     target: "es2022",
     conditions: ["hokan-source"],
     define: { "process.env.NODE_ENV": '"production"' },
-    minify: true,
+    // Profiled pages keep their functions' names.
+    minify: !process.env.BENCH_PROFILE,
     write: false,
     logLevel: "warning",
   });
@@ -127,6 +132,19 @@ async function inPage(browser: Browser, base: string, call: string, args: unknow
   page.on("console", (message) => {
     if (message.type() === "error") errors.push(message.text());
   });
+  const profile = process.env.BENCH_PROFILE;
+  if (profile) {
+    // The page's timed part (between console.profile and profileEnd), as a .cpuprofile for sync/profile-top.mjs.
+    const cdp = await context.newCDPSession(page);
+    cdp.on("Profiler.consoleProfileFinished", (event) => {
+      writeFileSync(
+        profile.replace(/(\.cpuprofile)?$/, `-${call}.cpuprofile`),
+        JSON.stringify(event.profile),
+      );
+    });
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+  }
   try {
     await page.goto(`${base}/bench/`);
     await page
