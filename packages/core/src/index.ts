@@ -118,6 +118,8 @@ export {
   DEFAULT_LIMITS,
   decideChange,
   decidePush,
+  LIVE_NOTICE_BYTES,
+  liveDocuments,
   type Measured,
   measureChanges,
   measureDocument,

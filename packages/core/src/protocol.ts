@@ -152,7 +152,20 @@ export interface PushResponse {
 
 /** A hint on the live channel. */
 export type LiveEvent =
-  | { readonly type: "changed"; readonly appId: string; readonly epoch: number; readonly seq: number }
+  | {
+      readonly type: "changed";
+      readonly appId: string;
+      readonly epoch: number;
+      /** The app's change feed position after the change. */
+      readonly seq: number;
+      /**
+       * A small change carries its documents: every document of the feed after `after` up to `seq`, as a pull from
+       * checkpoint `{ epoch, seq: after }` would have returned them then. A device at that checkpoint takes them
+       * without a pull; any other pulls.
+       */
+      readonly after?: number;
+      readonly documents?: readonly ServerDocument[];
+    }
   | { readonly type: "deleted"; readonly appId: string; readonly epoch: number };
 
 /** One app in the account's catalog. */

@@ -424,6 +424,26 @@ export function decidePush(input: {
 }
 
 /**
+ * Most bytes of a live notice with documents: PostgreSQL's NOTIFY payload must be shorter than 8,000 bytes, and the
+ * notice also names the account and app.
+ */
+export const LIVE_NOTICE_BYTES = 7000;
+
+/**
+ * The documents a push's live hint carries ({@link LiveEvent}'s `documents`): all of its writes when they are small
+ * together (a settings change, a consent flag), none otherwise — then devices pull as they would for any hint.
+ * Sizes are counted as UTF-8 bytes of JSON, with room for each document's fields.
+ */
+export function liveDocuments(writes: PushOutcome["writes"]): ServerDocument[] | undefined {
+  let bytes = 0;
+  for (const w of writes) {
+    bytes += w.bytes + 3 * (w.collection.length + w.id.length + w.hlc.length + w.changeId.length) + 160;
+    if (bytes > LIVE_NOTICE_BYTES - 500) return undefined;
+  }
+  return writes.map(({ bytes: _, json: _json, ...doc }) => doc);
+}
+
+/**
  * The quota rule: a push may not leave an app's backup over `quotaBytes`, unless it makes the backup smaller (a
  * full backup can always be trimmed). `undefined` when the push may be stored.
  */

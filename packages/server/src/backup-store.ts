@@ -9,6 +9,8 @@ import {
   decidePush,
   HokanError,
   type JsonObject,
+  LIVE_NOTICE_BYTES,
+  liveDocuments,
   measureChanges,
   type PullRequest,
   type PullResponse,
@@ -26,13 +28,29 @@ import type { Database, Sql } from "./database.js";
 /** The channel server processes tell each other about changes on (PostgreSQL NOTIFY). */
 export const LIVE_CHANNEL = "hokan_live";
 
-/** A change announced on {@link LIVE_CHANNEL}. */
+/** A change announced on {@link LIVE_CHANNEL}; a small one carries its documents (see `LiveEvent`). */
 export interface LiveNotice {
   readonly account: string;
   readonly appId: string;
   readonly type: "changed" | "deleted";
   readonly epoch: number;
   readonly seq: number;
+  readonly after?: number;
+  readonly documents?: readonly ServerDocument[];
+}
+
+/** The NOTIFY payload of a push's notice: with its documents when they fit PostgreSQL's payload limit. */
+function noticePayload(
+  notice: LiveNotice,
+  writes: Parameters<typeof liveDocuments>[0],
+  after: number,
+): string {
+  const documents = liveDocuments(writes);
+  if (documents) {
+    const full = JSON.stringify({ ...notice, after, documents });
+    if (Buffer.byteLength(full) <= LIVE_NOTICE_BYTES) return full;
+  }
+  return JSON.stringify(notice);
 }
 
 interface DocRow {
@@ -360,7 +378,7 @@ export class BackupStore {
           scope.platform,
           scope.schemaVersion ?? 1,
           LIVE_CHANNEL,
-          JSON.stringify(notice),
+          noticePayload(notice, writes, Number(app.seq)),
         ],
       );
       return response;

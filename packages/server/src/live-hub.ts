@@ -63,10 +63,11 @@ export class LiveHub {
     } catch {
       return;
     }
+    const { appId, epoch, seq, after, documents } = notice;
     const event: LiveEvent =
       notice.type === "deleted"
-        ? { type: "deleted", appId: notice.appId, epoch: notice.epoch }
-        : { type: "changed", appId: notice.appId, epoch: notice.epoch, seq: notice.seq };
+        ? { type: "deleted", appId, epoch }
+        : { type: "changed", appId, epoch, seq, ...(documents ? { after, documents } : {}) };
     for (const l of this.listeners)
       if (l.account === notice.account && l.apps.has(notice.appId)) l.send(event);
   }

@@ -22,6 +22,7 @@ import {
   checkScope,
   DEFAULT_LIMITS,
   decidePush,
+  liveDocuments,
   pageLength,
   planPull,
   pushFingerprint,
@@ -172,12 +173,20 @@ export class MemoryServer {
         this.log.push({ accountId: c.accountId, appId: request.scope.appId, epoch: app.epoch, document });
     }
     if (seq !== app.seq) {
+      const after = app.seq;
       app.seq = seq;
       app.lastBackupAt = now;
       app.scope = request.scope;
+      const documents = liveDocuments(outcome.writes);
       this.live.next({
         accountId: c.accountId,
-        event: { type: "changed", appId: request.scope.appId, epoch: app.epoch, seq },
+        event: {
+          type: "changed",
+          appId: request.scope.appId,
+          epoch: app.epoch,
+          seq,
+          ...(documents ? { after, documents: structuredClone(documents) } : {}),
+        },
       });
     }
     app.answers.set(request.idempotencyKey, { fingerprint, response: structuredClone(response) });

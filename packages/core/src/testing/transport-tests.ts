@@ -457,6 +457,34 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
     );
 
     it(
+      "puts a small change's documents in its live hint, as a pull from the hint's `after` returns them; a large one's in none",
+      withServer(async (s) => {
+        const account = uid("acct");
+        const writer = await s.connect(account);
+        const reader = await s.connect(account);
+        const events = firstValueFrom(reader.live([MAIL.appId]).pipe(take(3), toArray(), timeout(10_000)));
+        await new Promise((r) => setTimeout(r, 200));
+        const push = (changes: PushChange[]) =>
+          writer.push({ scope: MAIL, idempotencyKey: uid("key"), changes });
+        await push([put("a", { v: 1 })]);
+        await push([put("b", { v: 1, note: "ü".repeat(100) }), put("c", null)]);
+        await push([put("big", { text: "x".repeat(8000) })]);
+        const [first, second, large] = await events;
+        const pulled = async (after: number) =>
+          (await reader.pull({ scope: MAIL, checkpoint: { epoch: 1, seq: after }, limit: 100 })).documents;
+        expect(first).toMatchObject({ type: "changed", epoch: 1, seq: 1, after: 0 });
+        expect(second).toMatchObject({ type: "changed", epoch: 1, seq: 3, after: 1 });
+        if (first?.type !== "changed" || second?.type !== "changed") throw new Error("expected changes");
+        expect(first.documents).toEqual((await pulled(0)).filter((d) => d.seq <= 1));
+        expect(second.documents).toEqual((await pulled(1)).filter((d) => d.seq <= 3));
+        expect(second.documents?.map((d) => d.id)).toEqual(["b", "c"]);
+        expect(large).toMatchObject({ type: "changed", seq: 4 });
+        expect(large).not.toHaveProperty("documents");
+        expect(large).not.toHaveProperty("after");
+      }),
+    );
+
+    it(
       "hints live clients of the same account about changes and deletes, and no one else",
       withServer(async (s) => {
         const account = uid("acct");
