@@ -1,7 +1,9 @@
+import { filter, tap } from "rxjs";
 import { describe, expect, it } from "vitest";
 import {
   createReplication,
   HokanError,
+  type LiveEvent,
   type PushRequest,
   type PushResponse,
   type RegistryEntry,
@@ -158,13 +160,58 @@ describe("replication runner", () => {
       await world.settle();
     }
     expect(pulled).toEqual([]);
-    await tablet.put("settings", "theirs", { v: 1 });
+    // Too large to ride in its live hint: the phone pulls it.
+    const theirs = { v: 1, text: "x".repeat(8000) };
+    await tablet.put("settings", "theirs", theirs);
     await world.settle();
     await phone.put("settings", "own-4", { v: 4 });
     await world.settle();
     expect(pulled).toEqual(["theirs"]);
-    expect(await phone.get("settings", "theirs")).toEqual({ v: 1 });
+    expect(await phone.get("settings", "theirs")).toEqual(theirs);
     expect(phone.status.pending).toBe(0);
+  });
+
+  it("takes a small change from its live hint without a pull, and pulls when it missed one", async () => {
+    const world = new SimWorld();
+    const phoneDevice = world.device({ id: "phone", accountId: "alice" });
+    let pulls = 0;
+    const hints: LiveEvent[] = [];
+    let hintsFlow = true;
+    const inner = phoneDevice.link.transport;
+    const transport = relay(inner, {
+      pull: (r) => {
+        pulls++;
+        return inner.pull(r);
+      },
+      live: (apps) =>
+        inner.live(apps).pipe(
+          filter(() => hintsFlow),
+          tap((e) => hints.push(e)),
+        ),
+    });
+    const phone = await startBehind(world, phoneDevice, transport);
+    const tablet = await world.device({ id: "tablet", accountId: "alice" }).open(MAIL);
+    await world.settle();
+    const before = pulls;
+    await tablet.put("settings", "a", { v: 1 });
+    await world.settle();
+    expect(await phone.get("settings", "a")).toEqual({ v: 1 });
+    expect(hints.at(-1)).toMatchObject({ type: "changed", after: 0, seq: 1 });
+    expect(pulls).toBe(before);
+    expect(phone.status.lastPullAt).toBeGreaterThan(0);
+    // A hint lost on the way: the next one does not follow the checkpoint, so the phone pulls both changes.
+    hintsFlow = false;
+    await tablet.put("settings", "b", { v: 2 });
+    await world.settle();
+    hintsFlow = true;
+    await tablet.put("settings", "c", { v: 3 });
+    await world.settle();
+    expect(pulls).toBe(before + 1);
+    expect(await phone.list("settings")).toEqual([
+      { id: "a", data: { v: 1 } },
+      { id: "b", data: { v: 2 } },
+      { id: "c", data: { v: 3 } },
+    ]);
   });
 
   it("sends changes queued before first contact once, under the epoch its first pull learned", async () => {
@@ -434,51 +481,54 @@ describe("replication runner", () => {
   it.each([
     ["accepted", false],
     ["refused for good", true],
-  ])("keeps a change another tab made to a document while its earlier change was in flight (%s)", async (_, refuse) => {
-    const world = new SimWorld();
-    const phone = world.device({ id: "a", accountId: "alice" });
-    const inner = phone.link.transport;
-    const held: (() => void)[] = [];
-    const answer = async (r: PushRequest): Promise<PushResponse> => {
-      const res = await inner.push(r);
-      if (!refuse || held.length > 0 || r.changes[0]?.data?.v !== 1) return res;
-      const results = res.results.map((x) => ({
-        changeId: x.changeId,
-        status: "rejected" as const,
-        code: "too-large",
-        message: "too large",
-      }));
-      return { ...res, results };
-    };
-    const transport = relay(inner, {
-      push: (r) => new Promise((resolve, reject) => held.push(() => answer(r).then(resolve, reject))),
-    });
-    const leader = await startBehind(world, phone, transport);
-    // Another tab: its own (stopped) replication on the same store, which cannot know what the leader has in flight.
-    const other = createReplication({
-      store: phone.store,
-      transport,
-      accountId: "alice",
-      app: MAIL.scope,
-      deviceId: "a",
-      collections: MAIL.collections,
-      settings$: phone.settings$,
-      network$: phone.link.network.state$,
-      runtime: world.runtime,
-    });
-    await leader.put("settings", "d", { v: 1 });
-    await world.runtime.runUntil(() => held.length === 1);
-    await other.put("settings", "d", { v: 2 });
-    (held.shift() as () => void)();
-    // The answer to v: 1 leaves the other tab's change queued: it goes next.
-    const done = () => leader.status.state === "idle" && leader.status.pending === 0;
-    await world.runtime.runUntil(() => held.length === 1 || done());
-    held.shift()?.();
-    await world.runtime.runUntil(done);
-    expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({ "settings/d": { v: 2 } });
-    expect(leader.status.rejected).toBe(0);
-    expect(leader.status.lastError).toBeUndefined();
-  });
+  ])(
+    "keeps a change another tab made to a document while its earlier change was in flight (%s)",
+    async (_, refuse) => {
+      const world = new SimWorld();
+      const phone = world.device({ id: "a", accountId: "alice" });
+      const inner = phone.link.transport;
+      const held: (() => void)[] = [];
+      const answer = async (r: PushRequest): Promise<PushResponse> => {
+        const res = await inner.push(r);
+        if (!refuse || held.length > 0 || r.changes[0]?.data?.v !== 1) return res;
+        const results = res.results.map((x) => ({
+          changeId: x.changeId,
+          status: "rejected" as const,
+          code: "too-large",
+          message: "too large",
+        }));
+        return { ...res, results };
+      };
+      const transport = relay(inner, {
+        push: (r) => new Promise((resolve, reject) => held.push(() => answer(r).then(resolve, reject))),
+      });
+      const leader = await startBehind(world, phone, transport);
+      // Another tab: its own (stopped) replication on the same store, which cannot know what the leader has in flight.
+      const other = createReplication({
+        store: phone.store,
+        transport,
+        accountId: "alice",
+        app: MAIL.scope,
+        deviceId: "a",
+        collections: MAIL.collections,
+        settings$: phone.settings$,
+        network$: phone.link.network.state$,
+        runtime: world.runtime,
+      });
+      await leader.put("settings", "d", { v: 1 });
+      await world.runtime.runUntil(() => held.length === 1);
+      await other.put("settings", "d", { v: 2 });
+      (held.shift() as () => void)();
+      // The answer to v: 1 leaves the other tab's change queued: it goes next.
+      const done = () => leader.status.state === "idle" && leader.status.pending === 0;
+      await world.runtime.runUntil(() => held.length === 1 || done());
+      held.shift()?.();
+      await world.runtime.runUntil(done);
+      expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({ "settings/d": { v: 2 } });
+      expect(leader.status.rejected).toBe(0);
+      expect(leader.status.lastError).toBeUndefined();
+    },
+  );
 
   it("pulls what another device wrote while its own push was in flight, once the push is answered", async () => {
     const world = new SimWorld();
@@ -562,12 +612,13 @@ describe("replication runner", () => {
     await world.runtime.runUntil(() => mail.status.state === "idle");
     expect(limits).toEqual([1, 2, 4, 4]);
     expect((await mail.list("settings")).map((d) => d.id).sort()).toEqual(docs.map((d) => d.id).sort());
-    // A later pull starts small again.
+    // A later pull starts small again (a change too large to ride in its live hint).
     limits.length = 0;
-    await writer.put("settings", "d0", { v: 99 });
+    const big = { v: 99, text: "x".repeat(8000) };
+    await writer.put("settings", "d0", big);
     await world.settle();
     expect(limits[0]).toBe(1);
-    expect(await mail.get("settings", "d0")).toEqual({ v: 99 });
+    expect(await mail.get("settings", "d0")).toEqual(big);
   });
 
   it("refuses a batch with a bad document or collection and writes none of it", async () => {

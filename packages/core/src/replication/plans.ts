@@ -277,7 +277,9 @@ export async function planPushResults(
     const local = docs.get(k);
     // Another tab's engine, which cannot know what this one has in flight, may have written the document into the
     // sent entry's place (same seq, another change): that later change stays queued, whatever the answer.
-    const superseded = (pending.get(k) ?? []).some((e) => e.seq === entry.seq && e.changeId !== entry.changeId);
+    const superseded = (pending.get(k) ?? []).some(
+      (e) => e.seq === entry.seq && e.changeId !== entry.changeId,
+    );
     if (result.status === "accepted") {
       if (!superseded) {
         b.drop([entry.seq]);

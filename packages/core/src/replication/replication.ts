@@ -12,7 +12,15 @@ import { cloneJson, type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
 import { INITIAL_SYNC_STATE, type LocalDocument, type Namespace, type OutboxEntry } from "../ports.js";
-import type { AppScope, Checkpoint, LiveEvent, PullResponse, PushResponse, PushResult } from "../protocol.js";
+import type {
+  AppScope,
+  Checkpoint,
+  LiveEvent,
+  PullResponse,
+  PushResponse,
+  PushResult,
+  ServerDocument,
+} from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
 import type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./api.js";
@@ -90,6 +98,10 @@ class ReplicationRunner implements Replication {
    * only once its answer is committed. Until then no new batch goes out; a hint no answer explains means a pull.
    */
   private heldHint: number | undefined;
+  /** The documents of a live hint that follows the checkpoint, for the next pull ({@link takeLiveChange}). */
+  private liveChange:
+    | { epoch: number; after: number; seq: number; documents: readonly ServerDocument[] }
+    | undefined;
   private retryTimer: unknown;
   private readonly live: LiveChannel;
   private policySub: Subscription | undefined;
@@ -401,7 +413,7 @@ class ReplicationRunner implements Replication {
     };
     try {
       const sync = await this.space.serial(() => this.space.ready());
-      let page: PageRequest | undefined = ask(sync.checkpoint);
+      let page: PageRequest | undefined = this.takeLiveChange(sync.checkpoint) ?? ask(sync.checkpoint);
       while (page) {
         const { sentAt } = page;
         const outcome: Outcome<PullResponse> = await page.settled;
@@ -758,7 +770,30 @@ class ReplicationRunner implements Replication {
       this.heldHint = Math.max(this.heldHint ?? 0, event.seq);
       return;
     }
+    // A small change that follows the checkpoint: the pull this asks for takes it from the hint.
+    if (event.type === "changed" && event.documents && cp?.epoch === event.epoch && cp.seq === event.after)
+      this.liveChange = { epoch: event.epoch, after: cp.seq, seq: event.seq, documents: event.documents };
     this.dispatch({ type: "remote-change" });
+  }
+
+  /**
+   * The change a live hint carried, as the first page of this pull, when the device is still at the checkpoint it
+   * follows (nothing else commits a checkpoint while the device pulls); otherwise the pull asks the server.
+   */
+  private takeLiveChange(checkpoint: Checkpoint): PageRequest | undefined {
+    const change = this.liveChange;
+    this.liveChange = undefined;
+    if (!change || change.epoch !== checkpoint.epoch || change.after !== checkpoint.seq) return undefined;
+    const response: PullResponse = {
+      epoch: change.epoch,
+      reset: false,
+      more: false,
+      checkpoint: { epoch: change.epoch, seq: change.seq },
+      documents: change.documents,
+      // No server time: the clock is measured on requests only.
+      serverTime: Number.NaN,
+    };
+    return trackPage(this.runtime.now(), Promise.resolve(response));
   }
 
   // ---- status
