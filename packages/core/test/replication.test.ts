@@ -58,6 +58,22 @@ async function startBehind(
   return replication;
 }
 
+/** A phone that starts offline, whose pushes fail (a cut network) while `pushes.cut`; `sentEpochs` of those that went. */
+function phoneWithCutPushes(world: SimWorld) {
+  const phone = world.device({ id: "a", accountId: "alice" });
+  phone.setOnline(false);
+  const inner = phone.link.transport;
+  const pushes = { cut: true, sentEpochs: [] as number[][] };
+  const transport = relay(inner, {
+    push: (r) => {
+      if (pushes.cut) return Promise.reject(new HokanError("network", "cut"));
+      pushes.sentEpochs.push(r.changes.map((c) => c.epoch));
+      return inner.push(r);
+    },
+  });
+  return { phone, transport, pushes };
+}
+
 const mailEntry = (patch: Partial<RegistryEntry>): RegistryEntry[] => [
   { ...(openRegistry([MAIL.scope.appId])[0] as RegistryEntry), ...patch },
 ];
@@ -293,38 +309,21 @@ describe("replication runner", () => {
 
   it("coalesces a write after first contact into the change queued before it", async () => {
     const world = new SimWorld();
-    const phone = world.device({ id: "a", accountId: "alice" });
-    phone.setOnline(false);
-    const inner = phone.link.transport;
-    let pushesFail = true;
-    const transport = relay(inner, {
-      push: (r) => (pushesFail ? Promise.reject(new HokanError("network", "cut")) : inner.push(r)),
-    });
+    const { phone, transport, pushes } = phoneWithCutPushes(world);
     const mail = await startBehind(world, phone, transport);
     await mail.put("settings", "x", { v: 1 });
     phone.setOnline(true);
     await world.runtime.runUntil(() => mail.status.epoch === 1 && mail.status.lastError !== undefined);
     await mail.put("settings", "x", { v: 2 });
     expect(mail.status.pending).toBe(1);
-    pushesFail = false;
+    pushes.cut = false;
     await world.runtime.runUntil(() => mail.status.state === "idle" && mail.status.pending === 0);
     expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({ "settings/x": { v: 2 } });
   });
 
   it("drops changes queued before first contact, never sent, when a delete comes after that contact", async () => {
     const world = new SimWorld();
-    const phone = world.device({ id: "a", accountId: "alice" });
-    phone.setOnline(false);
-    const inner = phone.link.transport;
-    let pushesFail = true;
-    const sentEpochs: number[][] = [];
-    const transport = relay(inner, {
-      push: (r) => {
-        if (pushesFail) return Promise.reject(new HokanError("network", "cut"));
-        sentEpochs.push(r.changes.map((c) => c.epoch));
-        return inner.push(r);
-      },
-    });
+    const { phone, transport, pushes } = phoneWithCutPushes(world);
     const mail = await startBehind(world, phone, transport);
     await mail.bulkWrite([{ collection: "settings", id: "x", data: { v: 1 } }]);
     phone.setOnline(true);
@@ -333,9 +332,9 @@ describe("replication runner", () => {
     await world.run(tablet.link.transport.deleteAll("delete-1"));
     await mail.refresh();
     await world.runtime.runUntil(() => mail.status.epoch === 2);
-    pushesFail = false;
+    pushes.cut = false;
     await world.settle();
-    expect(sentEpochs).toEqual([]);
+    expect(pushes.sentEpochs).toEqual([]);
     expect(serverDocs(world, "alice", MAIL.scope.appId)).toEqual({});
     expect(mail.status.pending).toBe(0);
     expect(await mail.get("settings", "x")).toEqual({ v: 1 });
