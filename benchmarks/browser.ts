@@ -29,6 +29,8 @@ import { benchReplication, SECRET, writeAll } from "./sync/hokan-device.js";
 import { startRxServer } from "./sync/rxdb.js";
 
 const { values: args } = parseArgs({
+  // `pnpm bench -- --quick` passes the `--` along.
+  args: process.argv.slice(2).filter((a) => a !== "--"),
   options: {
     quick: { type: "boolean", default: false },
     /** One scenario only (`push` or `restore`), to measure a change to it. */
