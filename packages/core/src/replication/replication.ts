@@ -12,15 +12,7 @@ import { cloneJson, type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
 import { INITIAL_SYNC_STATE, type LocalDocument, type Namespace, type OutboxEntry } from "../ports.js";
-import type {
-  AppScope,
-  Checkpoint,
-  LiveEvent,
-  PullResponse,
-  PushResponse,
-  PushResult,
-  ServerDocument,
-} from "../protocol.js";
+import type { AppScope, Checkpoint, LiveEvent, PullResponse, PushResponse, PushResult } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
 import type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./api.js";
@@ -34,6 +26,7 @@ import {
   trackPage,
 } from "./in-flight.js";
 import { LiveChannel } from "./live-channel.js";
+import { LiveHints } from "./live-hints.js";
 import {
   backoffDelay,
   DEFAULT_BACKOFF,
@@ -97,11 +90,7 @@ class ReplicationRunner implements Replication {
    * The highest feed position a live hint announced while pushes were in flight: likely this device's own push, known
    * only once its answer is committed. Until then no new batch goes out; a hint no answer explains means a pull.
    */
-  private heldHint: number | undefined;
-  /** The documents of a live hint that follows the checkpoint, for the next pull ({@link takeLiveChange}). */
-  private liveChange:
-    | { epoch: number; after: number; seq: number; documents: readonly ServerDocument[] }
-    | undefined;
+  private readonly hints = new LiveHints();
   private retryTimer: unknown;
   private readonly live: LiveChannel;
   private policySub: Subscription | undefined;
@@ -196,7 +185,7 @@ class ReplicationRunner implements Replication {
     this.live.close();
     this.generation++;
     this.inFlight.clear();
-    this.heldHint = undefined;
+    this.hints.clear();
     this.dispatch({ type: "stop" });
     await this.space.drain();
   }
@@ -413,7 +402,12 @@ class ReplicationRunner implements Replication {
     };
     try {
       const sync = await this.space.serial(() => this.space.ready());
-      let page: PageRequest | undefined = this.takeLiveChange(sync.checkpoint) ?? ask(sync.checkpoint);
+      // A small change the live channel carried, when it follows the checkpoint (nothing else commits a checkpoint
+      // while the device pulls); otherwise the server is asked.
+      const carried = this.hints.takePage(sync.checkpoint);
+      let page: PageRequest | undefined = carried
+        ? trackPage(this.runtime.now(), Promise.resolve(carried))
+        : ask(sync.checkpoint);
       while (page) {
         const { sentAt } = page;
         const outcome: Outcome<PullResponse> = await page.settled;
@@ -484,7 +478,7 @@ class ReplicationRunner implements Replication {
           this.state === "pushing" &&
           this.context.backupAllowed &&
           !this.context.needPull &&
-          this.hintExplained()));
+          this.hints.explained(this.space.current?.checkpoint)));
     try {
       const fill = async () => {
         while (window.length < lanes && mayContinue()) {
@@ -575,19 +569,9 @@ class ReplicationRunner implements Replication {
     }
   }
 
-  /** Whether the held live hint (if any) is this device's own push, now committed. */
-  private hintExplained(): boolean {
-    if (this.heldHint === undefined) return true;
-    if ((this.space.current?.checkpoint.seq ?? 0) < this.heldHint) return false;
-    this.heldHint = undefined;
-    return true;
-  }
-
   /** Once nothing is in flight: a held hint no answer explained is another device's change, to pull. */
   private releaseHint(): void {
-    if (this.hintExplained()) return;
-    this.heldHint = undefined;
-    this.dispatch({ type: "remote-change" });
+    if (this.hints.release(this.space.current?.checkpoint)) this.dispatch({ type: "remote-change" });
   }
 
   /**
@@ -762,38 +746,8 @@ class ReplicationRunner implements Replication {
 
   private onLive(event: LiveEvent): void {
     if (event.appId !== this.app$.value.appId) return;
-    const cp = this.space.current?.checkpoint;
-    // The device's own push coming back, or anything else it already pulled.
-    if (event.type === "changed" && cp && event.epoch === cp.epoch && event.seq <= cp.seq) return;
-    // Probably a push of this device's that is answered but not committed yet: judged once the answers are in.
-    if (event.type === "changed" && cp && event.epoch === cp.epoch && this.inFlight.size > 0) {
-      this.heldHint = Math.max(this.heldHint ?? 0, event.seq);
-      return;
-    }
-    // A small change that follows the checkpoint: the pull this asks for takes it from the hint.
-    if (event.type === "changed" && event.documents && cp?.epoch === event.epoch && cp.seq === event.after)
-      this.liveChange = { epoch: event.epoch, after: cp.seq, seq: event.seq, documents: event.documents };
-    this.dispatch({ type: "remote-change" });
-  }
-
-  /**
-   * The change a live hint carried, as the first page of this pull, when the device is still at the checkpoint it
-   * follows (nothing else commits a checkpoint while the device pulls); otherwise the pull asks the server.
-   */
-  private takeLiveChange(checkpoint: Checkpoint): PageRequest | undefined {
-    const change = this.liveChange;
-    this.liveChange = undefined;
-    if (!change || change.epoch !== checkpoint.epoch || change.after !== checkpoint.seq) return undefined;
-    const response: PullResponse = {
-      epoch: change.epoch,
-      reset: false,
-      more: false,
-      checkpoint: { epoch: change.epoch, seq: change.seq },
-      documents: change.documents,
-      // No server time: the clock is measured on requests only.
-      serverTime: Number.NaN,
-    };
-    return trackPage(this.runtime.now(), Promise.resolve(response));
+    if (this.hints.receive(event, this.space.current?.checkpoint, this.inFlight.size > 0))
+      this.dispatch({ type: "remote-change" });
   }
 
   // ---- status
