@@ -5,8 +5,20 @@ import { readFileSync } from "node:fs";
 const [file, rows = "30"] = process.argv.slice(2);
 const profile = JSON.parse(readFileSync(file, "utf8"));
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+const parents = new Map();
+for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id);
+// Starting the profiler is sampled too: Node's `Profiler.start` (under `node:inspector`), and the page's
+// `console.profile` (in `startTiming`, browser/page.ts). Neither is part of the timed work.
+const starting = (id) => {
+  for (let at = id; at !== undefined; at = parents.get(at)) {
+    const frame = nodes.get(at).callFrame;
+    if (frame.url === "node:inspector" || frame.functionName === "startTiming") return true;
+  }
+  return false;
+};
 const selfTime = new Map();
 profile.samples.forEach((id, i) => {
+  if (starting(id)) return;
   const frame = nodes.get(id).callFrame;
   const where = frame.url ? `${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}` : "";
   const key = `${frame.functionName || "(anonymous)"} ${where}`.trim();
