@@ -1,6 +1,5 @@
 import { filter, Observable, Subject } from "rxjs";
 import { HokanError } from "../errors.js";
-import { jsonSize } from "../json.js";
 import type { Transport } from "../ports.js";
 import type {
   AppScope,
@@ -27,12 +26,16 @@ import {
   planPull,
   pushFingerprint,
   type ServerLimits,
+  type StoredDocument,
 } from "../server-rules.js";
 
 interface AppState {
   epoch: number;
   seq: number;
   readonly docs: Map<string, ServerDocument>;
+  /** The JSON size of each document's data (0 for a tombstone), and their sum: the quota and catalog read them. */
+  readonly sizes: Map<string, number>;
+  bytes: number;
   lastBackupAt: number;
   scope: AppScope;
   /** Idempotency key → fingerprint and answer; bounded (oldest forgotten first). */
@@ -117,7 +120,7 @@ export class MemoryServer {
     if (plan instanceof HokanError) throw plan;
     const after = [...app.docs.values()].filter((d) => d.seq > plan.afterSeq).sort((a, b) => a.seq - b.seq);
     const candidates = after.slice(0, limit + 1);
-    const sizes = candidates.map((d) => (d.data === null ? 0 : jsonSize(d.data)));
+    const sizes = candidates.map((d) => app.sizes.get(JSON.stringify([d.collection, d.id])) ?? 0);
     const documents = candidates.slice(0, pageLength(sizes, limit, this.limits.maxPullBytes));
     const last = documents.at(-1);
     return {
@@ -144,11 +147,15 @@ export class MemoryServer {
       }
       return structuredClone(known.response);
     }
-    // Decide the whole batch, check the quota on the outcome, then keep it: one push, one transaction.
+    // Decide the whole batch, check the quota on the outcome, then keep it: one push, one transaction. Only the
+    // documents the batch names are looked at, as the real server reads only those.
     const now = this.options.now();
-    const stored = new Map(
-      [...app.docs].map(([k, doc]) => [k, { doc, bytes: doc.data === null ? 0 : jsonSize(doc.data) }]),
-    );
+    const stored = new Map<string, StoredDocument>();
+    for (const change of request.changes) {
+      const k = JSON.stringify([change.collection, change.id]);
+      const doc = app.docs.get(k);
+      if (doc) stored.set(k, { doc, bytes: app.sizes.get(k) ?? 0 });
+    }
     const outcome = decidePush({
       changes: request.changes,
       current: stored,
@@ -158,17 +165,20 @@ export class MemoryServer {
       limits: this.limits,
     });
     const { results, seq } = outcome;
-    const docs = new Map(app.docs);
-    for (const { bytes: _, json: _json, ...doc } of outcome.writes)
-      docs.set(JSON.stringify([doc.collection, doc.id]), doc);
-    const overQuota = checkQuota(request.scope.appId, bytesOf(app.docs), outcome, this.options.quotaBytes);
+    const overQuota = checkQuota(request.scope.appId, app.bytes, outcome, this.options.quotaBytes);
     if (overQuota) throw overQuota;
     const response: PushResponse = { epoch: app.epoch, serverTime: now, results };
-    app.docs.clear();
-    for (const [k, v] of docs) app.docs.set(k, v);
+    const written = new Map<number, ServerDocument>();
+    for (const { bytes, json: _json, ...doc } of outcome.writes) {
+      const k = JSON.stringify([doc.collection, doc.id]);
+      app.docs.set(k, doc);
+      app.sizes.set(k, bytes);
+      written.set(doc.seq, doc);
+    }
+    app.bytes += outcome.bytesDelta;
     for (const r of results) {
       if (r.status !== "accepted" || r.seq <= app.seq) continue;
-      const document = [...docs.values()].find((d) => d.seq === r.seq);
+      const document = written.get(r.seq);
       if (document)
         this.log.push({ accountId: c.accountId, appId: request.scope.appId, epoch: app.epoch, document });
     }
@@ -213,7 +223,7 @@ export class MemoryServer {
         epoch: app.epoch,
         lastBackupAt: app.lastBackupAt,
         documents: live.length,
-        bytes: bytesOf(app.docs),
+        bytes: app.bytes,
         appVersion: app.scope.appVersion,
         platform: app.scope.platform,
         schemaVersion: app.scope.schemaVersion ?? 1,
@@ -242,6 +252,8 @@ export class MemoryServer {
       if (!app) continue;
       app.epoch += 1;
       app.docs.clear();
+      app.sizes.clear();
+      app.bytes = 0;
       app.answers.clear();
       out.push({ appId, epoch: app.epoch });
       this.deleteLog.push({ accountId: c.accountId, appId, epoch: app.epoch, at: this.options.now() });
@@ -292,17 +304,20 @@ export class MemoryServer {
     }
     let app = apps.get(scope.appId);
     if (!app) {
-      app = { epoch: 1, seq: 0, docs: new Map(), lastBackupAt: 0, scope, answers: new Map() };
+      app = {
+        epoch: 1,
+        seq: 0,
+        docs: new Map(),
+        sizes: new Map(),
+        bytes: 0,
+        lastBackupAt: 0,
+        scope,
+        answers: new Map(),
+      };
       apps.set(scope.appId, app);
     }
     return app;
   }
-}
-
-function bytesOf(docs: ReadonlyMap<string, ServerDocument>): number {
-  let n = 0;
-  for (const d of docs.values()) if (d.data !== null) n += jsonSize(d.data);
-  return n;
 }
 
 /** One device's connection: every call is answered asynchronously, as over a network. */

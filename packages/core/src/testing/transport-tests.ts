@@ -356,10 +356,17 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
           ["jp.example.mail", 2, "active"],
           ["jp.example.notes", 1, "active"],
         ]);
-        for (const app of catalog.apps) {
-          expect(app.bytes).toBeGreaterThan(0);
-          expect(app.lastBackupAt).toBeGreaterThan(t0 - 86_400_000);
-        }
+        for (const app of catalog.apps) expect(app.lastBackupAt).toBeGreaterThan(t0 - 86_400_000);
+        // Bytes are the documents' JSON: {"v":1} and {"v":2}; {"text":"hi"}.
+        expect(catalog.apps.map((a) => a.bytes)).toEqual([14, 13]);
+        // A change replaces its document's bytes; a delete takes them away.
+        await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("a", { v: 10 }, { baseRev: 1 }), put("b", null, { baseRev: 1 })],
+        });
+        const mail = (await t.catalog()).apps.find((a) => a.appId === MAIL.appId);
+        expect([mail?.documents, mail?.bytes]).toEqual([1, 8]);
         const result = await t.deleteAll(uid("del"));
         expect(result.apps.map((a) => a.appId).sort()).toEqual(["jp.example.mail", "jp.example.notes"]);
         expect((await t.catalog()).apps).toEqual([]);
