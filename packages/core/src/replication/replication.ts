@@ -87,8 +87,9 @@ class ReplicationRunner implements Replication {
   /** The idempotency keys of the last push's unanswered batches, by fingerprint. */
   private lastAttempts = new Map<string, string>();
   /**
-   * The highest feed position a live hint announced while pushes were in flight: likely this device's own push, known
-   * only once its answer is committed. Until then no new batch goes out; a hint no answer explains means a pull.
+   * What the live channel said that is not acted on yet. A hint held while pushes were in flight is likely this
+   * device's own push, known only once its answer is committed: until then no new batch goes out, and a hint no answer
+   * explains means a pull. A small change it carried is the next pull's page.
    */
   private readonly hints = new LiveHints();
   private retryTimer: unknown;
