@@ -32,9 +32,9 @@ import {
 interface AppState {
   epoch: number;
   seq: number;
-  readonly docs: Map<string, ServerDocument>;
-  /** The JSON size of each document's data (0 for a tombstone), and their sum: the quota and catalog read them. */
-  readonly sizes: Map<string, number>;
+  /** Each stored document (tombstones included) with the JSON size of its data, by `[collection, id]` JSON key. */
+  readonly docs: Map<string, StoredDocument>;
+  /** The sum of the documents' sizes: the quota and the catalog read it. */
   bytes: number;
   lastBackupAt: number;
   scope: AppScope;
@@ -91,7 +91,8 @@ export class MemoryServer {
 
   /** The stored documents of an app (tombstones included), for assertions. */
   documents(accountId: string, appId: string): ServerDocument[] {
-    return [...(this.accounts.get(accountId)?.get(appId)?.docs.values() ?? [])].sort((a, b) => a.seq - b.seq);
+    const docs = this.accounts.get(accountId)?.get(appId)?.docs.values() ?? [];
+    return [...docs].map((s) => s.doc).sort((a, b) => a.seq - b.seq);
   }
 
   /** The app's current epoch (1 before any delete). */
@@ -118,10 +119,16 @@ export class MemoryServer {
       throw new HokanError("bad-request", "limit must be a positive integer");
     const plan = planPull(request.checkpoint, app.epoch, app.seq);
     if (plan instanceof HokanError) throw plan;
-    const after = [...app.docs.values()].filter((d) => d.seq > plan.afterSeq).sort((a, b) => a.seq - b.seq);
+    const after = [...app.docs.values()]
+      .filter((s) => s.doc.seq > plan.afterSeq)
+      .sort((a, b) => a.doc.seq - b.doc.seq);
     const candidates = after.slice(0, limit + 1);
-    const sizes = candidates.map((d) => app.sizes.get(JSON.stringify([d.collection, d.id])) ?? 0);
-    const documents = candidates.slice(0, pageLength(sizes, limit, this.limits.maxPullBytes));
+    const length = pageLength(
+      candidates.map((s) => s.bytes),
+      limit,
+      this.limits.maxPullBytes,
+    );
+    const documents = candidates.slice(0, length).map((s) => s.doc);
     const last = documents.at(-1);
     return {
       epoch: app.epoch,
@@ -153,8 +160,8 @@ export class MemoryServer {
     const stored = new Map<string, StoredDocument>();
     for (const change of request.changes) {
       const k = JSON.stringify([change.collection, change.id]);
-      const doc = app.docs.get(k);
-      if (doc) stored.set(k, { doc, bytes: app.sizes.get(k) ?? 0 });
+      const found = app.docs.get(k);
+      if (found) stored.set(k, found);
     }
     const outcome = decidePush({
       changes: request.changes,
@@ -171,8 +178,7 @@ export class MemoryServer {
     const written = new Map<number, ServerDocument>();
     for (const { bytes, json: _json, ...doc } of outcome.writes) {
       const k = JSON.stringify([doc.collection, doc.id]);
-      app.docs.set(k, doc);
-      app.sizes.set(k, bytes);
+      app.docs.set(k, { doc, bytes });
       written.set(doc.seq, doc);
     }
     app.bytes += outcome.bytesDelta;
@@ -214,7 +220,7 @@ export class MemoryServer {
     const now = this.options.now();
     for (const [appId, app] of this.accounts.get(c.accountId) ?? []) {
       if (c.apps && !c.apps.includes(appId)) continue;
-      const live = [...app.docs.values()].filter((d) => d.data !== null);
+      const live = [...app.docs.values()].filter((s) => s.doc.data !== null);
       if (live.length === 0) continue;
       const entry = this.entry(appId, app.scope.platform);
       const retired = entry?.retiredAt !== undefined && Date.parse(entry.retiredAt) <= now;
@@ -252,7 +258,6 @@ export class MemoryServer {
       if (!app) continue;
       app.epoch += 1;
       app.docs.clear();
-      app.sizes.clear();
       app.bytes = 0;
       app.answers.clear();
       out.push({ appId, epoch: app.epoch });
@@ -308,7 +313,6 @@ export class MemoryServer {
         epoch: 1,
         seq: 0,
         docs: new Map(),
-        sizes: new Map(),
         bytes: 0,
         lastBackupAt: 0,
         scope,
