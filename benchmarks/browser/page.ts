@@ -1,12 +1,12 @@
 import { DexieStore } from "@hokan/storage";
 import { createHttpTransport } from "@hokan/transport";
-import { createRxDatabase, type RxCollection } from "rxdb";
+import type { RxStorage } from "rxdb";
 import { replicateRxCollection } from "rxdb/plugins/replication";
 import { getRxStorageDexie } from "rxdb/plugins/storage-dexie";
 import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
 import { doc, docId, WRITE_CHUNK } from "../sync/documents.js";
 import { APP, benchReplication, writeAll } from "../sync/hokan-device.js";
-import { type Checkpoint, type Row, rxEndpoints, schema } from "../sync/rxdb-schema.js";
+import { type Checkpoint, openRxCollection, type Row, rxEndpoints } from "../sync/rxdb-schema.js";
 
 let databases = 0;
 
@@ -56,13 +56,10 @@ function hokanDevice(account: string, token: string, online: boolean) {
 
 /** An RxDB device in this page: its own database on Dexie storage, replicated once (not live) when asked. */
 async function rxDevice(account: string) {
-  const database = await createRxDatabase({
-    name: `rxbench${databases++}`,
-    storage: getRxStorageDexie(),
-    multiInstance: false,
-  });
-  await database.addCollections({ docs: { schema } });
-  const collection = database.collections.docs as RxCollection<Row>;
+  const { database, collection } = await openRxCollection(
+    `rxbench${databases++}`,
+    getRxStorageDexie() as RxStorage<unknown, unknown>,
+  );
   return {
     collection,
     async sync() {

@@ -2,7 +2,14 @@
  * The RxDB collection every RxDB benchmark replicates, and its replication's pull and push against the minimal server,
  * in Node and in the browser page alike. Browser-safe.
  */
-import type { RxJsonSchema, RxReplicationWriteToMasterRow, WithDeleted } from "rxdb";
+import {
+  createRxDatabase,
+  type RxCollection,
+  type RxJsonSchema,
+  type RxReplicationWriteToMasterRow,
+  type RxStorage,
+  type WithDeleted,
+} from "rxdb";
 import { BATCH, PULL_MAX } from "./documents.js";
 
 export interface Row extends Record<string, unknown> {
@@ -50,4 +57,11 @@ export function rxEndpoints(base: string, account: string) {
       },
     },
   };
+}
+
+/** A fresh RxDB database named `name` on `storage`, holding the benchmark's collection (one instance: no tabs). */
+export async function openRxCollection(name: string, storage: RxStorage<unknown, unknown>) {
+  const database = await createRxDatabase({ name, storage, multiInstance: false });
+  await database.addCollections({ docs: { schema } });
+  return { database, collection: database.collections.docs as RxCollection<Row> };
 }

@@ -10,12 +10,12 @@ import { scratchDatabase } from "@hokan/server";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import Fastify, { type FastifyInstance } from "fastify";
 import pg from "pg";
-import { createRxDatabase, type RxCollection, type RxStorage, type WithDeleted } from "rxdb";
+import type { RxStorage, WithDeleted } from "rxdb";
 import { type RxReplicationState, replicateRxCollection } from "rxdb/plugins/replication";
 import { getRxStorageDexie } from "rxdb/plugins/storage-dexie";
 import { getRxStorageMemory } from "rxdb/plugins/storage-memory";
 import { filter, firstValueFrom, Subject } from "rxjs";
-import { type Checkpoint, type Row, rxEndpoints, schema } from "./rxdb-schema.js";
+import { type Checkpoint, openRxCollection, type Row, rxEndpoints } from "./rxdb-schema.js";
 import {
   BATCH,
   doc,
@@ -161,13 +161,7 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
 
   /** One device: its own RxDB database and collection; replication started with {@link Device.online}. */
   async function device(account: string) {
-    const database = await createRxDatabase({
-      name: `bench${devices++}`,
-      storage: storage(),
-      multiInstance: false,
-    });
-    await database.addCollections({ docs: { schema } });
-    const collection = database.collections.docs as RxCollection<Row>;
+    const { database, collection } = await openRxCollection(`bench${devices++}`, storage());
     let replication: RxReplicationState<Row, Checkpoint> | undefined;
     let stream: AbortController | undefined;
     return {
