@@ -121,14 +121,10 @@ export class DexieStore implements LocalStore {
         .between([n, low.collection, low.id], [n, high.collection, high.id], true, true);
     return this.db.transaction("r", documents, async () => {
       const most = 2 * keys.length;
-      if (
-        (
-          await range()
-            .limit(most + 1)
-            .primaryKeys()
-        ).length > most
-      )
-        return undefined;
+      const inRange = await range()
+        .limit(most + 1)
+        .primaryKeys();
+      if (inRange.length > most) return undefined;
       const byKey = new Map((await range().toArray()).map((row) => [docKeyOf(row), row]));
       return keys.map((k) => byKey.get(docKeyOf(k)));
     });
@@ -139,10 +135,7 @@ export class DexieStore implements LocalStore {
     return this.run("list documents", async () => {
       const rows =
         collection === undefined
-          ? await this.db.documents
-              .where("[ns+collection+id]")
-              .between([n, Dexie.minKey, Dexie.minKey], [n, Dexie.maxKey, Dexie.maxKey])
-              .toArray()
+          ? await this.documentsOf(n).toArray()
           : await this.db.documents.where("[ns+collection]").equals([n, collection]).toArray();
       return rows.map(strip);
     });
@@ -192,6 +185,13 @@ export class DexieStore implements LocalStore {
       const kept = await this.db.counts.get(n);
       return kept?.outbox ?? this.countRange(n);
     });
+  }
+
+  /** Every document of a namespace (`n` is its key); inside a transaction, part of it. */
+  private documentsOf(n: string) {
+    return this.db.documents
+      .where("[ns+collection+id]")
+      .between([n, Dexie.minKey, Dexie.minKey], [n, Dexie.maxKey, Dexie.maxKey]);
   }
 
   /** Every outbox entry of a namespace (`n` is its key), in seq order; inside a transaction, part of it. */
@@ -281,10 +281,7 @@ export class DexieStore implements LocalStore {
     return this.run("drop a namespace", () =>
       this.db.transaction("rw", [documents, outbox, sync, counts], async () => {
         await counts.delete(n);
-        await documents
-          .where("[ns+collection+id]")
-          .between([n, Dexie.minKey, Dexie.minKey], [n, Dexie.maxKey, Dexie.maxKey])
-          .delete();
+        await this.documentsOf(n).delete();
         await this.outboxOf(n).delete();
         await sync.delete(n);
       }),
