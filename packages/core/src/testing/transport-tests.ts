@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { HokanError } from "../errors.js";
 import type { JsonObject } from "../json.js";
 import type { Transport } from "../ports.js";
-import type { AppScope, PatchOperation, PushChange, RegistryEntry } from "../protocol.js";
+import type { AppScope, LiveEvent, PatchOperation, PushChange, RegistryEntry } from "../protocol.js";
 
 /**
  * The registry a server under {@link runTransportTests} must be configured with.
@@ -71,6 +71,14 @@ const patchOf = (id: string, baseRev: number, patch: readonly PatchOperation[]):
   hlc: hlc(2),
   patch,
 });
+
+/** The next `count` live events of the mail app `t` sees, once its channel had time to open (before the writes). */
+async function openLive(t: Transport, count: number): Promise<{ events: Promise<LiveEvent[]> }> {
+  const events = firstValueFrom(t.live([MAIL.appId]).pipe(take(count), toArray(), timeout(10_000)));
+  // Let the live channels open before the writes they should see.
+  await new Promise((r) => setTimeout(r, 200));
+  return { events };
+}
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
   const error = await p.then(
@@ -469,8 +477,7 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         const account = uid("acct");
         const writer = await s.connect(account);
         const reader = await s.connect(account);
-        const events = firstValueFrom(reader.live([MAIL.appId]).pipe(take(3), toArray(), timeout(10_000)));
-        await new Promise((r) => setTimeout(r, 200));
+        const { events } = await openLive(reader, 3);
         const push = (changes: PushChange[]) =>
           writer.push({ scope: MAIL, idempotencyKey: uid("key"), changes });
         await push([put("a", { v: 1 })]);
@@ -500,9 +507,7 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         const stranger = await s.connect(uid("other"));
         const strangerEvents: unknown[] = [];
         const sub = stranger.live([MAIL.appId]).subscribe((e) => strangerEvents.push(e));
-        const events = firstValueFrom(reader.live([MAIL.appId]).pipe(take(2), toArray(), timeout(10_000)));
-        // Let the live channels open before the writes they should see.
-        await new Promise((r) => setTimeout(r, 200));
+        const { events } = await openLive(reader, 2);
         await writer.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
         await writer.deleteApp(MAIL, uid("del"));
         const seen = await events;
