@@ -152,7 +152,7 @@ for (const kind of KINDS) {
   for (let i = 0; i < LIVE; i++) {
     const c = new AbortController();
     controllers.push(c);
-    const res = await fetch(`${url}/v1/live?apps=${SCOPE.appId}`, {
+    const res = await fetch(`${url}/v1/live?scope=${SCOPE.appId},${SCOPE.platform},${SCOPE.appVersion}`, {
       headers: { authorization: `Bearer ${token}` },
       signal: c.signal,
     });

@@ -120,6 +120,7 @@ export {
   decidePush,
   LIVE_NOTICE_BYTES,
   liveDocuments,
+  liveEventFor,
   type Measured,
   measureChanges,
   measureDocument,

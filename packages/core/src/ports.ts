@@ -169,8 +169,11 @@ export interface LocalStore {
 export interface Transport {
   pull(request: PullRequest): Promise<PullResponse>;
   push(request: PushRequest): Promise<PushResponse>;
-  /** Hints that the given apps changed on the server. Errors (and completes) when the channel drops. */
-  live(appIds: readonly string[]): Observable<LiveEvent>;
+  /**
+   * Hints that the given apps changed on the server. Errors (and completes) when the channel drops. A hint carries a
+   * small change's documents only while the registry lets the app's scope (its version, platform) restore.
+   */
+  live(apps: readonly AppScope[]): Observable<LiveEvent>;
   catalog(): Promise<Catalog>;
   registry(platform: Platform): Promise<RegistryEntry[]>;
   /**

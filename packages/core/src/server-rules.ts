@@ -7,6 +7,7 @@ import { registryRefusal } from "./policy.js";
 import type {
   AppScope,
   Checkpoint,
+  LiveEvent,
   PatchOperation,
   PushChange,
   PushRequest,
@@ -441,6 +442,23 @@ export function liveDocuments(writes: PushOutcome["writes"]): ServerDocument[] |
     if (bytes > LIVE_NOTICE_BYTES - 500) return undefined;
   }
   return writes.map(({ bytes: _, json: _json, ...doc }) => doc);
+}
+
+/**
+ * A live hint as one channel may receive it: its documents only while the registry lets the scope the channel
+ * opened with restore the app (`scope` undefined: a channel that did not say, from an older client). Otherwise the
+ * hint alone, and the device pulls, where an old version or a retired app gets its refusal, as for any pull.
+ */
+export function liveEventFor(
+  event: LiveEvent,
+  scope: AppScope | undefined,
+  registry: RegistryKnowledge,
+  now: number,
+): LiveEvent {
+  if (event.type !== "changed" || event.documents === undefined) return event;
+  if (scope !== undefined && checkScope(registry, scope, "restore", now) === undefined) return event;
+  const { after: _, documents: _documents, ...hint } = event;
+  return hint;
 }
 
 /**

@@ -230,6 +230,26 @@ describe("replication runner", () => {
     ]);
   });
 
+  it("opens its live channel again with the app's new version after an update", async () => {
+    const world = new SimWorld();
+    const phoneDevice = world.device({ id: "phone", accountId: "alice" });
+    const opened: string[][] = [];
+    const inner = phoneDevice.link.transport;
+    const transport = relay(inner, {
+      live: (apps) => {
+        opened.push(apps.map((a) => `${a.appId}@${a.appVersion}`));
+        return inner.live(apps);
+      },
+    });
+    const phone = await startBehind(world, phoneDevice, transport);
+    await world.settle();
+    expect(opened).toEqual([["jp.example.mail@3.0.0"]]);
+    phone.setAppVersion("3.1.0");
+    await world.settle();
+    expect(opened).toEqual([["jp.example.mail@3.0.0"], ["jp.example.mail@3.1.0"]]);
+    expect(world.server.liveSubscribers).toBe(1);
+  });
+
   it("sends changes queued before first contact once, under the epoch its first pull learned", async () => {
     const world = new SimWorld();
     let listed = 0;

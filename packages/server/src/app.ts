@@ -6,6 +6,7 @@ import {
   HokanError,
   isVersion,
   type LiveEvent,
+  liveEventFor,
   PLATFORMS,
   type Platform,
   type PolicyWarning,
@@ -66,7 +67,9 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     now,
     ...(options.quotaBytes === undefined ? {} : { quotaBytes: options.quotaBytes }),
   });
-  const hub = new LiveHub();
+  const hub = new LiveHub((event, scope) =>
+    liveEventFor(event, scope, scope && options.registry.entry(scope.appId, scope.platform), now()),
+  );
   await hub.start(options.db);
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? 8 * 2 ** 20 });
   const buckets = new Map<string, { tokens: number; at: number }>();
@@ -229,12 +232,8 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
 
   app.get("/v1/live", async (request, reply) => {
     const p = principal(request);
-    const apps = String((request.query as { apps?: string }).apps ?? "")
-      .split(",")
-      .filter(Boolean);
-    if (apps.length === 0 || apps.length > 100)
-      throw new HokanError("bad-request", "name 1 to 100 apps: ?apps=a,b");
-    const forbidden = p.apps ? apps.find((a) => !p.apps?.includes(a)) : undefined;
+    const apps = liveApps(request.query as { apps?: unknown; scope?: unknown });
+    const forbidden = p.apps ? [...apps.keys()].find((a) => !p.apps?.includes(a)) : undefined;
     if (forbidden) throw new HokanError("forbidden", `this token does not allow ${forbidden}`);
     reply.hijack();
     const res = reply.raw;
@@ -257,6 +256,37 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     await hub.close();
   });
   return { app, hub };
+}
+
+/**
+ * The apps a live connection asks for: `scope=appId,platform,appVersion` once per app, or (older clients) a list
+ * `apps=a,b` without scopes, whose hints then carry no documents.
+ */
+function liveApps(query: { apps?: unknown; scope?: unknown }): Map<string, AppScope | undefined> {
+  const apps = new Map<string, AppScope | undefined>();
+  const listed = typeof query.apps === "string" ? query.apps.split(",").filter(Boolean) : [];
+  for (const appId of listed) apps.set(appId, undefined);
+  const scopes = query.scope === undefined ? [] : [query.scope].flat();
+  for (const text of scopes) {
+    const [appId, platform, appVersion, ...rest] = typeof text === "string" ? text.split(",") : [];
+    if (
+      appId === undefined ||
+      !/^[\w.-]{1,200}$/.test(appId) ||
+      !PLATFORMS.includes(platform as Platform) ||
+      appVersion === undefined ||
+      !isVersion(appVersion) ||
+      rest.length > 0
+    ) {
+      throw new HokanError(
+        "bad-request",
+        `scope=${String(text)} is not appId,platform,appVersion (like jp.example.mail,android,3.2.0)`,
+      );
+    }
+    apps.set(appId, { appId, platform: platform as Platform, appVersion });
+  }
+  if (apps.size === 0 || apps.size > 100)
+    throw new HokanError("bad-request", "name 1 to 100 apps: ?scope=appId,platform,appVersion for each");
+  return apps;
 }
 
 function throttle(

@@ -1,10 +1,11 @@
-import type { LiveEvent } from "@hokan/core";
+import type { AppScope, LiveEvent } from "@hokan/core";
 import { LIVE_CHANNEL, type LiveNotice } from "./backup-store.js";
 import type { Database } from "./database.js";
 
 interface Listener {
   readonly account: string;
-  readonly apps: ReadonlySet<string>;
+  /** The apps of the connection, each with the scope it said it runs as (`undefined`: it did not say). */
+  readonly apps: ReadonlyMap<string, AppScope | undefined>;
   readonly send: (event: LiveEvent) => void;
   readonly end: () => void;
 }
@@ -16,6 +17,9 @@ interface Listener {
 export class LiveHub {
   private readonly listeners = new Set<Listener>();
   private stop: (() => Promise<void>) | undefined;
+
+  /** `judge` makes a hint what one connection may receive (core's `liveEventFor` against the registry). */
+  constructor(private readonly judge: (event: LiveEvent, scope: AppScope | undefined) => LiveEvent) {}
 
   async start(db: Database): Promise<void> {
     this.stop = await db.listen(
@@ -38,11 +42,11 @@ export class LiveHub {
   /** Adds a connection (`end` closes it); returns the function that removes it. */
   add(
     account: string,
-    apps: readonly string[],
+    apps: ReadonlyMap<string, AppScope | undefined>,
     send: (event: LiveEvent) => void,
     end: () => void,
   ): () => void {
-    const listener: Listener = { account, apps: new Set(apps), send, end };
+    const listener: Listener = { account, apps, send, end };
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -69,6 +73,6 @@ export class LiveHub {
         ? { type: "deleted", appId, epoch }
         : { type: "changed", appId, epoch, seq, ...(documents ? { after, documents } : {}) };
     for (const l of this.listeners)
-      if (l.account === notice.account && l.apps.has(notice.appId)) l.send(event);
+      if (l.account === notice.account && l.apps.has(appId)) l.send(this.judge(event, l.apps.get(appId)));
   }
 }

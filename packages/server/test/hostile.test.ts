@@ -363,6 +363,28 @@ const CASES: readonly Case[] = [
     code: "forbidden",
   },
   {
+    name: "live for an app the token does not allow, by scope",
+    method: "GET",
+    path: "/v1/live?scope=jp.example.mail,android,3.0.0",
+    token: (s) => s.token("mallory", { apps: ["jp.example.notes"] }),
+    status: 403,
+    code: "forbidden",
+  },
+  ...[
+    "jp.example.mail,android",
+    "jp.example.mail,tv,3.0.0",
+    "jp.example.mail,android,three",
+    "jp.example.mail,android,3.0.0,extra",
+    "jp/example,android,3.0.0",
+  ].map((scope) => ({
+    name: `live with a bad scope: ${scope}`,
+    method: "GET" as const,
+    path: `/v1/live?scope=${encodeURIComponent(scope)}`,
+    token: attacker,
+    status: 400,
+    code: "bad-request",
+  })),
+  {
     name: "registry for an unknown platform",
     method: "GET",
     path: "/v1/registry?platform=tv",

@@ -40,7 +40,7 @@ describe("server processes on one PostgreSQL", () => {
     try {
       const account = `acct-${randomId(systemRuntime)}`;
       const reader = client(two.url, account);
-      const events = firstValueFrom(reader.live([SCOPE.appId]).pipe(take(1), toArray(), timeout(15_000)));
+      const events = firstValueFrom(reader.live([SCOPE]).pipe(take(1), toArray(), timeout(15_000)));
       await new Promise((r) => setTimeout(r, 500));
       const res = await client(one.url, account).push({
         scope: SCOPE,

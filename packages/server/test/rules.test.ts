@@ -1,8 +1,8 @@
-import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
+import { type LiveEvent, type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { createVerifier, migrate, openPGlite, parseRegistry, RegistryError } from "../src/index.js";
-import { startServer } from "./fixtures.js";
+import { freshDatabase, startServer } from "./fixtures.js";
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2027, 0, 10);
@@ -25,6 +25,23 @@ async function rawPush(url: string, token: string, scope: object, changes: unkno
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify({ scope, idempotencyKey: key(), changes }),
   });
+}
+
+/** The first `count` events of a live response, read as server-sent events. */
+async function readEvents(res: Response, count: number): Promise<unknown[]> {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const events: unknown[] = [];
+  let text = "";
+  while (events.length < count) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    const frames = text.split("\n\n");
+    text = frames.pop() ?? "";
+    for (const f of frames) if (f.startsWith("data: ")) events.push(JSON.parse(f.slice(6)));
+  }
+  return events;
 }
 
 describe("registry dates, quota and rate limits at the HTTP level", () => {
@@ -82,6 +99,55 @@ describe("registry dates, quota and rate limits at the HTTP level", () => {
     expect(upgraded.headers.get("hokan-warning")).toBeNull();
     await s.close();
     await s.db.close();
+  });
+
+  it("judges each live hint's documents by the registry as it is then, and gives none to a channel without scopes", async () => {
+    let now = T0;
+    const registry: RegistryEntry[] = [
+      {
+        appId: SCOPE.appId,
+        platform: "android",
+        capabilities: ["backup", "restore"],
+        minVersion: "3.1.0",
+        minVersionEnforcedFrom: iso(T0 + DAY),
+      },
+    ];
+    const scratch = await freshDatabase("postgres");
+    const s = await startServer(scratch.db, registry, { now: () => now });
+    const old = s.client("alice"); // runs 3.0.0: warned until T0 + DAY, refused from then on
+    const hints: LiveEvent[] = [];
+    const channel = old.live([SCOPE]).subscribe({ next: (e) => hints.push(e), error: () => undefined });
+    // An older client names its apps without their scopes.
+    const legacyEnd = new AbortController();
+    const legacy = await fetch(`${s.url}/v1/live?apps=${SCOPE.appId}`, {
+      headers: { authorization: `Bearer ${await s.token("alice")}` },
+      signal: legacyEnd.signal,
+    });
+    const legacyHints = readEvents(legacy, 2);
+    await vi.waitFor(() => expect(s.server.hub.connections).toBe(2), { timeout: 10_000, interval: 20 });
+    const upgraded = s.client("alice");
+    const write = (id: string) =>
+      upgraded.push({
+        scope: { ...SCOPE, appVersion: "3.1.0" },
+        idempotencyKey: key(),
+        changes: [put(id, { v: 1 })],
+      });
+    await write("a");
+    await vi.waitFor(() => expect(hints).toHaveLength(1), { timeout: 10_000, interval: 20 });
+    expect(hints[0]).toMatchObject({ type: "changed", seq: 1, after: 0, documents: [{ id: "a" }] });
+    now = T0 + DAY; // the minimum version is enforced from now, while the channel stays open
+    await write("b");
+    await vi.waitFor(() => expect(hints).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    expect(hints[1]).toEqual({ type: "changed", appId: SCOPE.appId, epoch: 1, seq: 2 });
+    expect(await legacyHints).toEqual([
+      { type: "changed", appId: SCOPE.appId, epoch: 1, seq: 1 },
+      { type: "changed", appId: SCOPE.appId, epoch: 1, seq: 2 },
+    ]);
+    channel.unsubscribe();
+    legacyEnd.abort();
+    await s.close();
+    await s.db.close();
+    await scratch.drop();
   });
 
   it("refuses a push that would exceed the account's quota, storing none of it", async () => {
@@ -418,7 +484,7 @@ describe("live hints after the server's LISTEN connection is lost", () => {
     const soon = { timeout: 10_000, interval: 20 };
     let firstEnded = false;
     const first = t
-      .live([scope.appId])
+      .live([scope])
       .subscribe({ error: () => (firstEnded = true), complete: () => (firstEnded = true) });
     await vi.waitFor(() => expect(on.server.hub.connections).toBe(1), soon);
     // As a PostgreSQL restart or an administrator would: end every other connection to this database.
@@ -429,9 +495,7 @@ describe("live hints after the server's LISTEN connection is lost", () => {
     await vi.waitFor(() => expect(firstEnded).toBe(true), soon);
     first.unsubscribe();
     const hints: string[] = [];
-    const second = t
-      .live([scope.appId])
-      .subscribe({ next: (e) => hints.push(e.type), error: () => undefined });
+    const second = t.live([scope]).subscribe({ next: (e) => hints.push(e.type), error: () => undefined });
     await vi.waitFor(() => expect(on.server.hub.connections).toBe(1), soon);
     const epoch = (await t.pull({ scope, checkpoint: { epoch: 0, seq: 0 }, limit: 1 })).epoch;
     await t.push({

@@ -101,8 +101,11 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     deleteApp: (scope: AppScope, requestId: string) =>
       request<DeleteResult>("DELETE", app(scope.appId), { requestId }),
     deleteAll: (requestId: string) => request<DeleteResult>("POST", "/v1/bulk-delete", { requestId }),
-    live: (appIds: readonly string[]) =>
-      liveChannel(`${base}/v1/live?apps=${appIds.map(encodeURIComponent).join(",")}`, openLive),
+    live: (apps: readonly AppScope[]) =>
+      liveChannel(
+        `${base}/v1/live?${apps.map((a) => `scope=${[a.appId, a.platform, a.appVersion].map(encodeURIComponent).join(",")}`).join("&")}`,
+        openLive,
+      ),
   };
 }
 

@@ -36,6 +36,18 @@ export class LiveChannel {
     else if (!this.subscription && this.timer === undefined) this.connect();
   }
 
+  /**
+   * Opens an open channel again (what it opens with changed, as the app's version after an update); the owner is
+   * told it reopened, so it catches up. A channel that is not open opens with what is current anyway.
+   */
+  renew(): void {
+    if (!this.subscription) return;
+    this.subscription.unsubscribe();
+    this.subscription = undefined;
+    this.wasDown = true;
+    this.connect();
+  }
+
   /** Closes the channel and cancels any reopening. */
   close(): void {
     this.wanted = false;

@@ -111,7 +111,7 @@ class ReplicationRunner implements Replication {
     );
     const blocked = { kind: "held", reason: "offline" } as const;
     this.live = new LiveChannel(
-      () => this.options.transport.live([this.app$.value.appId]),
+      () => this.options.transport.live([this.app$.value]),
       this.runtime,
       options.backoff ?? DEFAULT_BACKOFF,
       { event: (e) => this.onLive(e), reopened: () => this.dispatch({ type: "remote-change" }) },
@@ -229,6 +229,8 @@ class ReplicationRunner implements Replication {
   setAppVersion(appVersion: string): void {
     this.app$.next({ ...this.app$.value, appVersion });
     this.quota$.next(false);
+    // The live channel says which version runs here: the server judges by it whether hints may carry documents.
+    this.live.renew();
   }
 
   // ---- local writes

@@ -22,6 +22,7 @@ import {
   DEFAULT_LIMITS,
   decidePush,
   liveDocuments,
+  liveEventFor,
   pageLength,
   planPull,
   pushFingerprint,
@@ -279,15 +280,20 @@ export class MemoryServer {
   }
 
   /** @internal */
-  liveFor(c: Credentials, appIds: readonly string[]): Observable<LiveEvent> {
+  liveFor(c: Credentials, apps: readonly AppScope[]): Observable<LiveEvent> {
+    const scopes = new Map(apps.map((a) => [a.appId, a]));
     return new Observable<LiveEvent>((subscriber) => {
       this.openLive++;
       subscriber.add(() => {
         this.openLive--;
       });
       const sub = this.live
-        .pipe(filter((m) => m.accountId === c.accountId && appIds.includes(m.event.appId)))
-        .subscribe((m) => subscriber.next(m.event));
+        .pipe(filter((m) => m.accountId === c.accountId && scopes.has(m.event.appId)))
+        .subscribe((m) => {
+          const scope = scopes.get(m.event.appId) as AppScope;
+          const entry = this.entry(scope.appId, scope.platform);
+          subscriber.next(liveEventFor(m.event, scope, entry, this.options.now()));
+        });
       return () => sub.unsubscribe();
     });
   }
@@ -337,8 +343,8 @@ class MemoryConnection implements Transport {
   push(request: PushRequest): Promise<PushResponse> {
     return answer(() => this.server.handlePush(this.credentials, structuredClone(request)));
   }
-  live(appIds: readonly string[]): Observable<LiveEvent> {
-    return this.server.liveFor(this.credentials, appIds);
+  live(apps: readonly AppScope[]): Observable<LiveEvent> {
+    return this.server.liveFor(this.credentials, apps);
   }
   catalog(): Promise<Catalog> {
     return answer(() => this.server.handleCatalog(this.credentials));

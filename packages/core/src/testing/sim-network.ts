@@ -73,7 +73,7 @@ export class SimNetwork {
       registry: (p) => call(() => server.registry(p)),
       deleteApp: (s, id) => call(() => server.deleteApp(s, id)),
       deleteAll: (id) => call(() => server.deleteAll(id)),
-      live: (appIds) => this.liveLink(state$, server.live(appIds)),
+      live: (apps) => this.liveLink(state$, server.live(apps)),
     };
     return {
       transport,

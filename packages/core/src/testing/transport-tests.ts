@@ -46,6 +46,7 @@ export interface TransportSetup {
 
 const MAIL: AppScope = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" };
 const NOTES: AppScope = { appId: "jp.example.notes", appVersion: "1.0.0", platform: "android" };
+const STRICT: AppScope = { appId: "jp.example.strict", appVersion: "2.0.0", platform: "android" };
 
 let counter = 0;
 const uid = (p: string) => `${p}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
@@ -74,7 +75,7 @@ const patchOf = (id: string, baseRev: number, patch: readonly PatchOperation[]):
 
 /** The next `count` live events of the mail app `t` sees, once its channel had time to open (before the writes). */
 async function openLive(t: Transport, count: number): Promise<{ events: Promise<LiveEvent[]> }> {
-  const events = firstValueFrom(t.live([MAIL.appId]).pipe(take(count), toArray(), timeout(10_000)));
+  const events = firstValueFrom(t.live([MAIL]).pipe(take(count), toArray(), timeout(10_000)));
   // Let the live channels open before the writes they should see.
   await new Promise((r) => setTimeout(r, 200));
   return { events };
@@ -499,6 +500,35 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
     );
 
     it(
+      "carries a live hint's documents only to channels whose app version the registry lets restore",
+      withServer(async (s) => {
+        const account = uid("acct");
+        const writer = await s.connect(account);
+        const current = await s.connect(account);
+        const outdated = await s.connect(account);
+        const hints = (t: Transport, scope: AppScope) =>
+          firstValueFrom(t.live([scope]).pipe(take(1), toArray(), timeout(10_000)));
+        const forCurrent = hints(current, STRICT);
+        const forOutdated = hints(outdated, { ...STRICT, appVersion: "1.9.9" });
+        await new Promise((r) => setTimeout(r, 200));
+        await writer.push({ scope: STRICT, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
+        const [[toCurrent], [toOutdated]] = await Promise.all([forCurrent, forOutdated]);
+        expect(toCurrent).toMatchObject({ type: "changed", seq: 1, after: 0 });
+        expect(toCurrent).toHaveProperty("documents");
+        // The outdated version is told that something changed; the pull it then makes is refused as too old.
+        expect(toOutdated).toEqual({ type: "changed", appId: STRICT.appId, epoch: 1, seq: 1 });
+        await rejectsWith(
+          outdated.pull({
+            scope: { ...STRICT, appVersion: "1.9.9" },
+            checkpoint: { epoch: 1, seq: 0 },
+            limit: 10,
+          }),
+          "upgrade-required",
+        );
+      }),
+    );
+
+    it(
       "hints live clients of the same account about changes and deletes, and no one else",
       withServer(async (s) => {
         const account = uid("acct");
@@ -506,7 +536,7 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         const reader = await s.connect(account);
         const stranger = await s.connect(uid("other"));
         const strangerEvents: unknown[] = [];
-        const sub = stranger.live([MAIL.appId]).subscribe((e) => strangerEvents.push(e));
+        const sub = stranger.live([MAIL]).subscribe((e) => strangerEvents.push(e));
         const { events } = await openLive(reader, 2);
         await writer.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
         await writer.deleteApp(MAIL, uid("del"));
