@@ -17,6 +17,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { type Principal, signDevelopmentToken } from "./auth.js";
 import { BackupStore } from "./backup-store.js";
+import { addCors, type CorsOptions } from "./cors.js";
 import type { Database } from "./database.js";
 import { LiveHub } from "./live-hub.js";
 import { toHokanError, toProblem } from "./problem.js";
@@ -44,6 +45,8 @@ export interface ServerOptions {
    * the CLI and the demo enable it only when told to.
    */
   readonly devTokenSecret?: string;
+  /** Web origins whose pages may call the server (CORS); without it, only pages of the server's own origin. */
+  readonly cors?: CorsOptions;
 }
 
 /** The Fastify app and its live connections. */
@@ -84,6 +87,9 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     const e = new HokanError("not-found", `no route ${request.method} ${request.url.split("?")[0]}`);
     void reply.status(404).type("application/problem+json").send(toProblem(e));
   });
+
+  // Before authentication: a browser's preflight carries no token.
+  if (options.cors) addCors(app, options.cors);
 
   // Gzipped bodies (large pushes from mobile clients): inflated before parsing, and the body limit applies to what
   // comes out, so a small bomb cannot become a large body.

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { buildServer } from "./app.js";
 import { type AuthOptions, createVerifier, signDevelopmentToken } from "./auth.js";
+import { type CorsOptions, parseOrigins } from "./cors.js";
 import { type Database, openPGlite, openPostgres } from "./database.js";
 import { migrate } from "./migrations.js";
 import { loadRegistry, RegistryError } from "./registry.js";
@@ -18,6 +19,9 @@ Usage: hokan-server [options]
   --jwt-public-key <file> ES256 public key (PEM) for production tokens
   --quota-bytes <n>       bytes each account may keep per app
   --body-limit <n>        largest request body in bytes (default 8 MiB)
+  --cors-origins <list>   web origins whose pages may call the server, comma-separated
+                          (https://app.example.com,http://localhost:5173), or * for any;
+                          or HOKAN_CORS_ORIGINS (default: none, only the server's own origin)
   --dev-token <account>   print a development token for the account (needs --jwt-secret) and exit
   --help                  this text
 
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
       "jwt-public-key": { type: "string" },
       "quota-bytes": { type: "string" },
       "body-limit": { type: "string" },
+      "cors-origins": { type: "string" },
       "dev-token": { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -67,6 +72,14 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     fail(`--port must be 0 to 65535, not ${values.port}`);
 
+  const corsList = values["cors-origins"] ?? process.env.HOKAN_CORS_ORIGINS;
+  let cors: CorsOptions | undefined;
+  try {
+    cors = corsList === undefined ? undefined : { origins: parseOrigins(corsList) };
+  } catch (e) {
+    fail(`--cors-origins: ${(e as Error).message}`);
+  }
+
   const registry = await loadRegistry(values.registry as string).catch((e: unknown) =>
     fail(e instanceof RegistryError ? e.message : String(e)),
   );
@@ -83,6 +96,7 @@ async function main(): Promise<void> {
     logger: { level: process.env.HOKAN_LOG_LEVEL ?? "info" },
     ...(values["quota-bytes"] ? { quotaBytes: Number(values["quota-bytes"]) } : {}),
     ...(values["body-limit"] ? { bodyLimit: Number(values["body-limit"]) } : {}),
+    ...(cors ? { cors } : {}),
   });
   const address = await server.app.listen({ host: values.host, port });
   server.app.log.info(
