@@ -448,9 +448,8 @@ describe("pull pages", () => {
       changes: [change("a", data), change("b", { v: 1 })],
     });
     await store.push("alice", { scope, idempotencyKey: "pull-page-2", changes: [change("b", null, 1)] });
-    const page = JSON.parse(
-      await store.pullJson("alice", { scope, checkpoint: { epoch: 0, seq: 0 }, limit: 10 }),
-    );
+    const bytes = await store.pullJson("alice", { scope, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+    const page = JSON.parse(bytes.toString("utf8"));
     const common = {
       collection: "settings",
       hlc: "001795564800000:000000:a",
