@@ -79,11 +79,24 @@ export async function floor(options: FloorOptions): Promise<SystemUnderTest> {
     }
     const after = Number(url.searchParams.get("after") ?? 0);
     const limit = Number(url.searchParams.get("limit") ?? BATCH);
-    db.query<{ id: string; data: unknown; seq: string }>(
-      "SELECT id, data, seq FROM floor_docs WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    // Its best shot, as Hokan's server: each document's data as the database's JSON text, spliced in, encoded per
+    // document and joined as bytes once (no parse and serialise, no rope of the whole page to flatten).
+    db.query<{ id: string; data: string; seq: string }>(
+      "SELECT id, data::text AS data, seq FROM floor_docs WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
       [account, after, limit],
     )
-      .then((rows) => reply({ documents: rows, last: rows.at(-1)?.seq ?? after }))
+      .then((rows) => {
+        const parts = [Buffer.from('{"documents":[')];
+        for (const [i, r] of rows.entries())
+          parts.push(
+            Buffer.from(
+              `${i === 0 ? "" : ","}{"id":${JSON.stringify(r.id)},"data":${r.data},"seq":${r.seq}}`,
+            ),
+          );
+        parts.push(Buffer.from(`],"last":${JSON.stringify(String(rows.at(-1)?.seq ?? after))}}`));
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(Buffer.concat(parts));
+      })
       .catch(fail);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
