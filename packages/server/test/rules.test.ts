@@ -44,6 +44,17 @@ async function readEvents(res: Response, count: number): Promise<unknown[]> {
   return events;
 }
 
+/** Versions below 3.1.0 are warned on T0 and refused from T0 + DAY. */
+const UPGRADE_FROM_TOMORROW: RegistryEntry[] = [
+  {
+    appId: SCOPE.appId,
+    platform: "android",
+    capabilities: ["backup", "restore"],
+    minVersion: "3.1.0",
+    minVersionEnforcedFrom: iso(T0 + DAY),
+  },
+];
+
 describe("registry dates, quota and rate limits at the HTTP level", () => {
   it("retires an app on its date: backup refused, restore during the grace period, catalog says retired (scenario 7)", async () => {
     let now = T0;
@@ -76,16 +87,7 @@ describe("registry dates, quota and rate limits at the HTTP level", () => {
 
   it("warns an old client before the enforcement date and refuses it from then on (scenario 8)", async () => {
     let now = T0;
-    const registry: RegistryEntry[] = [
-      {
-        appId: SCOPE.appId,
-        platform: "android",
-        capabilities: ["backup", "restore"],
-        minVersion: "3.1.0",
-        minVersionEnforcedFrom: iso(T0 + DAY),
-      },
-    ];
-    const s = await startServer(await openPGlite(), registry, { now: () => now });
+    const s = await startServer(await openPGlite(), UPGRADE_FROM_TOMORROW, { now: () => now });
     const token = await s.token("alice");
     const warned = await rawPush(s.url, token, SCOPE, [put("a", { v: 1 })]);
     expect(warned.status).toBe(200);
@@ -103,17 +105,8 @@ describe("registry dates, quota and rate limits at the HTTP level", () => {
 
   it("judges each live hint's documents by the registry as it is then, and gives none to a channel without scopes", async () => {
     let now = T0;
-    const registry: RegistryEntry[] = [
-      {
-        appId: SCOPE.appId,
-        platform: "android",
-        capabilities: ["backup", "restore"],
-        minVersion: "3.1.0",
-        minVersionEnforcedFrom: iso(T0 + DAY),
-      },
-    ];
     const scratch = await freshDatabase("postgres");
-    const s = await startServer(scratch.db, registry, { now: () => now });
+    const s = await startServer(scratch.db, UPGRADE_FROM_TOMORROW, { now: () => now });
     const old = s.client("alice"); // runs 3.0.0: warned until T0 + DAY, refused from then on
     const hints: LiveEvent[] = [];
     const channel = old.live([SCOPE]).subscribe({ next: (e) => hints.push(e), error: () => undefined });
