@@ -23,6 +23,7 @@ import {
   type ServerDocument,
   type ServerLimits,
 } from "@hokan/core";
+import { binaryTextArray } from "./binary-array.js";
 import type { Database, Sql } from "./database.js";
 
 /** The channel server processes tell each other about changes on (PostgreSQL NOTIFY). */
@@ -370,7 +371,7 @@ export class BackupStore {
           ...answer,
           writes.map((d) => d.collection),
           writes.map((d) => d.id),
-          writes.map((d) => (d.data === null ? null : (d.json ?? JSON.stringify(d.data)))),
+          binaryTextArray(writes.map((d) => (d.data === null ? null : (d.json ?? JSON.stringify(d.data))))),
           writes.map((d) => d.rev),
           writes.map((d) => d.seq),
           writes.map((d) => d.hlc),
