@@ -138,6 +138,15 @@ function pageJson(head: Omit<PullResponse, "documents">, page: readonly PageRow[
   return Buffer.concat(parts);
 }
 
+/** Whether `error` is the database refusing a second answer for one idempotency key (a retry that raced its push). */
+function isDuplicateAnswer(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint?: unknown; message?: unknown } | null;
+  return (
+    e?.code === "23505" &&
+    (e.constraint === "push_answers_pkey" || String(e.message ?? "").includes("push_answers_pkey"))
+  );
+}
+
 /** Pushes of one app that may hold a database connection at once in one server process (see `BackupStore.push`). */
 const PUSH_CONNECTIONS_PER_APP = 2;
 
@@ -257,12 +266,36 @@ export class BackupStore {
     // waiting for the app's row lock so that it starts the moment the first commits. More would only fill the pool
     // with connections that wait (a device sends several pushes side by side). The row lock orders pushes across
     // processes.
+    // A retry of a push already applied gets its answer without waiting for the app's lock. Inside the lock nothing
+    // looks again: a retry that overtook this check (its original committed meanwhile) fails on the answer's key and
+    // gets the stored answer then. Every statement run while the lock is held makes every push of the app wait longer.
+    const known = await this.storedAnswer(account, request, fingerprint);
+    if (known) return known;
     const release = await this.appTurn(JSON.stringify([account, request.scope.appId]));
     try {
       return await this.pushNow(account, request, fingerprint, measured);
+    } catch (error) {
+      const answered = isDuplicateAnswer(error) && (await this.storedAnswer(account, request, fingerprint));
+      if (answered) return answered;
+      throw error;
     } finally {
       release();
     }
+  }
+
+  /** The answer kept for this push's idempotency key, if any; `idempotency-mismatch` if kept for another push. */
+  private async storedAnswer(
+    account: string,
+    request: PushRequest,
+    fingerprint: string,
+  ): Promise<PushResponse | undefined> {
+    const [known] = await this.db.query<{ fingerprint: string; response: PushResponse }>(
+      "SELECT fingerprint, response FROM push_answers WHERE account_id = $1 AND app_id = $2 AND key = $3",
+      [account, request.scope.appId, request.idempotencyKey],
+    );
+    if (known && known.fingerprint !== fingerprint)
+      throw new HokanError("idempotency-mismatch", "this idempotency key was used for another push");
+    return known?.response;
   }
 
   /** Waits for one of the {@link PUSH_CONNECTIONS_PER_APP} turns of an app; resolves to the turn's release. */
@@ -302,16 +335,6 @@ export class BackupStore {
         [account, scope.appId, scope.appVersion, scope.platform, scope.schemaVersion ?? 1],
       );
       if (!app) throw new HokanError("server", "app row vanished");
-      const [known] = await tx.query<{ fingerprint: string; response: PushResponse }>(
-        "SELECT fingerprint, response FROM push_answers WHERE account_id = $1 AND app_id = $2 AND key = $3",
-        [account, scope.appId, request.idempotencyKey],
-      );
-      if (known) {
-        if (known.fingerprint !== fingerprint) {
-          throw new HokanError("idempotency-mismatch", "this idempotency key was used for another push");
-        }
-        return known.response;
-      }
       const current = await this.currentDocuments(tx, account, scope.appId, request);
       const epoch = app.epoch;
       const now = this.now();

@@ -411,6 +411,70 @@ describe("pushes of one app", () => {
   });
 });
 
+describe("retries racing their push", () => {
+  it.each(["pglite", "postgres"] as const)(
+    "on %s: a retry sent while its push is applied gets the same answer, and nothing is applied twice",
+    async (kind) => {
+      const { BackupStore, scratchDatabase } = await import("../src/index.js");
+      const { DEFAULT_LIMITS } = await import("@hokan/core");
+      const scratch = await scratchDatabase(kind, { prefix: "hokan_test" });
+      await migrate(scratch.db);
+      let started = 0;
+      // Both copies pass the check for a kept answer before either holds the app's lock.
+      const slowed = {
+        ...scratch.db,
+        transaction: async <T>(fn: Parameters<typeof scratch.db.transaction<T>>[0]) => {
+          started++;
+          while (started < 2) await new Promise((r) => setTimeout(r, 5));
+          return scratch.db.transaction(fn);
+        },
+      };
+      const store = new BackupStore(slowed, { limits: DEFAULT_LIMITS });
+      const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
+      const request = (v: number) => ({
+        scope,
+        idempotencyKey: "race-key-1",
+        changes: [
+          {
+            collection: "settings",
+            id: "theme",
+            changeId: `c-theme-${v}`,
+            epoch: 1,
+            baseRev: 0,
+            hlc: "001795564800000:000000:a",
+            data: { v },
+          },
+        ],
+      });
+      const [first, retry] = await Promise.all([
+        store.push("alice", request(1)),
+        store.push("alice", request(1)),
+      ]);
+      expect(retry).toEqual(first);
+      expect(first.results[0]).toMatchObject({ status: "accepted", rev: 1, seq: 1 });
+      const page = JSON.parse(
+        (await store.pullJson("alice", { scope, checkpoint: { epoch: 0, seq: 0 }, limit: 10 })).toString(
+          "utf8",
+        ),
+      ) as { documents: unknown[]; checkpoint: { seq: number } };
+      expect(page.documents).toHaveLength(1);
+      expect(page.checkpoint.seq).toBe(1);
+      // The same key with another body, racing too: one is applied, the other is told the key was used.
+      started = 0;
+      const other = { ...request(2), idempotencyKey: "race-key-2" };
+      const outcomes = await Promise.allSettled([
+        store.push("alice", other),
+        store.push("alice", { ...request(3), idempotencyKey: "race-key-2" }),
+      ]);
+      expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
+      const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+      expect(refused.reason).toMatchObject({ code: "idempotency-mismatch" });
+      await scratch.db.close();
+      await scratch.drop();
+    },
+  );
+});
+
 describe("pull pages", () => {
   it("carry every field of each document, its data as stored, deleted ones as null", async () => {
     const { BackupStore, openPGlite } = await import("../src/index.js");
