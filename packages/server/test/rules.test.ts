@@ -475,6 +475,134 @@ describe("retries racing their push", () => {
   );
 });
 
+describe("pushes of two devices racing for one document", () => {
+  it.each(["pglite", "postgres"] as const)(
+    "on %s: the second is decided against the first's write, though it read the document before",
+    async (kind) => {
+      const { BackupStore, scratchDatabase } = await import("../src/index.js");
+      const { DEFAULT_LIMITS } = await import("@hokan/core");
+      const scratch = await scratchDatabase(kind, { prefix: "hokan_test" });
+      await migrate(scratch.db);
+      let started = 0;
+      // Both read the batch's documents (before the app's lock) before either takes the lock.
+      const slowed = {
+        ...scratch.db,
+        transaction: async <T>(fn: Parameters<typeof scratch.db.transaction<T>>[0]) => {
+          started++;
+          while (started < 2) await new Promise((r) => setTimeout(r, 5));
+          return scratch.db.transaction(fn);
+        },
+      };
+      const store = new BackupStore(slowed, { limits: DEFAULT_LIMITS });
+      const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
+      const push = (device: string, extra: object[] = []) =>
+        store.push("alice", {
+          scope,
+          idempotencyKey: `race-${device}`,
+          changes: [
+            {
+              collection: "settings",
+              id: "theme",
+              changeId: `c-theme-${device}`,
+              epoch: 1,
+              baseRev: 0,
+              hlc: `001795564800000:000000:${device}`,
+              data: { theme: device },
+            },
+            ...(extra as never[]),
+          ],
+        });
+      const other = {
+        collection: "settings",
+        id: "font",
+        changeId: "c-font-tablet",
+        epoch: 1,
+        baseRev: 0,
+        hlc: "001795564800000:000000:tablet",
+        data: { size: 14 },
+      };
+      const answers = await Promise.all([push("phone"), push("tablet", [other])]);
+      const statuses = answers.map((a) => a.results[0]?.status).sort();
+      // Exactly one write of the theme wins; the other is told of it, never applied over it unseen.
+      expect(statuses).toEqual(["accepted", "conflict"]);
+      const loser = answers.find((a) => a.results[0]?.status === "conflict") as (typeof answers)[number];
+      const winner = answers.find((a) => a.results[0]?.status === "accepted") as (typeof answers)[number];
+      expect(loser.results[0]).toMatchObject({ current: { rev: 1, seq: 1 } });
+      expect(winner.results[0]).toMatchObject({ rev: 1, seq: 1 });
+      const page = JSON.parse(
+        (await store.pullJson("alice", { scope, checkpoint: { epoch: 0, seq: 0 }, limit: 10 })).toString(
+          "utf8",
+        ),
+      ) as { documents: { id: string; rev: number; seq: number }[] };
+      const theme = page.documents.find((d) => d.id === "theme");
+      expect(theme).toMatchObject({ rev: 1, seq: 1 });
+      // The tablet's other document is applied whichever way the race went, after the theme.
+      expect(page.documents.map((d) => d.id).sort()).toEqual(["font", "theme"]);
+      await scratch.db.close();
+      await scratch.drop();
+    },
+  );
+});
+
+describe("a push read before a delete of its app", () => {
+  it.each(["pglite", "postgres"] as const)(
+    "on %s: is decided against the deleted backup, never against the documents it read before",
+    async (kind) => {
+      const { BackupStore, scratchDatabase } = await import("../src/index.js");
+      const { DEFAULT_LIMITS } = await import("@hokan/core");
+      const scratch = await scratchDatabase(kind, { prefix: "hokan_test" });
+      await migrate(scratch.db);
+      const plain = new BackupStore(scratch.db, { limits: DEFAULT_LIMITS });
+      let hold: Promise<void> = Promise.resolve();
+      const held = new BackupStore(
+        {
+          ...scratch.db,
+          transaction: async <T>(fn: Parameters<typeof scratch.db.transaction<T>>[0]) => {
+            await hold;
+            return scratch.db.transaction(fn);
+          },
+        },
+        { limits: DEFAULT_LIMITS },
+      );
+      const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
+      const change = (changeId: string, baseRev: number, v: number) => ({
+        collection: "settings",
+        id: "theme",
+        changeId,
+        epoch: 1,
+        baseRev,
+        hlc: "001795564800000:000000:a",
+        data: { v },
+      });
+      await plain.push("alice", { scope, idempotencyKey: "before-delete", changes: [change("c1", 0, 1)] });
+      let release = () => {};
+      hold = new Promise((r) => {
+        release = r;
+      });
+      // The push reads the theme (rev 1), then waits; the backup is deleted; then the push goes on.
+      const late = held.push("alice", {
+        scope,
+        idempotencyKey: "after-delete",
+        changes: [change("c2", 1, 2)],
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      await plain.delete("alice", [scope.appId], "delete-request-1");
+      release();
+      const answer = await late;
+      expect(answer.epoch).toBe(2);
+      expect(answer.results[0]).toEqual({ changeId: "c2", status: "conflict", reason: "epoch" });
+      const page = JSON.parse(
+        (await plain.pullJson("alice", { scope, checkpoint: { epoch: 0, seq: 0 }, limit: 10 })).toString(
+          "utf8",
+        ),
+      ) as { documents: unknown[] };
+      expect(page.documents).toEqual([]);
+      await scratch.db.close();
+      await scratch.drop();
+    },
+  );
+});
+
 describe("pull pages", () => {
   it("carry every field of each document, its data as stored, deleted ones as null", async () => {
     const { BackupStore, openPGlite } = await import("../src/index.js");
