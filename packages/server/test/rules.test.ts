@@ -411,26 +411,45 @@ describe("pushes of one app", () => {
   });
 });
 
+const WEB_SCOPE = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
+
+/**
+ * A BackupStore on a fresh database of `kind` whose transactions start only once two are asked for: two pushes then
+ * do all they do before their transaction before either holds the app's lock. `again()` sets up the next pair.
+ */
+async function pairedStore(kind: "pglite" | "postgres") {
+  const { BackupStore, scratchDatabase } = await import("../src/index.js");
+  const { DEFAULT_LIMITS } = await import("@hokan/core");
+  const scratch = await scratchDatabase(kind, { prefix: "hokan_test" });
+  await migrate(scratch.db);
+  let started = 0;
+  const paired = {
+    ...scratch.db,
+    transaction: async <T>(fn: Parameters<typeof scratch.db.transaction<T>>[0]) => {
+      started++;
+      while (started < 2) await new Promise((r) => setTimeout(r, 5));
+      return scratch.db.transaction(fn);
+    },
+  };
+  return {
+    store: new BackupStore(paired, { limits: DEFAULT_LIMITS }),
+    again: () => {
+      started = 0;
+    },
+    close: async () => {
+      await scratch.db.close();
+      await scratch.drop();
+    },
+  };
+}
+
 describe("retries racing their push", () => {
   it.each(["pglite", "postgres"] as const)(
     "on %s: a retry sent while its push is applied gets the same answer, and nothing is applied twice",
     async (kind) => {
-      const { BackupStore, scratchDatabase } = await import("../src/index.js");
-      const { DEFAULT_LIMITS } = await import("@hokan/core");
-      const scratch = await scratchDatabase(kind, { prefix: "hokan_test" });
-      await migrate(scratch.db);
-      let started = 0;
       // Both copies pass the check for a kept answer before either holds the app's lock.
-      const slowed = {
-        ...scratch.db,
-        transaction: async <T>(fn: Parameters<typeof scratch.db.transaction<T>>[0]) => {
-          started++;
-          while (started < 2) await new Promise((r) => setTimeout(r, 5));
-          return scratch.db.transaction(fn);
-        },
-      };
-      const store = new BackupStore(slowed, { limits: DEFAULT_LIMITS });
-      const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
+      const { store, again, close } = await pairedStore(kind);
+      const scope = WEB_SCOPE;
       const request = (v: number) => ({
         scope,
         idempotencyKey: "race-key-1",
@@ -460,7 +479,7 @@ describe("retries racing their push", () => {
       expect(page.documents).toHaveLength(1);
       expect(page.checkpoint.seq).toBe(1);
       // The same key with another body, racing too: one is applied, the other is told the key was used.
-      started = 0;
+      again();
       const other = { ...request(2), idempotencyKey: "race-key-2" };
       const outcomes = await Promise.allSettled([
         store.push("alice", other),
@@ -469,8 +488,7 @@ describe("retries racing their push", () => {
       expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
       const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
       expect(refused.reason).toMatchObject({ code: "idempotency-mismatch" });
-      await scratch.db.close();
-      await scratch.drop();
+      await close();
     },
   );
 });
@@ -479,22 +497,9 @@ describe("pushes of two devices racing for one document", () => {
   it.each(["pglite", "postgres"] as const)(
     "on %s: the second is decided against the first's write, though it read the document before",
     async (kind) => {
-      const { BackupStore, scratchDatabase } = await import("../src/index.js");
-      const { DEFAULT_LIMITS } = await import("@hokan/core");
-      const scratch = await scratchDatabase(kind, { prefix: "hokan_test" });
-      await migrate(scratch.db);
-      let started = 0;
-      // Both read the batch's documents (before the app's lock) before either takes the lock.
-      const slowed = {
-        ...scratch.db,
-        transaction: async <T>(fn: Parameters<typeof scratch.db.transaction<T>>[0]) => {
-          started++;
-          while (started < 2) await new Promise((r) => setTimeout(r, 5));
-          return scratch.db.transaction(fn);
-        },
-      };
-      const store = new BackupStore(slowed, { limits: DEFAULT_LIMITS });
-      const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
+      // Both do all they do before the app's lock before either takes it.
+      const { store, close } = await pairedStore(kind);
+      const scope = WEB_SCOPE;
       const push = (device: string, extra: object[] = []) =>
         store.push("alice", {
           scope,
@@ -538,8 +543,7 @@ describe("pushes of two devices racing for one document", () => {
       expect(theme).toMatchObject({ rev: 1, seq: 1 });
       // The tablet's other document is applied whichever way the race went, after the theme.
       expect(page.documents.map((d) => d.id).sort()).toEqual(["font", "theme"]);
-      await scratch.db.close();
-      await scratch.drop();
+      await close();
     },
   );
 });
