@@ -73,9 +73,13 @@ const patchOf = (id: string, baseRev: number, patch: readonly PatchOperation[]):
   patch,
 });
 
-/** The next `count` live events of the mail app `t` sees, once its channel had time to open (before the writes). */
-async function openLive(t: Transport, count: number): Promise<{ events: Promise<LiveEvent[]> }> {
-  const events = firstValueFrom(t.live([MAIL]).pipe(take(count), toArray(), timeout(10_000)));
+/** The next `count` live events `t` sees of an app (the mail app), once its channel had time to open (before the writes). */
+async function openLive(
+  t: Transport,
+  count: number,
+  scope: AppScope = MAIL,
+): Promise<{ events: Promise<LiveEvent[]> }> {
+  const events = firstValueFrom(t.live([scope]).pipe(take(count), toArray(), timeout(10_000)));
   // Let the live channels open before the writes they should see.
   await new Promise((r) => setTimeout(r, 200));
   return { events };
@@ -506,11 +510,8 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         const writer = await s.connect(account);
         const current = await s.connect(account);
         const outdated = await s.connect(account);
-        const hints = (t: Transport, scope: AppScope) =>
-          firstValueFrom(t.live([scope]).pipe(take(1), toArray(), timeout(10_000)));
-        const forCurrent = hints(current, STRICT);
-        const forOutdated = hints(outdated, { ...STRICT, appVersion: "1.9.9" });
-        await new Promise((r) => setTimeout(r, 200));
+        const forCurrent = (await openLive(current, 1, STRICT)).events;
+        const forOutdated = (await openLive(outdated, 1, { ...STRICT, appVersion: "1.9.9" })).events;
         await writer.push({ scope: STRICT, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
         const [[toCurrent], [toOutdated]] = await Promise.all([forCurrent, forOutdated]);
         expect(toCurrent).toMatchObject({ type: "changed", seq: 1, after: 0 });
