@@ -42,10 +42,8 @@ export class LiveChannel {
    */
   renew(): void {
     if (!this.subscription) return;
-    this.subscription.unsubscribe();
-    this.subscription = undefined;
-    this.wasDown = true;
-    this.connect();
+    this.close();
+    this.want(true);
   }
 
   /** Closes the channel and cancels any reopening. */
