@@ -23,6 +23,9 @@ import { LiveHub } from "./live-hub.js";
 import { toHokanError, toProblem } from "./problem.js";
 import type { Registry } from "./registry.js";
 
+/** An app id as the server takes it: reverse-DNS letters, digits, `.`, `_` and `-`. */
+const APP_ID = /^[\w.-]{1,200}$/;
+
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
   readonly db: Database;
@@ -126,7 +129,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   };
   const scopeOf = (r: FastifyRequest, p: Principal): AppScope => {
     const appId = (r.params as { appId: string }).appId;
-    if (!/^[\w.-]{1,200}$/.test(appId))
+    if (!APP_ID.test(appId))
       throw new HokanError("bad-request", "the app id in the path is not a reverse-DNS id");
     const body = (r.body ?? {}) as { scope?: Partial<AppScope> };
     const s = body.scope;
@@ -277,7 +280,7 @@ function liveApps(query: { apps?: unknown; scope?: unknown }): Map<string, AppSc
     const [appId, platform, appVersion, ...rest] = typeof text === "string" ? text.split(",") : [];
     if (
       appId === undefined ||
-      !/^[\w.-]{1,200}$/.test(appId) ||
+      !APP_ID.test(appId) ||
       !PLATFORMS.includes(platform as Platform) ||
       appVersion === undefined ||
       !isVersion(appVersion) ||
