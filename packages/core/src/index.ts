@@ -87,6 +87,7 @@ export {
   type PushResult,
   type RegistryEntry,
   type ServerDocument,
+  type WriteKind,
 } from "./protocol.js";
 export type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./replication/api.js";
 export {

@@ -14,6 +14,7 @@ import type {
   PushRequest,
   PushResponse,
   RegistryEntry,
+  WriteKind,
 } from "./protocol.js";
 
 /** One account's data of one app on a device: everything in a {@link LocalStore} lives under one. */
@@ -65,6 +66,12 @@ export interface OutboxEntry {
   readonly fullDocument?: boolean;
   /** The server refused this change for good (e.g. too large); it waits for the next write to the document. */
   readonly rejected?: { readonly code: string; readonly message: string };
+  /**
+   * `"default"`: an app's first-launch default (`putDefault`), which never replaces a backed-up value; absent for an
+   * edit. A default written where an edit is queued for the document stays an edit, and an edit written over a queued
+   * default makes it one.
+   */
+  readonly kind?: WriteKind;
 }
 
 /** Replication state of one namespace. */

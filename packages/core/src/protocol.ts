@@ -67,7 +67,19 @@ export interface ServerDocument {
   readonly updatedAt: number;
   /** Schema version of the app that wrote this state (1 when absent). */
   readonly schemaVersion?: number;
+  /**
+   * `"default"`: an app's first-launch default that no edit has touched since; any edit, from any device, wins over
+   * it. Absent for an edit.
+   */
+  readonly kind?: WriteKind;
 }
+
+/**
+ * What kind of write a change is. Absent: an edit. `"default"`: an app's first-launch default (`putDefault`), which
+ * fills a document the backup does not hold and never replaces one: the server refuses it (`stale` conflict, with
+ * its state) wherever it holds a live document, and a device with a default queued takes the server's state instead.
+ */
+export type WriteKind = "default";
 
 /** Pull request: changes after a checkpoint. */
 export interface PullRequest {
@@ -108,6 +120,8 @@ export interface PushChange {
   readonly patch?: readonly PatchOperation[];
   /** Schema version of the writing app's data (1 when absent). */
   readonly schemaVersion?: number;
+  /** `"default"`: a first-launch default, with the whole document in `data` ({@link WriteKind}). */
+  readonly kind?: WriteKind;
 }
 
 /** An RFC 6902 operation. */

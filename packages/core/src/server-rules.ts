@@ -84,6 +84,8 @@ export function decideChange(
   if (invalid) return { kind: "reject", error: invalid };
   if (current !== undefined && current.changeId === change.changeId) return { kind: "duplicate" };
   if (change.epoch !== epoch) return { kind: "conflict", reason: "epoch" };
+  // A default never replaces a backed-up value, whatever its base: the device takes the server's state instead.
+  if (change.kind === "default" && current?.data != null) return { kind: "conflict", reason: "stale" };
   if (change.baseRev !== (current?.rev ?? 0)) return { kind: "conflict", reason: "stale" };
   const stored = current?.data == null ? 0 : (current.schemaVersion ?? 1);
   if (stored > (change.schemaVersion ?? 1)) {
@@ -187,6 +189,12 @@ function validateChange(change: PushChange, limits: ServerLimits): HokanError | 
   }
   if (typeof change.hlc !== "string" || change.hlc.length > 64) {
     return new HokanError("bad-request", "hlc must be a hybrid logical clock time");
+  }
+  if (change.kind !== undefined && change.kind !== "default") {
+    return new HokanError("bad-request", 'kind must be "default" or absent');
+  }
+  if (change.kind === "default" && !isPlainObject(change.data)) {
+    return new HokanError("bad-request", "a default carries its whole document in data");
   }
   const hasData = change.data !== undefined;
   const hasPatch = change.patch !== undefined;
@@ -310,7 +318,7 @@ export function pushFingerprint(changes: readonly PushChange[]): string {
   // document's canonical JSON instead cost as much CPU as the rest of a push (measured in benchmarks/).
   let text = "";
   for (const c of changes) {
-    const kind = c.patch !== undefined ? "p" : c.data === null ? "x" : "d";
+    const kind = c.patch !== undefined ? "p" : c.data === null ? "x" : c.kind === "default" ? "f" : "d";
     text += `${JSON.stringify([c.collection, c.id, c.changeId, c.epoch, c.baseRev, c.hlc, c.schemaVersion ?? 1, kind])}\n`;
   }
   return fnv1a(text);
@@ -398,6 +406,7 @@ export function decidePush(input: {
         changeId: change.changeId,
         updatedAt: input.now,
         schemaVersion: change.schemaVersion ?? 1,
+        ...(change.kind === "default" ? { kind: "default" as const } : {}),
         bytes,
       };
       documentsDelta += (doc.data !== null ? 1 : 0) - (before && before.doc.data !== null ? 1 : 0);

@@ -1,5 +1,11 @@
-import type { JsonObject, Transport } from "../src/index.js";
-import type { SimApp, SimWorld } from "../src/testing/index.js";
+import {
+  createReplication,
+  type JsonObject,
+  type Replication,
+  type ReplicationOptions,
+  type Transport,
+} from "../src/index.js";
+import type { SimApp, SimDevice, SimWorld } from "../src/testing/index.js";
 
 export const MAIL: SimApp = {
   scope: { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" },
@@ -31,4 +37,41 @@ export function relay(inner: Transport, over: Partial<Transport>): Transport {
     deleteAll: (requestId) => inner.deleteAll(requestId),
     ...over,
   };
+}
+
+/**
+ * A replication of `app` on a simulated device, not started: as `device.open` makes one, with any option replaced by
+ * `extra` (another transport, store, `restoreFirst`, ...).
+ */
+export function replicationOn(
+  world: SimWorld,
+  device: SimDevice,
+  app: SimApp = MAIL,
+  extra: Partial<ReplicationOptions> = {},
+): Replication {
+  return createReplication({
+    store: device.store,
+    transport: device.link.transport,
+    accountId: device.accountId,
+    app: app.scope,
+    deviceId: device.id,
+    collections: app.collections,
+    settings$: device.settings$,
+    network$: device.link.network.state$,
+    runtime: world.runtime,
+    ...(app.migrations ? { migrations: app.migrations } : {}),
+    ...extra,
+  });
+}
+
+/** {@link replicationOn}, started. */
+export async function startOn(
+  world: SimWorld,
+  device: SimDevice,
+  app: SimApp = MAIL,
+  extra: Partial<ReplicationOptions> = {},
+): Promise<Replication> {
+  const r = replicationOn(world, device, app, extra);
+  await r.start();
+  return r;
 }

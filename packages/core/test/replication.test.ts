@@ -12,7 +12,7 @@ import {
   type Transport,
 } from "../src/index.js";
 import { MemoryStore, NO_FAULTS, openRegistry, type SimDevice, SimWorld } from "../src/testing/index.js";
-import { MAIL, relay, serverDocs } from "./helpers.js";
+import { MAIL, relay, serverDocs, startOn } from "./helpers.js";
 
 /** A transport that records pushes and can rewrite them or refuse the registry. */
 function spy(
@@ -36,26 +36,13 @@ function spy(
 }
 
 /** The mail app on a simulated device, but talking through `transport` (a spy around the device's link). */
-async function startBehind(
+function startBehind(
   world: SimWorld,
   device: SimDevice,
   transport: Transport,
   extra: Partial<ReplicationOptions> = {},
 ): Promise<Replication> {
-  const replication = createReplication({
-    ...extra,
-    store: device.store,
-    transport,
-    accountId: device.accountId,
-    app: MAIL.scope,
-    deviceId: device.id,
-    collections: MAIL.collections,
-    settings$: device.settings$,
-    network$: device.link.network.state$,
-    runtime: world.runtime,
-  });
-  await replication.start();
-  return replication;
+  return startOn(world, device, MAIL, { ...extra, transport });
 }
 
 /** A phone that starts offline, whose pushes fail (a cut network) while `pushes.cut`; `sentEpochs` of those that went. */

@@ -11,17 +11,22 @@ import { BAD_NETWORK, NO_FAULTS, type SimApp, type SimDevice, SimWorld } from ".
 const APPS: readonly SimApp[] = [
   {
     scope: { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" },
-    collections: { settings: "merge", consent: "lww" },
+    collections: { settings: "merge", consent: "lww", prefs: "lww" },
   },
   {
     scope: { appId: "jp.example.notes", appVersion: "1.0.0", platform: "android" },
-    collections: { settings: "merge", consent: "lww" },
+    collections: { settings: "merge", consent: "lww", prefs: "lww" },
   },
 ];
+
+/** Collections first-launch defaults are written to: one merged, one last-writer-wins; neither is ever deleted. */
+const DEFAULTED = ["settings", "prefs"] as const;
 
 export type Op =
   | { t: "edit"; dev: number; app: number; doc: number }
   | { t: "consent"; dev: number; app: number; doc: number; del: boolean }
+  | { t: "pref"; dev: number; app: number; doc: number }
+  | { t: "default"; dev: number; app: number; doc: number; col: number }
   | { t: "offline" | "online" | "restart" | "bulkDelete"; dev: number }
   | { t: "roam"; dev: number; on: boolean }
   | { t: "overseas"; dev: number; on: boolean }
@@ -53,6 +58,17 @@ export function scheduleArb(maxOps = 40): fc.Arbitrary<Schedule> {
         {
           weight: 3,
           arbitrary: fc.record({ t: fc.constant("consent" as const), dev, app, doc, del: fc.boolean() }),
+        },
+        { weight: 2, arbitrary: fc.record({ t: fc.constant("pref" as const), dev, app, doc }) },
+        {
+          weight: 3,
+          arbitrary: fc.record({
+            t: fc.constant("default" as const),
+            dev,
+            app,
+            doc,
+            col: fc.integer({ min: 0, max: DEFAULTED.length - 1 }),
+          }),
         },
         {
           weight: 2,
@@ -166,6 +182,18 @@ export async function runSchedule(schedule: Schedule): Promise<{ writes: number;
         else await r.put("consent", docId(op.doc), { version: ++counter, device: d.id });
         break;
       }
+      case "pref": {
+        const d = devices[op.dev] as SimDevice;
+        await d.app((APPS[op.app] as SimApp).scope.appId).put("prefs", docId(op.doc), { p: `p${++counter}` });
+        break;
+      }
+      case "default": {
+        // An app's first-launch default: written only where the device holds nothing, and never over a backup.
+        const d = devices[op.dev] as SimDevice;
+        const r = d.app((APPS[op.app] as SimApp).scope.appId);
+        await r.putDefault(DEFAULTED[op.col] as string, docId(op.doc), { dflt: `d${++counter}` });
+        break;
+      }
       case "offline":
         devices[op.dev]?.setOnline(false);
         break;
@@ -238,6 +266,24 @@ export async function runSchedule(schedule: Schedule): Promise<{ writes: number;
       const w = byMarker.get(k);
       if (w && w.account !== entry.accountId) fail(`marker ${k} of ${w.account} reached ${entry.accountId}`);
     }
+  }
+
+  // A default never replaces a backed-up value: a default's data ({ dflt } alone) enters the server only where the
+  // document was absent or deleted in that epoch, whatever the strategy and however the network behaved. (An edit
+  // made on top of a default carries it along with the edit's own keys.)
+  const before = new Map<string, { epoch: number; data: JsonObject | null }>();
+  for (const entry of world.server.log) {
+    const slot = `${entry.accountId}|${entry.appId}|${entry.document.collection}/${entry.document.id}`;
+    const prev = before.get(slot);
+    const live = prev !== undefined && prev.epoch === entry.epoch ? prev.data : null;
+    const data = entry.document.data;
+    const isDefault = data !== null && Object.keys(data).length === 1 && "dflt" in data;
+    if ((isDefault || entry.document.kind === "default") && live !== null && live.dflt !== data?.dflt) {
+      fail(
+        `a default ${JSON.stringify(data)} replaced ${JSON.stringify(live)} at ${slot} (epoch ${entry.epoch})`,
+      );
+    }
+    before.set(slot, { epoch: entry.epoch, data });
   }
 
   // The epoch a write belongs to: the one its device knew, or, for a device that had not synced yet, the one it

@@ -41,6 +41,19 @@ export interface E2EApp {
   readonly restoreFirstMs?: number;
 }
 
+/** The mail app the scenarios run: merged settings and last-writer-wins consent. */
+export const MAIL: E2EApp = {
+  appId: "jp.example.mail",
+  appVersion: "3.0.0",
+  collections: { settings: "merge", consent: "lww" },
+};
+/** A second app, to show apps apart. */
+export const NOTES: E2EApp = {
+  appId: "jp.example.notes",
+  appVersion: "1.0.0",
+  collections: { prefs: "lww" },
+};
+
 /** The server side: a database, a server on 127.0.0.1 and a fault proxy in front of it. */
 export interface Cluster {
   readonly kind: DatabaseKind;

@@ -6,18 +6,14 @@ import {
   type DatabaseKind,
   Device,
   type E2EApp,
+  MAIL,
+  NOTES,
   settingsScreen,
   settled,
   startCluster,
   until,
 } from "../src/harness.js";
 
-const MAIL: E2EApp = {
-  appId: "jp.example.mail",
-  appVersion: "3.0.0",
-  collections: { settings: "merge", consent: "lww" },
-};
-const NOTES: E2EApp = { appId: "jp.example.notes", appVersion: "1.0.0", collections: { prefs: "lww" } };
 const LEGACY: E2EApp = { appId: "jp.example.legacy", appVersion: "1.0.0", collections: { settings: "lww" } };
 const STRICT: E2EApp = { appId: "jp.example.strict", appVersion: "3.9.0", collections: { consent: "lww" } };
 const all = ["backup", "restore", "bulkBackup", "bulkDelete"] as const;

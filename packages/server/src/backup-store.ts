@@ -65,6 +65,7 @@ interface DocRow {
   updated_at: number | string;
   schema_version: number;
   bytes: number;
+  is_default: boolean;
 }
 
 interface AppRow {
@@ -85,10 +86,12 @@ function toDocument(r: DocRow): ServerDocument {
     changeId: r.change_id,
     updatedAt: Number(r.updated_at),
     schemaVersion: r.schema_version,
+    ...(r.is_default ? { kind: "default" as const } : {}),
   };
 }
 
-const DOC_COLUMNS = "collection, id, data, rev, seq, hlc, change_id, updated_at, schema_version, bytes";
+const DOC_COLUMNS =
+  "collection, id, data, rev, seq, hlc, change_id, updated_at, schema_version, bytes, is_default";
 
 /** A pull page's row: the app's row, and a document with its data as JSON text (all `null` when the page is empty). */
 type PageRow = { app_epoch: number | null; app_seq: string | null; seq: string | null } & Omit<
@@ -130,7 +133,8 @@ function pageJson(head: Omit<PullResponse, "documents">, page: readonly PageRow[
       Buffer.from(
         `${i === 0 ? "" : ","}{"collection":${text(r.collection)},"id":${text(r.id)},"data":${r.data ?? "null"},` +
           `"rev":${Number(r.rev)},"seq":${Number(r.seq)},"hlc":${text(r.hlc)},"changeId":${text(r.change_id)},` +
-          `"updatedAt":${Number(r.updated_at)},"schemaVersion":${Number(r.schema_version)}}`,
+          `"updatedAt":${Number(r.updated_at)},"schemaVersion":${Number(r.schema_version)}` +
+          `${r.is_default ? ',"kind":"default"' : ""}}`,
       ),
     );
   }
@@ -375,13 +379,15 @@ export class BackupStore {
       await tx.query(
         `WITH stored AS (
            INSERT INTO documents (account_id, app_id, ${DOC_COLUMNS})
-           SELECT $1, $2, w.collection, w.id, w.data::jsonb, w.rev, w.seq, w.hlc, w.change_id, $6, w.schema_version, w.bytes
-           FROM unnest($7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::text[], $13::text[], $14::int[], $15::int[])
-             AS w(collection, id, data, rev, seq, hlc, change_id, schema_version, bytes)
+           SELECT $1, $2, w.collection, w.id, w.data::jsonb, w.rev, w.seq, w.hlc, w.change_id, $6, w.schema_version, w.bytes,
+             w.is_default
+           FROM unnest($7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::text[], $13::text[], $14::int[], $15::int[],
+             $24::boolean[])
+             AS w(collection, id, data, rev, seq, hlc, change_id, schema_version, bytes, is_default)
            ON CONFLICT (account_id, app_id, collection, id) DO UPDATE SET
              data = EXCLUDED.data, rev = EXCLUDED.rev, seq = EXCLUDED.seq, hlc = EXCLUDED.hlc,
              change_id = EXCLUDED.change_id, updated_at = EXCLUDED.updated_at,
-             schema_version = EXCLUDED.schema_version, bytes = EXCLUDED.bytes
+             schema_version = EXCLUDED.schema_version, bytes = EXCLUDED.bytes, is_default = EXCLUDED.is_default
          ), catalog AS (
            UPDATE apps SET seq = $16, last_backup_at = $6, documents = $17, bytes = $18, app_version = $19,
              platform = $20, schema_version = $21 WHERE account_id = $1 AND app_id = $2
@@ -409,6 +415,7 @@ export class BackupStore {
           scope.schemaVersion ?? 1,
           LIVE_CHANNEL,
           noticePayload(notice, writes, Number(app.seq)),
+          writes.map((d) => d.kind === "default"),
         ],
       );
       return response;

@@ -55,6 +55,11 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
       );
     `,
   },
+  {
+    // A document's state may be an app's first-launch default, which any edit wins over (see WriteKind).
+    version: 2,
+    sql: `ALTER TABLE documents ADD COLUMN is_default boolean NOT NULL DEFAULT false`,
+  },
 ];
 
 /** Advisory lock key that serialises migrations across server processes starting together. */

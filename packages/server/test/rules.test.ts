@@ -1,7 +1,14 @@
 import { type LiveEvent, type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it, vi } from "vitest";
-import { createVerifier, migrate, openPGlite, parseRegistry, RegistryError } from "../src/index.js";
+import {
+  createVerifier,
+  MIGRATIONS,
+  migrate,
+  openPGlite,
+  parseRegistry,
+  RegistryError,
+} from "../src/index.js";
 import { freshDatabase, startServer } from "./fixtures.js";
 
 const DAY = 86_400_000;
@@ -247,8 +254,42 @@ describe("registry file", () => {
   it("applies migrations once, however often or however many processes start", async () => {
     const db = await openPGlite();
     const [a, b] = await Promise.all([migrate(db), migrate(db)]);
-    expect([...a, ...b]).toEqual([1]);
+    expect([...a, ...b]).toEqual(MIGRATIONS.map((m) => m.version));
     expect(await migrate(db)).toEqual([]);
+    await db.close();
+  });
+
+  it("brings a database of the first schema up to date, its documents kept as edits", async () => {
+    const db = await openPGlite();
+    // A database an earlier server left: only the first migration, with a document in it.
+    const first = MIGRATIONS[0] as (typeof MIGRATIONS)[number];
+    await db.query(
+      "CREATE TABLE hokan_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    );
+    for (const statement of first.sql
+      .split(";")
+      .map((x) => x.trim())
+      .filter(Boolean))
+      await db.query(statement);
+    await db.query("INSERT INTO hokan_migrations (version) VALUES (1)");
+    await db.query(
+      `INSERT INTO apps (account_id, app_id, seq, app_version, platform, documents, bytes) VALUES ('alice', $1, 1, '3.0.0', 'android', 1, 8)`,
+      [SCOPE.appId],
+    );
+    await db.query(
+      `INSERT INTO documents (account_id, app_id, collection, id, data, rev, seq, hlc, change_id, updated_at, bytes)
+       VALUES ('alice', $1, 'settings', 'theme', '{"v":1}', 1, 1, '000000000000001:000000:x', 'c-1', 1, 8)`,
+      [SCOPE.appId],
+    );
+    expect(await migrate(db)).toEqual(MIGRATIONS.slice(1).map((m) => m.version));
+    const s = await startServer(db, [
+      { appId: SCOPE.appId, platform: "android", capabilities: ["backup", "restore"] },
+    ]);
+    const pulled = await s
+      .client("alice")
+      .pull({ scope: SCOPE, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+    expect(pulled.documents.map((d) => [d.id, d.data, d.kind])).toEqual([["theme", { v: 1 }, undefined]]);
+    await s.close();
     await db.close();
   });
 });
@@ -296,7 +337,7 @@ describe("migrations on PostgreSQL", () => {
     const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
     const others = await Promise.all([1, 2, 3].map(() => openPostgres(scratch.url as string, 2)));
     const results = await Promise.all([scratch.db, ...others].map((db) => migrate(db)));
-    expect(results.flat()).toEqual([1]);
+    expect(results.flat()).toEqual(MIGRATIONS.map((m) => m.version));
     for (const db of others) await db.close();
     await scratch.drop();
   });

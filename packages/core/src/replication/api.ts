@@ -52,9 +52,12 @@ export interface ReplicationOptions {
   readonly migrations?: Migrations;
   readonly backoff?: BackoffOptions;
   /**
-   * The restore-before-write guard: until this device has restored the account's backup of the app once, writes wait
-   * for that first restore (or `timeoutMs`, then go ahead), so an app's fresh-install defaults never overwrite the
-   * backup. On for a new device, a newly set account and a reinstall; off once a restore completed.
+   * The restore-before-write guard: until this device has restored the account's backup of the app once, reads and
+   * writes wait for that first restore (or `timeoutMs`, then go ahead), so the app starts from its backup. On for a
+   * new device, a newly set account and a reinstall; off once a restore completed. It holds `put` and `delete` only
+   * until then: after the timeout they are ordinary edits, which the collection's strategy weighs against the backup
+   * when it arrives (`lww`: the later wins). First-launch defaults belong in {@link Replication.putDefault}, which
+   * never replaces a backed-up value, however late.
    */
   readonly restoreFirst?: { readonly timeoutMs: number };
   /** Waits this long after a local write before pushing, so a burst of writes goes in one push (default 0). */
@@ -104,8 +107,15 @@ export interface Replication {
   list(collection: string): Promise<{ id: string; data: JsonObject }[]>;
   put(collection: string, id: string, data: JsonObject): Promise<void>;
   /**
-   * Writes an app's default only where the document does not exist, after the first restore (with
-   * `restoreFirst`): the way to set first-launch defaults without ever overwriting a backup. Resolves whether it wrote.
+   * Writes an app's first-launch default where the device holds no document (none, or a deleted one), after the first
+   * restore or its timeout (with `restoreFirst`); resolves whether it wrote. A default never replaces a backed-up
+   * value: the server stores it only where it holds no live document, and when the backup arrives later (an offline
+   * first launch) it takes the default's place, told through `changes$`. Any edit, from any device, wins over it.
+   *
+   * @example
+   * ```ts
+   * await mail.putDefault("consent", "tos", { version: 0, accepted: false });
+   * ```
    */
   putDefault(collection: string, id: string, data: JsonObject): Promise<boolean>;
   delete(collection: string, id: string): Promise<void>;

@@ -1,7 +1,7 @@
 import jsonPatch from "fast-json-patch";
 import { type JsonObject, jsonEqual } from "../json.js";
 import type { DocumentKey, LocalDocument, OutboxEntry, StoreCommit, SyncState } from "../ports.js";
-import type { PullResponse, PushChange, PushResponse, PushResult } from "../protocol.js";
+import type { PullResponse, PushChange, PushResponse, PushResult, WriteKind } from "../protocol.js";
 import { type PlanContext, planReset, reconcile } from "./reconcile.js";
 
 /** The key of a document in maps. */
@@ -193,6 +193,8 @@ export function toPushChange(
     hlc: entry.hlc,
     ...(schemaVersion === 1 ? {} : { schemaVersion }),
   };
+  // A default goes whole: it is stored only where the server has no document to patch.
+  if (entry.kind === "default") return { ...common, data: entry.data, kind: "default" };
   // A patch applies to the server's bytes: not on a base this device migrated.
   if (deltas && !entry.fullDocument && !base?.migrated && base?.data != null && entry.data !== null) {
     const patch = jsonPatch.compare(base.data, entry.data) as PushChange["patch"] & object;
@@ -380,12 +382,16 @@ export function planLocalWrite(
   local: LocalDocument | undefined,
   entries: readonly OutboxEntry[],
   inFlight: ReadonlySet<number>,
+  kind?: WriteKind,
 ): { document: LocalDocument; entry: OutboxEntry; replaces?: number } {
   const hlc = ctx.clock.tick();
   const document: LocalDocument = { ...local, collection: key.collection, id: key.id, data, hlc };
   // Coalesce into the queued entry of the same epoch only: a change made before this device learned of a delete must
   // stay apart from one made after, so the server can refuse the one and take the other.
   const queued = entries.findLast((e) => !inFlight.has(e.seq) && e.epoch === ctx.epoch);
+  // A default stays one only while no edit of the document waits to be sent: after the user's own edit (a delete, say)
+  // the app's default is part of what the user did, and must reach the server as an edit.
+  const isDefault = kind === "default" && entries.every((e) => e.kind === "default");
   const entry: OutboxEntry = {
     seq: queued?.seq ?? ctx.nextSeq(),
     collection: key.collection,
@@ -394,6 +400,7 @@ export function planLocalWrite(
     hlc,
     changeId: ctx.newChangeId(),
     epoch: ctx.epoch,
+    ...(isDefault ? { kind: "default" as const } : {}),
   };
   return queued === undefined ? { document, entry } : { document, entry, replaces: queued.seq };
 }

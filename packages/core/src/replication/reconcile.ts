@@ -1,7 +1,7 @@
 import { conflictHandler } from "../conflict/index.js";
-import type { ConflictStrategy, WithDeleted } from "../conflict/types.js";
+import type { ConflictHandler, ConflictInput, ConflictStrategy, WithDeleted } from "../conflict/types.js";
 import type { HybridLogicalClock } from "../hlc.js";
-import type { JsonObject } from "../json.js";
+import { type JsonObject, jsonEqual } from "../json.js";
 import type { LocalDocument, OutboxEntry, ServerBase, SyncState } from "../ports.js";
 import type { ServerDocument } from "../protocol.js";
 import type { Schema } from "./schema.js";
@@ -87,14 +87,22 @@ export async function reconcile(
     const changed = local === undefined ? server.data !== null : local.hlc !== server.hlc;
     return { document: serverState, outboxDelete: [], outboxPut: [], changed };
   }
+  // The latest pending change is what this device still wants to send. It equals the local state, except after a
+  // delete of the backup dropped newer changes: those must not reach the server through a merge either.
+  const mine = pending[pending.length - 1] as OutboxEntry;
+  if (mine.kind === "default") {
+    // A default never wins over a backed-up value, whatever the strategy: the device takes the server's state (the
+    // app is told). Over a deletion it still fills the document, pushed on top of the server's revision.
+    if (server.data !== null) {
+      return { document: serverState, outboxDelete: pending.map((e) => e.seq), outboxPut: [], changed: true };
+    }
+    return { document: { ...local, base }, outboxDelete: [], outboxPut: [], changed: false };
+  }
   if (local.base !== undefined && local.base.rev === server.rev && local.base.changeId === server.changeId) {
     return { document: local, outboxDelete: [], outboxPut: [], changed: false };
   }
   const handler = conflictHandler(ctx.strategyOf(server.collection));
   const real = withDeleted(server.data);
-  // The latest pending change is what this device still wants to send. It equals the local state, except after a
-  // delete of the backup dropped newer changes: those must not reach the server through a merge either.
-  const mine = pending[pending.length - 1] as OutboxEntry;
   const input = {
     newDocumentState: withDeleted(mine.data),
     realMasterState: real,
@@ -102,9 +110,13 @@ export async function reconcile(
     realHlc: server.hlc,
     ...(local.base === undefined ? {} : { assumedMasterState: withDeleted(local.base.data) }),
   };
-  const resolved = await handler.resolve(input, "hokan-replication");
+  // Any edit wins over a default the server holds: it was only the app's first-launch value.
+  const { resolved, same } =
+    server.kind === "default" && server.data !== null
+      ? { resolved: input.newDocumentState, same: jsonEqual(mine.data, server.data) }
+      : await resolveHere(handler, input, real);
   const drop = pending.map((e) => e.seq);
-  if (handler.isEqual(resolved, real, "hokan-replication")) {
+  if (same) {
     return { document: serverState, outboxDelete: drop, outboxPut: [], changed: true };
   }
   const data = withoutDeleted(resolved);
@@ -124,6 +136,15 @@ export async function reconcile(
     outboxPut: [entry],
     changed: true,
   };
+}
+
+async function resolveHere(
+  handler: ConflictHandler,
+  input: ConflictInput,
+  real: WithDeleted,
+): Promise<{ resolved: WithDeleted; same: boolean }> {
+  const resolved = await handler.resolve(input, "hokan-replication");
+  return { resolved, same: handler.isEqual(resolved, real, "hokan-replication") };
 }
 
 /**

@@ -12,7 +12,15 @@ import { cloneJson, type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
 import { INITIAL_SYNC_STATE, type LocalDocument, type Namespace, type OutboxEntry } from "../ports.js";
-import type { AppScope, Checkpoint, LiveEvent, PullResponse, PushResponse, PushResult } from "../protocol.js";
+import type {
+  AppScope,
+  Checkpoint,
+  LiveEvent,
+  PullResponse,
+  PushResponse,
+  PushResult,
+  WriteKind,
+} from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
 import type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./api.js";
@@ -209,11 +217,11 @@ class ReplicationRunner implements Replication {
         new HokanError("bad-request", `a document must be a JSON object (${collection}/${id})`),
       );
     }
-    return this.write([{ collection, id, data }]);
+    return this.write([{ collection, id, data }]).then(() => undefined);
   }
 
   delete(collection: string, id: string): Promise<void> {
-    return this.write([{ collection, id, data: null }]);
+    return this.write([{ collection, id, data: null }]).then(() => undefined);
   }
 
   whenIdle(): Promise<void> {
@@ -236,9 +244,11 @@ class ReplicationRunner implements Replication {
   // ---- local writes
 
   async putDefault(collection: string, id: string, data: JsonObject): Promise<boolean> {
-    if ((await this.get(collection, id)) !== undefined) return false;
-    await this.put(collection, id, data);
-    return true;
+    if (typeof data !== "object" || data === null || Array.isArray(data)) {
+      throw new HokanError("bad-request", `a default must be a JSON object (${collection}/${id})`);
+    }
+    // Checked and written in one store step: a restore landing in between is never overwritten locally either.
+    return (await this.write([{ collection, id, data }], "default")) > 0;
   }
 
   /** With the guard on, waits for this device's first restore (or its timeout). */
@@ -265,7 +275,7 @@ class ReplicationRunner implements Replication {
    * Writes documents in one store commit. A document written twice in the batch keeps its last state; a write that
    * changes nothing queues nothing.
    */
-  private async write(changes: readonly WriteChange[]): Promise<void> {
+  private async write(changes: readonly WriteChange[], kind?: WriteKind): Promise<number> {
     await this.restoreGate();
     const last = new Map<string, WriteChange>();
     for (const c of changes) {
@@ -279,7 +289,7 @@ class ReplicationRunner implements Replication {
       last.delete(k);
       last.set(k, c);
     }
-    if (last.size === 0) return;
+    if (last.size === 0) return 0;
     const wrote = await this.space.serial(async () => {
       await this.space.ready();
       const wanted = [...last.values()];
@@ -288,6 +298,8 @@ class ReplicationRunner implements Replication {
       const locals = await this.options.store.getDocuments(this.ns, wanted);
       const changed = wanted.filter((c, i) => {
         const local = locals[i];
+        // A default is written only where the document does not exist (or was deleted).
+        if (kind === "default") return local === undefined || local.data === null;
         return local === undefined ? c.data !== null : !jsonEqual(local.data, c.data);
       });
       if (changed.length === 0) return [];
@@ -301,7 +313,15 @@ class ReplicationRunner implements Replication {
       for (const c of changed) {
         const k = docKey(c);
         const key = { collection: c.collection, id: c.id };
-        const plan = planLocalWrite(ctx, key, c.data, localByKey.get(k), byKey.get(k) ?? [], this.inFlight);
+        const plan = planLocalWrite(
+          ctx,
+          key,
+          c.data,
+          localByKey.get(k),
+          byKey.get(k) ?? [],
+          this.inFlight,
+          kind,
+        );
         documents.push(plan.document);
         outboxPut.push(plan.entry);
         if (plan.replaces !== undefined) replaced.push(plan.replaces);
@@ -311,10 +331,11 @@ class ReplicationRunner implements Replication {
       await this.refreshCounts();
       return changed;
     });
-    if (wrote.length === 0) return;
+    if (wrote.length === 0) return 0;
     for (const w of wrote)
       this.changesSubject.next({ collection: w.collection, id: w.id, data: w.data, origin: "local" });
     this.announceLocalChange();
+    return wrote.length;
   }
 
   /** Tells the machine about local writes; with `debounceMs`, a burst of writes becomes one push. */

@@ -530,6 +530,48 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
     );
 
     it(
+      "stores a default only where no document is: it never replaces a stored one, and any edit replaces it",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        const push = async (...changes: PushChange[]) =>
+          (await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes })).results;
+        const all = async () =>
+          (await t.pull({ scope: MAIL, checkpoint: { epoch: 0, seq: 0 }, limit: 100 })).documents;
+        const [stored] = await push(put("tos", { version: 3, accepted: true }));
+        expect(stored?.status).toBe("accepted");
+        // Over a stored document a default loses, whatever base it names: the answer carries the stored state.
+        const [refused] = await push(
+          put("tos", { version: 0, accepted: false }, { kind: "default", baseRev: 1 }),
+          put("theme", { mode: "light" }, { kind: "default" }),
+        );
+        expect(refused).toMatchObject({ status: "conflict", reason: "stale" });
+        expect(refused?.status === "conflict" && refused.current?.data).toEqual({
+          version: 3,
+          accepted: true,
+        });
+        const docs = await all();
+        expect(docs.map((d) => [d.id, d.data, d.kind])).toEqual([
+          ["tos", { version: 3, accepted: true }, undefined],
+          ["theme", { mode: "light" }, "default"],
+        ]);
+        // An edit of a stored default is an ordinary edit; a default fills a deleted document again.
+        const theme = docs[1] as (typeof docs)[number];
+        const [edited] = await push(put("theme", { mode: "dark" }, { baseRev: theme.rev }));
+        expect(edited?.status).toBe("accepted");
+        const [deleted] = await push(put("tos", null, { baseRev: 1 }));
+        expect(deleted?.status).toBe("accepted");
+        const [refilled] = await push(put("tos", { version: 0 }, { kind: "default", baseRev: 2 }));
+        expect(refilled?.status).toBe("accepted");
+        expect((await all()).map((d) => [d.id, d.data, d.kind])).toEqual([
+          ["theme", { mode: "dark" }, undefined],
+          ["tos", { version: 0 }, "default"],
+        ]);
+        const [bad] = await push(put("x", null, { kind: "default" }));
+        expect(bad).toMatchObject({ status: "rejected", code: "bad-request" });
+      }),
+    );
+
+    it(
       "hints live clients of the same account about changes and deletes, and no one else",
       withServer(async (s) => {
         const account = uid("acct");
