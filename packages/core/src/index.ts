@@ -56,6 +56,7 @@ export {
   type DeviceValues,
   type DocumentKey,
   INITIAL_SYNC_STATE,
+  type LiveOptions,
   type LocalDocument,
   type LocalStore,
   mergeSyncState,
@@ -128,9 +129,12 @@ export {
   type PullPlan,
   type PushOutcome,
   pageLength,
+  planBulkDelete,
   planPull,
   pushFingerprint,
   type ServerLimits,
+  type SkippedApp,
   type StoredDocument,
+  withoutDocuments,
 } from "./server-rules.js";
 export { compareVersions, isVersion } from "./version.js";

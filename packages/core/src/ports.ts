@@ -180,7 +180,7 @@ export interface Transport {
    * Hints that the given apps changed on the server. Errors (and completes) when the channel drops. A hint carries a
    * small change's documents only while the registry lets the app's scope (its version, platform) restore.
    */
-  live(apps: readonly AppScope[]): Observable<LiveEvent>;
+  live(apps: readonly AppScope[], options?: LiveOptions): Observable<LiveEvent>;
   catalog(): Promise<Catalog>;
   registry(platform: Platform): Promise<RegistryEntry[]>;
   /**
@@ -188,8 +188,21 @@ export interface Transport {
    * answers it again without deleting twice (a second delete would also take changes made after the first).
    */
   deleteApp(scope: AppScope, requestId: string): Promise<DeleteResult>;
-  /** Deletes every app's backup of the account; `requestId` as for {@link deleteApp}. */
-  deleteAll(requestId: string): Promise<DeleteResult>;
+  /**
+   * Deletes every app's backup of the account that the registry offers bulk delete for on `platform` (the device's;
+   * without it, each app's last platform); the others are listed in the result's `skipped`. `requestId` as for
+   * {@link deleteApp}.
+   */
+  deleteAll(requestId: string, platform?: Platform): Promise<DeleteResult>;
+}
+
+/** Options of {@link Transport.live}. */
+export interface LiveOptions {
+  /**
+   * Also hint every other app of the account, without documents: the settings screen's backed-up apps list follows
+   * the account's catalog with it (needs the device's token, as the catalog does).
+   */
+  readonly catalog?: boolean;
 }
 
 /** Device-level values shared by every app and account on the device (the device settings live here). */

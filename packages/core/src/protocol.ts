@@ -1,3 +1,4 @@
+import type { ErrorCode } from "./errors.js";
 import type { Json, JsonObject } from "./json.js";
 
 /**
@@ -136,6 +137,11 @@ export interface PushRequest {
   /** Same key + same body → the stored result is returned and nothing is applied twice. */
   readonly idempotencyKey: string;
   readonly changes: readonly PushChange[];
+  /**
+   * Part of a bulk backup (the settings screen's "back up all now"): refused (`capability`) unless the registry also
+   * offers `bulkBackup` for the app on the platform. Not part of the idempotency fingerprint.
+   */
+  readonly bulk?: boolean;
 }
 
 /** What happened to one change of a push. */
@@ -203,5 +209,11 @@ export interface Catalog {
 
 /** Result of deleting one app's backup or all of them. */
 export interface DeleteResult {
+  /** The apps whose backup is gone, each with its new epoch. */
   readonly apps: readonly { readonly appId: string; readonly epoch: number }[];
+  /**
+   * Apps a bulk delete left alone, with the reason: `capability` (the registry does not offer bulk delete for the app
+   * on the platform), `unsupported` (the app is not in the registry for it). Absent when none was skipped.
+   */
+  readonly skipped?: readonly { readonly appId: string; readonly code: ErrorCode }[];
 }

@@ -1,5 +1,5 @@
 import jsonPatch from "fast-json-patch";
-import { HokanError } from "./errors.js";
+import { type ErrorCode, HokanError } from "./errors.js";
 import type { JsonObject } from "./json.js";
 import { cloneJson, jsonDepth, utf8Length } from "./json.js";
 import type { DeniedReason, Operation, RegistryKnowledge } from "./policy.js";
@@ -9,6 +9,7 @@ import type {
   Checkpoint,
   LiveEvent,
   PatchOperation,
+  Platform,
   PushChange,
   PushRequest,
   PushResult,
@@ -143,7 +144,11 @@ export function measureDocument(
   limits: ServerLimits,
 ): { readonly error: HokanError } | { readonly json: string; readonly bytes: number } {
   if (jsonDepth(data) > limits.maxDepth) {
-    return { error: new HokanError("bad-request", `document nests deeper than ${limits.maxDepth} levels`) };
+    return {
+      error: new HokanError("payload-too-large", `document nests deeper than ${limits.maxDepth} levels`, {
+        details: { depthLimit: limits.maxDepth },
+      }),
+    };
   }
   const json = JSON.stringify(data);
   const size = utf8Length(json);
@@ -290,12 +295,13 @@ export function checkPush(request: PushRequest, limits: ServerLimits): HokanErro
 
 /**
  * The registry's refusal of an operation for a request's app scope, as an error; `undefined` when allowed.
- * `registry === null` (or an entry for another app) means the app is not supported.
+ * `registry === null` (or an entry for another app) means the app is not supported. `bulkBackup` is a backup that
+ * also needs the `bulkBackup` capability (a push with `bulk: true`); `bulkDelete` needs only its capability.
  */
 export function checkScope(
   registry: RegistryKnowledge,
   scope: AppScope,
-  op: Operation | "bulkDelete",
+  op: Operation | "bulkBackup" | "bulkDelete",
   now: number,
 ): HokanError | undefined {
   if (registry == null)
@@ -305,8 +311,46 @@ export function checkScope(
       ? undefined
       : new HokanError("capability", `${scope.appId} does not offer bulk delete on ${scope.platform}`);
   }
-  const reason: DeniedReason | undefined = registryRefusal(registry, scope, op, now);
-  return reason === undefined ? undefined : new HokanError(reason, `${op} of ${scope.appId} refused`);
+  const base: Operation = op === "bulkBackup" ? "backup" : op;
+  const reason: DeniedReason | undefined = registryRefusal(registry, scope, base, now);
+  if (reason !== undefined) return new HokanError(reason, `${base} of ${scope.appId} refused`);
+  if (op === "bulkBackup" && !registry.capabilities.includes("bulkBackup")) {
+    return new HokanError("capability", `${scope.appId} does not offer bulk backup on ${scope.platform}`);
+  }
+  return undefined;
+}
+
+/** An app a bulk delete leaves alone, and why (`capability`, `unsupported`). */
+export interface SkippedApp {
+  readonly appId: string;
+  readonly code: ErrorCode;
+}
+
+/**
+ * Which of an account's apps a bulk delete takes: those the registry offers `bulkDelete` for on the platform (the
+ * requesting device's, else the one the app last backed up from). The rest are skipped with the reason, and keep
+ * their backup (an app's own delete still takes it). Both lists are in app id order. Shared by every server.
+ */
+export function planBulkDelete(
+  apps: readonly { readonly appId: string; readonly platform: Platform }[],
+  entryOf: (appId: string, platform: Platform) => RegistryKnowledge,
+  platform: Platform | undefined,
+  now: number,
+): { readonly take: string[]; readonly skipped: SkippedApp[] } {
+  const take: string[] = [];
+  const skipped: SkippedApp[] = [];
+  for (const app of [...apps].sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0))) {
+    const on = platform ?? app.platform;
+    const refusal = checkScope(
+      entryOf(app.appId, on),
+      { appId: app.appId, platform: on, appVersion: "0" },
+      "bulkDelete",
+      now,
+    );
+    if (refusal) skipped.push({ appId: app.appId, code: refusal.code });
+    else take.push(app.appId);
+  }
+  return { take, skipped };
 }
 
 /**
@@ -466,6 +510,12 @@ export function liveEventFor(
 ): LiveEvent {
   if (event.type !== "changed" || event.documents === undefined) return event;
   if (scope !== undefined && checkScope(registry, scope, "restore", now) === undefined) return event;
+  return withoutDocuments(event);
+}
+
+/** A live hint as a channel gets it for an app it did not name (the catalog's): the hint alone. */
+export function withoutDocuments(event: LiveEvent): LiveEvent {
+  if (event.type !== "changed" || event.documents === undefined) return event;
   const { after: _, documents: _documents, ...hint } = event;
   return hint;
 }

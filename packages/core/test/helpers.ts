@@ -31,10 +31,10 @@ export function relay(inner: Transport, over: Partial<Transport>): Transport {
     push: (r) => inner.push(r),
     pull: (r) => inner.pull(r),
     registry: (p) => inner.registry(p),
-    live: (a) => inner.live(a),
+    live: (a, o) => inner.live(a, o),
     catalog: () => inner.catalog(),
     deleteApp: (scope, requestId) => inner.deleteApp(scope, requestId),
-    deleteAll: (requestId) => inner.deleteAll(requestId),
+    deleteAll: (requestId, platform) => inner.deleteAll(requestId, platform),
     ...over,
   };
 }

@@ -102,7 +102,7 @@ describe("decideChange", () => {
     [
       "a document nested too deep",
       { data: JSON.parse(`${'{"a":'.repeat(40)}1${"}".repeat(40)}`) },
-      "bad-request",
+      "payload-too-large",
     ],
   ] as const)("rejects %s", (_name, patch, code) => {
     const d = decideChange(current, 2, change(patch as Partial<PushChange>));

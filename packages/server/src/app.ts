@@ -11,6 +11,7 @@ import {
   type Platform,
   type PolicyWarning,
   PROTOCOL_VERSION,
+  planBulkDelete,
   registryRefusal,
   type ServerLimits,
 } from "@hokan/core";
@@ -84,6 +85,9 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   app.setErrorHandler((error, request, reply) => {
     const e = toHokanError(error);
     if (e.code === "server") request.log.error({ err: error }, "request failed");
+    const retryAfterMs = Number(e.details?.retryAfterMs);
+    if (Number.isFinite(retryAfterMs) && retryAfterMs > 0)
+      void reply.header("retry-after", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
     void reply.status(e.status).type("application/problem+json").send(toProblem(e));
   });
   app.setNotFoundHandler((request, reply) => {
@@ -156,12 +160,12 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     };
   };
   /** Refuses what the registry refuses; says what it warns of in a `hokan-warning` header. */
-  const allow = (scope: AppScope, op: "backup" | "restore", reply: FastifyReply): void => {
+  const allow = (scope: AppScope, op: "backup" | "bulkBackup" | "restore", reply: FastifyReply): void => {
     const entry = options.registry.entry(scope.appId, scope.platform);
     const refusal = checkScope(entry, scope, op, now());
     if (refusal) throw refusal;
     const warnings: PolicyWarning[] = [];
-    if (entry) registryRefusal(entry, scope, op, now(), warnings);
+    if (entry) registryRefusal(entry, scope, op === "restore" ? "restore" : "backup", now(), warnings);
     if (warnings.length > 0) void reply.header("hokan-warning", warnings.join(", "));
   };
   const device = (p: Principal): void => {
@@ -208,8 +212,10 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   app.post("/v1/apps/:appId/push", async (request, reply) => {
     const p = principal(request);
     const scope = scopeOf(request, p);
-    allow(scope, "backup", reply);
-    const body = request.body as { idempotencyKey?: unknown; changes?: unknown };
+    const body = request.body as { idempotencyKey?: unknown; changes?: unknown; bulk?: unknown };
+    if (body.bulk !== undefined && typeof body.bulk !== "boolean")
+      throw new HokanError("bad-request", "bulk must be true or false");
+    allow(scope, body.bulk === true ? "bulkBackup" : "backup", reply);
     return store.push(p.account, {
       scope,
       idempotencyKey: body.idempotencyKey as string,
@@ -235,13 +241,27 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   app.post("/v1/bulk-delete", async (request) => {
     const p = principal(request);
     device(p);
-    const requestId = ((request.body ?? {}) as { requestId?: string }).requestId as string;
-    return store.delete(p.account, "all", requestId);
+    const body = (request.body ?? {}) as { requestId?: string; platform?: unknown };
+    if (body.platform !== undefined && !PLATFORMS.includes(body.platform as Platform))
+      throw new HokanError("bad-request", `platform must be one of ${PLATFORMS.join(", ")}`);
+    // Only the apps the registry offers bulk delete for (on the device's platform, else each app's own).
+    const bulk = (apps: readonly { appId: string; platform: Platform }[]) =>
+      planBulkDelete(
+        apps,
+        (appId, platform) => options.registry.entry(appId, platform),
+        body.platform as Platform | undefined,
+        now(),
+      );
+    return store.delete(p.account, "all", body.requestId as string, bulk);
   });
 
   app.get("/v1/live", async (request, reply) => {
     const p = principal(request);
-    const apps = liveApps(request.query as { apps?: unknown; scope?: unknown });
+    const query = request.query as { apps?: unknown; scope?: unknown; catalog?: unknown };
+    const catalog = query.catalog === "1" || query.catalog === "true";
+    // The catalog's hints (every app of the account) are the settings screen's, as the catalog is.
+    if (catalog) device(p);
+    const apps = liveApps(query, catalog);
     const forbidden = p.apps ? [...apps.keys()].find((a) => !p.apps?.includes(a)) : undefined;
     if (forbidden) throw new HokanError("forbidden", `this token does not allow ${forbidden}`);
     reply.hijack();
@@ -253,7 +273,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     });
     res.write(": hokan live\n\n");
     const send = (event: LiveEvent) => res.write(`data: ${JSON.stringify(event)}\n\n`);
-    const remove = hub.add(p.account, apps, send, () => res.end());
+    const remove = hub.add(p.account, apps, send, () => res.end(), catalog ? (p.apps ?? true) : false);
     const beat = setInterval(() => res.write(": beat\n\n"), options.liveHeartbeatMs ?? 15_000);
     request.raw.on("close", () => {
       clearInterval(beat);
@@ -271,7 +291,10 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
  * The apps a live connection asks for: `scope=appId,platform,appVersion` once per app, or (older clients) a list
  * `apps=a,b` without scopes, whose hints then carry no documents.
  */
-function liveApps(query: { apps?: unknown; scope?: unknown }): Map<string, AppScope | undefined> {
+function liveApps(
+  query: { apps?: unknown; scope?: unknown },
+  catalog: boolean,
+): Map<string, AppScope | undefined> {
   const apps = new Map<string, AppScope | undefined>();
   const listed = typeof query.apps === "string" ? query.apps.split(",").filter(Boolean) : [];
   for (const appId of listed) apps.set(appId, undefined);
@@ -293,8 +316,11 @@ function liveApps(query: { apps?: unknown; scope?: unknown }): Map<string, AppSc
     }
     apps.set(appId, { appId, platform: platform as Platform, appVersion });
   }
-  if (apps.size === 0 || apps.size > 100)
-    throw new HokanError("bad-request", "name 1 to 100 apps: ?scope=appId,platform,appVersion for each");
+  if ((apps.size === 0 && !catalog) || apps.size > 100)
+    throw new HokanError(
+      "bad-request",
+      "name 1 to 100 apps: ?scope=appId,platform,appVersion for each (or ask for catalog=1)",
+    );
   return apps;
 }
 
@@ -309,7 +335,11 @@ function throttle(
   b.at = now;
   if (b.tokens < 1) {
     buckets.set(token, b);
-    throw new HokanError("rate-limited", `over ${rate.perSecond} requests per second for this token`);
+    // When the bucket holds a whole token again, in seconds (Retry-After's unit), never 0.
+    const retryAfterMs = Math.ceil(((1 - b.tokens) / rate.perSecond) * 1000);
+    throw new HokanError("rate-limited", `over ${rate.perSecond} requests per second for this token`, {
+      details: { retryAfterMs },
+    });
   }
   b.tokens -= 1;
   buckets.set(token, b);

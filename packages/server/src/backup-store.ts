@@ -22,6 +22,7 @@ import {
   type RegistryEntry,
   type ServerDocument,
   type ServerLimits,
+  type SkippedApp,
 } from "@hokan/core";
 import { binaryTextArray } from "./binary-array.js";
 import type { Database, Sql } from "./database.js";
@@ -466,7 +467,15 @@ export class BackupStore {
   }
 
   /** Deletes backups: each app's epoch rises, its documents go, its catalog entry empties, in one transaction. */
-  async delete(account: string, appIds: readonly string[] | "all", requestId: string): Promise<DeleteResult> {
+  async delete(
+    account: string,
+    appIds: readonly string[] | "all",
+    requestId: string,
+    bulk?: (apps: readonly { appId: string; platform: AppScope["platform"] }[]) => {
+      readonly take: readonly string[];
+      readonly skipped: readonly SkippedApp[];
+    },
+  ): Promise<DeleteResult> {
     if (typeof requestId !== "string" || !/^[\w-]{8,128}$/.test(requestId)) {
       throw new HokanError(
         "bad-request",
@@ -479,16 +488,24 @@ export class BackupStore {
         [account, requestId],
       );
       if (known) return known.result;
-      const rows =
+      type Row = { app_id: string; epoch: number; seq: string | number; platform: AppScope["platform"] };
+      let rows =
         appIds === "all"
-          ? await tx.query<{ app_id: string; epoch: number; seq: string | number }>(
-              "SELECT app_id, epoch, seq FROM apps WHERE account_id = $1 ORDER BY app_id FOR UPDATE",
+          ? await tx.query<Row>(
+              "SELECT app_id, epoch, seq, platform FROM apps WHERE account_id = $1 ORDER BY app_id FOR UPDATE",
               [account],
             )
-          : await tx.query<{ app_id: string; epoch: number; seq: string | number }>(
-              "SELECT app_id, epoch, seq FROM apps WHERE account_id = $1 AND app_id = ANY($2::text[]) ORDER BY app_id FOR UPDATE",
+          : await tx.query<Row>(
+              "SELECT app_id, epoch, seq, platform FROM apps WHERE account_id = $1 AND app_id = ANY($2::text[]) ORDER BY app_id FOR UPDATE",
               [account, appIds],
             );
+      let skipped: readonly SkippedApp[] = [];
+      if (bulk) {
+        const plan = bulk(rows.map((r) => ({ appId: r.app_id, platform: r.platform })));
+        const take = new Set(plan.take);
+        rows = rows.filter((r) => take.has(r.app_id));
+        skipped = plan.skipped;
+      }
       const out: { appId: string; epoch: number }[] = [];
       for (const r of rows) {
         const epoch = r.epoch + 1;
@@ -501,7 +518,7 @@ export class BackupStore {
         out.push({ appId: r.app_id, epoch });
         await this.announce(tx, { account, appId: r.app_id, type: "deleted", epoch, seq: Number(r.seq) });
       }
-      const result: DeleteResult = { apps: out };
+      const result: DeleteResult = { apps: out, ...(skipped.length > 0 ? { skipped } : {}) };
       await tx.query(
         "INSERT INTO delete_answers (account_id, request_id, result, created_at) VALUES ($1, $2, $3::jsonb, $4)",
         [account, requestId, JSON.stringify(result), this.now()],

@@ -1,4 +1,4 @@
-import type { AppScope, LiveEvent } from "@hokan/core";
+import { type AppScope, type LiveEvent, withoutDocuments } from "@hokan/core";
 import { LIVE_CHANNEL, type LiveNotice } from "./backup-store.js";
 import type { Database } from "./database.js";
 
@@ -8,6 +8,8 @@ interface Listener {
   readonly apps: ReadonlyMap<string, AppScope | undefined>;
   readonly send: (event: LiveEvent) => void;
   readonly end: () => void;
+  /** Also every other app of the account (the catalog's hints, without documents): all, or the token's apps. */
+  readonly catalog: boolean | readonly string[];
 }
 
 /**
@@ -45,8 +47,9 @@ export class LiveHub {
     apps: ReadonlyMap<string, AppScope | undefined>,
     send: (event: LiveEvent) => void,
     end: () => void,
+    catalog: boolean | readonly string[] = false,
   ): () => void {
-    const listener: Listener = { account, apps, send, end };
+    const listener: Listener = { account, apps, send, end, catalog };
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -72,7 +75,11 @@ export class LiveHub {
       notice.type === "deleted"
         ? { type: "deleted", appId, epoch }
         : { type: "changed", appId, epoch, seq, ...(documents ? { after, documents } : {}) };
-    for (const l of this.listeners)
-      if (l.account === notice.account && l.apps.has(appId)) l.send(this.judge(event, l.apps.get(appId)));
+    for (const l of this.listeners) {
+      if (l.account !== notice.account) continue;
+      if (l.apps.has(appId)) l.send(this.judge(event, l.apps.get(appId)));
+      else if (l.catalog === true || (Array.isArray(l.catalog) && l.catalog.includes(appId)))
+        l.send(withoutDocuments(event));
+    }
   }
 }

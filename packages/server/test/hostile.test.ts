@@ -398,7 +398,7 @@ const CASES: readonly Case[] = [
     token: attacker,
     body: { scope, idempotencyKey: "k-00000009", changes: [change("deep", deep(40))] },
     status: 200,
-    code: "bad-request",
+    code: "payload-too-large",
   },
   {
     name: "document over the size limit",

@@ -1,4 +1,5 @@
 import { type LiveEvent, type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
+import { createHttpTransport } from "@hokan/transport";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import {
@@ -171,25 +172,49 @@ describe("registry dates, quota and rate limits at the HTTP level", () => {
     await s.db.close();
   });
 
-  it("limits the rate of requests per token", async () => {
-    const s = await startServer(await openPGlite(), [], { rateLimit: { perSecond: 1, burst: 3 } });
-    const token = await s.token("alice");
-    const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      statuses.push(
-        (await fetch(`${s.url}/v1/registry?platform=web`, { headers: { authorization: `Bearer ${token}` } }))
-          .status,
-      );
-    }
-    expect(statuses).toEqual([200, 200, 200, 429, 429]);
-    const other = await s.token("bob");
-    expect(
-      (await fetch(`${s.url}/v1/registry?platform=web`, { headers: { authorization: `Bearer ${other}` } }))
-        .status,
-    ).toBe(200);
-    await s.close();
-    await s.db.close();
-  });
+  it.each(["pglite", "postgres"] as const)(
+    "limits the rate of requests per token, saying when to come back (Retry-After) (%s)",
+    async (kind) => {
+      const fresh = await freshDatabase(kind);
+      const s = await startServer(fresh.db, [], { rateLimit: { perSecond: 0.5, burst: 3 } });
+      try {
+        const token = await s.token("alice");
+        const answers: Response[] = [];
+        for (let i = 0; i < 5; i++) {
+          answers.push(
+            await fetch(`${s.url}/v1/registry?platform=web`, {
+              headers: { authorization: `Bearer ${token}` },
+            }),
+          );
+        }
+        expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 429, 429]);
+        // One token comes back in 2 s at 0.5 per second: whole seconds, never 0.
+        expect(answers[3]?.headers.get("retry-after")).toBe("2");
+        expect(await answers[3]?.json()).toMatchObject({ code: "rate-limited", retryable: true });
+        // The transport reads it: its error carries the pause.
+        const refused = await createHttpTransport({
+          baseUrl: s.url,
+          token: () => token,
+          retry: { attempts: 1 },
+        })
+          .registry("web")
+          .catch((e: unknown) => e);
+        expect(refused).toMatchObject({ code: "rate-limited", details: { retryAfterMs: 2000 } });
+        const other = await s.token("bob");
+        expect(
+          (
+            await fetch(`${s.url}/v1/registry?platform=web`, {
+              headers: { authorization: `Bearer ${other}` },
+            })
+          ).status,
+        ).toBe(200);
+      } finally {
+        await s.close();
+        await fresh.db.close();
+        await fresh.drop();
+      }
+    },
+  );
 });
 
 describe("tokens", () => {

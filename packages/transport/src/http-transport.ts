@@ -4,6 +4,7 @@ import {
   type DeleteResult,
   HokanError,
   type LiveEvent,
+  type LiveOptions,
   type Platform,
   type PullRequest,
   type PullResponse,
@@ -94,18 +95,22 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
         scope: scopeBody(r.scope),
         idempotencyKey: r.idempotencyKey,
         changes: r.changes,
+        ...(r.bulk ? { bulk: true } : {}),
       }),
     catalog: () => request<Catalog>("GET", "/v1/catalog"),
     registry: async (platform: Platform) =>
       (await request<{ apps: RegistryEntry[] }>("GET", `/v1/registry?platform=${platform}`)).apps,
     deleteApp: (scope: AppScope, requestId: string) =>
       request<DeleteResult>("DELETE", app(scope.appId), { requestId }),
-    deleteAll: (requestId: string) => request<DeleteResult>("POST", "/v1/bulk-delete", { requestId }),
-    live: (apps: readonly AppScope[]) =>
-      liveChannel(
-        `${base}/v1/live?${apps.map((a) => `scope=${[a.appId, a.platform, a.appVersion].map(encodeURIComponent).join(",")}`).join("&")}`,
-        openLive,
-      ),
+    deleteAll: (requestId: string, platform?: Platform) =>
+      request<DeleteResult>("POST", "/v1/bulk-delete", { requestId, ...(platform ? { platform } : {}) }),
+    live: (apps: readonly AppScope[], liveOptions: LiveOptions = {}) => {
+      const query = apps.map(
+        (a) => `scope=${[a.appId, a.platform, a.appVersion].map(encodeURIComponent).join(",")}`,
+      );
+      if (liveOptions.catalog) query.push("catalog=1");
+      return liveChannel(`${base}/v1/live?${query.join("&")}`, openLive);
+    },
   };
 }
 

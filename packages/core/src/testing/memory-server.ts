@@ -1,6 +1,6 @@
 import { filter, Observable, Subject } from "rxjs";
 import { HokanError } from "../errors.js";
-import type { Transport } from "../ports.js";
+import type { LiveOptions, Transport } from "../ports.js";
 import type {
   AppScope,
   Catalog,
@@ -24,10 +24,13 @@ import {
   liveDocuments,
   liveEventFor,
   pageLength,
+  planBulkDelete,
   planPull,
   pushFingerprint,
   type ServerLimits,
+  type SkippedApp,
   type StoredDocument,
+  withoutDocuments,
 } from "../server-rules.js";
 
 interface AppState {
@@ -143,7 +146,7 @@ export class MemoryServer {
 
   /** @internal */
   handlePush(c: Credentials, request: PushRequest): PushResponse {
-    this.authorize(c, request.scope, "backup");
+    this.authorize(c, request.scope, request.bulk === true ? "bulkBackup" : "backup");
     const invalid = checkPush(request, this.limits);
     if (invalid) throw invalid;
     const app = this.app(c.accountId, request.scope);
@@ -241,7 +244,12 @@ export class MemoryServer {
   }
 
   /** @internal */
-  handleDelete(c: Credentials, appIds: readonly string[] | "all", requestId: string): DeleteResult {
+  handleDelete(
+    c: Credentials,
+    appIds: readonly string[] | "all",
+    requestId: string,
+    platform?: Platform,
+  ): DeleteResult {
     if (c.entitled === false) throw new HokanError("not-entitled", "the account is not entitled to backup");
     if (typeof requestId !== "string" || !/^[\w-]{8,128}$/.test(requestId)) {
       throw new HokanError(
@@ -252,7 +260,20 @@ export class MemoryServer {
     const answered = this.deleteAnswers.get(`${c.accountId}\u0000${requestId}`);
     if (answered) return structuredClone(answered);
     const apps = this.accounts.get(c.accountId) ?? new Map<string, AppState>();
-    const targets = appIds === "all" ? [...apps.keys()].filter((a) => !c.apps || c.apps.includes(a)) : appIds;
+    let targets: readonly string[] = appIds === "all" ? [] : appIds;
+    let skipped: SkippedApp[] = [];
+    if (appIds === "all") {
+      const bulk = planBulkDelete(
+        [...apps].flatMap(([appId, app]) =>
+          !c.apps || c.apps.includes(appId) ? [{ appId, platform: app.scope.platform }] : [],
+        ),
+        (appId, on) => this.entry(appId, on),
+        platform,
+        this.options.now(),
+      );
+      targets = bulk.take;
+      skipped = bulk.skipped;
+    }
     const out: { appId: string; epoch: number }[] = [];
     for (const appId of targets) {
       const app = apps.get(appId);
@@ -265,7 +286,7 @@ export class MemoryServer {
       this.deleteLog.push({ accountId: c.accountId, appId, epoch: app.epoch, at: this.options.now() });
       this.live.next({ accountId: c.accountId, event: { type: "deleted", appId, epoch: app.epoch } });
     }
-    const result = { apps: out };
+    const result: DeleteResult = { apps: out, ...(skipped.length > 0 ? { skipped } : {}) };
     this.deleteAnswers.set(`${c.accountId}\u0000${requestId}`, structuredClone(result));
     for (const k of this.deleteAnswers.keys()) {
       if (this.deleteAnswers.size <= (this.options.rememberAnswers ?? 1000)) break;
@@ -280,17 +301,32 @@ export class MemoryServer {
   }
 
   /** @internal */
-  liveFor(c: Credentials, apps: readonly AppScope[]): Observable<LiveEvent> {
+  liveFor(c: Credentials, apps: readonly AppScope[], options: LiveOptions = {}): Observable<LiveEvent> {
     const scopes = new Map(apps.map((a) => [a.appId, a]));
+    const catalog = options.catalog === true;
     return new Observable<LiveEvent>((subscriber) => {
+      if (apps.length === 0 && !catalog) {
+        subscriber.error(new HokanError("bad-request", "name at least one app, or ask for the catalog"));
+        return;
+      }
       this.openLive++;
       subscriber.add(() => {
         this.openLive--;
       });
       const sub = this.live
-        .pipe(filter((m) => m.accountId === c.accountId && scopes.has(m.event.appId)))
+        .pipe(
+          filter(
+            (m) =>
+              m.accountId === c.accountId &&
+              (scopes.has(m.event.appId) || (catalog && (!c.apps || c.apps.includes(m.event.appId)))),
+          ),
+        )
         .subscribe((m) => {
-          const scope = scopes.get(m.event.appId) as AppScope;
+          const scope = scopes.get(m.event.appId);
+          if (!scope) {
+            subscriber.next(withoutDocuments(m.event));
+            return;
+          }
           const entry = this.entry(scope.appId, scope.platform);
           subscriber.next(liveEventFor(m.event, scope, entry, this.options.now()));
         });
@@ -298,7 +334,7 @@ export class MemoryServer {
     });
   }
 
-  private authorize(c: Credentials, scope: AppScope, op: "backup" | "restore"): void {
+  private authorize(c: Credentials, scope: AppScope, op: "backup" | "bulkBackup" | "restore"): void {
     if (c.entitled === false) throw new HokanError("not-entitled", "the account is not entitled to backup");
     if (c.apps && !c.apps.includes(scope.appId)) {
       throw new HokanError("forbidden", `this token does not allow ${scope.appId}`);
@@ -343,8 +379,8 @@ class MemoryConnection implements Transport {
   push(request: PushRequest): Promise<PushResponse> {
     return answer(() => this.server.handlePush(this.credentials, structuredClone(request)));
   }
-  live(apps: readonly AppScope[]): Observable<LiveEvent> {
-    return this.server.liveFor(this.credentials, apps);
+  live(apps: readonly AppScope[], options?: LiveOptions): Observable<LiveEvent> {
+    return this.server.liveFor(this.credentials, apps, options);
   }
   catalog(): Promise<Catalog> {
     return answer(() => this.server.handleCatalog(this.credentials));
@@ -355,8 +391,8 @@ class MemoryConnection implements Transport {
   deleteApp(scope: AppScope, requestId: string): Promise<DeleteResult> {
     return answer(() => this.server.handleDelete(this.credentials, [scope.appId], requestId));
   }
-  deleteAll(requestId: string): Promise<DeleteResult> {
-    return answer(() => this.server.handleDelete(this.credentials, "all", requestId));
+  deleteAll(requestId: string, platform?: Platform): Promise<DeleteResult> {
+    return answer(() => this.server.handleDelete(this.credentials, "all", requestId, platform));
   }
 }
 

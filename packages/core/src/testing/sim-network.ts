@@ -72,8 +72,8 @@ export class SimNetwork {
       catalog: () => call(() => server.catalog()),
       registry: (p) => call(() => server.registry(p)),
       deleteApp: (s, id) => call(() => server.deleteApp(s, id)),
-      deleteAll: (id) => call(() => server.deleteAll(id)),
-      live: (apps) => this.liveLink(state$, server.live(apps)),
+      deleteAll: (id, platform) => call(() => server.deleteAll(id, platform)),
+      live: (apps, options) => this.liveLink(state$, server.live(apps, options)),
     };
     return {
       transport,

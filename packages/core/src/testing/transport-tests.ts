@@ -33,6 +33,7 @@ export const TRANSPORT_TEST_REGISTRY: readonly RegistryEntry[] = [
     capabilities: ["backup", "restore"],
     minVersion: "2.0.0",
   },
+  { appId: "jp.example.solo", platform: "android", capabilities: ["backup", "restore"] },
 ];
 
 /** What a {@link runTransportTests} setup provides: a server with {@link TRANSPORT_TEST_REGISTRY}, fresh. */
@@ -47,6 +48,8 @@ export interface TransportSetup {
 const MAIL: AppScope = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" };
 const NOTES: AppScope = { appId: "jp.example.notes", appVersion: "1.0.0", platform: "android" };
 const STRICT: AppScope = { appId: "jp.example.strict", appVersion: "2.0.0", platform: "android" };
+/** An app the registry offers neither bulk backup nor bulk delete for. */
+const SOLO: AppScope = { appId: "jp.example.solo", appVersion: "1.0.0", platform: "android" };
 
 let counter = 0;
 const uid = (p: string) => `${p}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
@@ -568,6 +571,60 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         ]);
         const [bad] = await push(put("x", null, { kind: "default" }));
         expect(bad).toMatchObject({ status: "rejected", code: "bad-request" });
+      }),
+    );
+
+    it(
+      "refuses a bulk push, and leaves out of a bulk delete, an app the registry offers no bulk backup or delete for",
+      withServer(async (s) => {
+        const t = await s.connect(uid("acct"));
+        await rejectsWith(
+          t.push({ scope: SOLO, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })], bulk: true }),
+          "capability",
+        );
+        for (const scope of [SOLO, MAIL]) {
+          const res = await t.push({ scope, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
+          expect(res.results[0]?.status).toBe("accepted");
+        }
+        const bulk = await t.push({
+          scope: MAIL,
+          idempotencyKey: uid("key"),
+          changes: [put("b", { v: 1 })],
+          bulk: true,
+        });
+        expect(bulk.results[0]?.status).toBe("accepted");
+        // On iOS the registry offers Mail no bulk delete either.
+        const fromIos = await t.deleteAll(uid("del"), "ios");
+        expect(fromIos.apps).toEqual([]);
+        expect(fromIos.skipped).toEqual([
+          { appId: MAIL.appId, code: "capability" },
+          { appId: SOLO.appId, code: "unsupported" },
+        ]);
+        const result = await t.deleteAll(uid("del"), "android");
+        expect(result.apps.map((a) => a.appId)).toEqual([MAIL.appId]);
+        expect(result.skipped).toEqual([{ appId: SOLO.appId, code: "capability" }]);
+        expect((await t.catalog()).apps.map((a) => a.appId)).toEqual([SOLO.appId]);
+      }),
+    );
+
+    it(
+      "hints a catalog channel of every app of the account, without documents",
+      withServer(async (s) => {
+        const account = uid("acct");
+        const writer = await s.connect(account);
+        const screen = await s.connect(account);
+        const events = firstValueFrom(
+          screen.live([], { catalog: true }).pipe(take(3), toArray(), timeout(10_000)),
+        );
+        await new Promise((r) => setTimeout(r, 200));
+        await writer.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
+        await writer.push({ scope: NOTES, idempotencyKey: uid("key"), changes: [put("n", { v: 1 })] });
+        await writer.deleteApp(MAIL, uid("del"));
+        expect(await events).toEqual([
+          { type: "changed", appId: MAIL.appId, epoch: 1, seq: 1 },
+          { type: "changed", appId: NOTES.appId, epoch: 1, seq: 1 },
+          { type: "deleted", appId: MAIL.appId, epoch: 2 },
+        ]);
       }),
     );
 
