@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   "server",
   "storage",
   "protocol",
+  "internal",
 ] as const;
 
 /** One stable error code. */
@@ -104,6 +105,12 @@ export const ERROR_TABLE: { readonly [C in ErrorCode]: CodeInfo } = {
   server: { status: 500, retryable: true, action: "It is retried; report it if it persists." },
   storage: { status: 500, retryable: true, action: "Local storage failed; it is retried." },
   protocol: { status: 400, retryable: false, action: "Client and server speak different protocol versions." },
+  internal: {
+    status: 500,
+    retryable: false,
+    action:
+      "A bug in the app's code (a conflict handler, a migration) or in Hokan; replication stops until the app restarts or an input changes. Report it with its cause.",
+  },
 };
 
 /** Options for {@link HokanError}. */
@@ -157,21 +164,55 @@ export class HokanError extends Error {
     return codes.length === 0 || codes.includes(v.code);
   }
 
-  /** Wraps anything thrown into a HokanError, keeping HokanErrors as they are. */
+  /**
+   * Wraps anything thrown into a HokanError, keeping HokanErrors as they are. One that crossed a worker as a plain
+   * object ({@link toJSON}) is rebuilt with its own detail, retryability and details.
+   */
   static from(value: unknown, fallback: ErrorCode = "server"): HokanError {
     if (value instanceof HokanError) return value;
     if (HokanError.is(value)) {
-      const v = value as HokanError;
-      return new HokanError(v.code, v.message, { retryable: v.retryable, cause: value });
+      const v = value as Partial<HokanError> & { code: ErrorCode };
+      const detail = typeof v.detail === "string" ? v.detail : withoutAdvice(String(v.message ?? ""), v.code);
+      return new HokanError(v.code, detail, {
+        ...(typeof v.retryable === "boolean" ? { retryable: v.retryable } : {}),
+        ...(isRecord(v.details) ? { details: v.details } : {}),
+        cause: value,
+      });
     }
     const message = value instanceof Error ? value.message : String(value);
     return new HokanError(fallback, message, { cause: value });
   }
 
-  /** A JSON-safe form (what crosses workers and what status snapshots hold). */
-  toJSON(): { name: "HokanError"; code: ErrorCode; message: string; retryable: boolean } {
-    return { name: "HokanError", code: this.code, message: this.message, retryable: this.retryable };
+  /** A JSON-safe form (what crosses workers); {@link from} rebuilds the same error from it. */
+  toJSON(): {
+    name: "HokanError";
+    code: ErrorCode;
+    message: string;
+    detail: string;
+    retryable: boolean;
+    status: number;
+    details?: Readonly<Record<string, unknown>>;
+  } {
+    return {
+      name: "HokanError",
+      code: this.code,
+      message: this.message,
+      detail: this.detail,
+      retryable: this.retryable,
+      status: this.status,
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
   }
+}
+
+/** A message without the ` (code: advice)` its constructor appended, from an error that lost its `detail`. */
+function withoutAdvice(message: string, code: ErrorCode): string {
+  const suffix = ` (${code}: ${ERROR_TABLE[code].action})`;
+  return message.endsWith(suffix) ? message.slice(0, -suffix.length) : message;
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Type guard for a string that is one of {@link ERROR_CODES}. */

@@ -26,6 +26,7 @@ export {
 export { compareHlc, decodeHlc, encodeHlc, HLC_ZERO, type HlcTime, HybridLogicalClock } from "./hlc.js";
 export {
   type BackedUpApp,
+  type BulkBackupOptions,
   type BulkBackupResult,
   createDeviceHub,
   DeviceHub,
@@ -90,7 +91,16 @@ export {
   type ServerDocument,
   type WriteKind,
 } from "./protocol.js";
-export type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./replication/api.js";
+export type {
+  DocumentChange,
+  IdleResult,
+  Replication,
+  ReplicationOptions,
+  SyncOptions,
+  SyncResult,
+  WaitOptions,
+  WriteChange,
+} from "./replication/api.js";
 export {
   type BackoffOptions,
   backoffDelay,
@@ -106,7 +116,7 @@ export {
 } from "./replication/machine.js";
 export { createReplication } from "./replication/replication.js";
 export { type AdaptedDocument, type Migration, type Migrations, Schema } from "./replication/schema.js";
-export type { ReplicationStatus, StatusError } from "./replication/status.js";
+export type { ReplicationStatus, StatusError, StatusReason } from "./replication/status.js";
 export { type Runtime, randomId, systemRuntime, type TimerHandle } from "./runtime.js";
 export {
   applyPatch,

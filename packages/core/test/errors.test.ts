@@ -22,6 +22,24 @@ describe("HokanError", () => {
     expect(HokanError.from(plain).code).toBe("quota");
   });
 
+  it("comes back the same after crossing a worker as JSON: message once, details and retryability kept", () => {
+    const sent = new HokanError("rate-limited", "socket hung up", {
+      retryable: false,
+      details: { retryAfterMs: 2000 },
+    });
+    const plain = JSON.parse(JSON.stringify(sent));
+    expect(plain).toMatchObject({ detail: "socket hung up", status: 429, details: { retryAfterMs: 2000 } });
+    const back = HokanError.from(plain);
+    expect(back.message).toBe(sent.message);
+    expect(back.detail).toBe("socket hung up");
+    expect(back.details).toEqual({ retryAfterMs: 2000 });
+    expect(back.retryable).toBe(false);
+    // An older sender's form without `detail`: the advice is still not appended twice.
+    const { detail: _, ...older } = plain;
+    expect(HokanError.from(older).message).toBe(sent.message);
+    expect(HokanError.from(HokanError.from(older).toJSON()).message).toBe(sent.message);
+  });
+
   it("wraps anything else with a fallback code", () => {
     const e = HokanError.from(new TypeError("fetch failed"), "network");
     expect(e.code).toBe("network");

@@ -4,8 +4,10 @@ import {
   type BackedUpApp,
   createDeviceHub,
   type DeviceHub,
+  HokanError,
   type HubApp,
   type NetworkState,
+  type RegistryEntry,
 } from "../src/index.js";
 import { ManualRuntime, MemoryServer, MemoryStore, openRegistry } from "../src/testing/index.js";
 
@@ -22,22 +24,39 @@ const NOTES: HubApp = {
   collections: { prefs: "lww" },
 };
 
-function world() {
+function world(registry: readonly RegistryEntry[] = openRegistry([MAIL.appId, NOTES.appId])) {
   const runtime = new ManualRuntime();
-  const server = new MemoryServer({
-    registry: openRegistry([MAIL.appId, NOTES.appId]),
-    now: () => runtime.now(),
-  });
+  const server = new MemoryServer({ registry, now: () => runtime.now() });
+  /** The server answers (while true) or every request fails as an unreachable one does. */
+  const reachable = { value: true };
   const hubs: { hub: DeviceHub; network$: BehaviorSubject<NetworkState>; store: MemoryStore }[] = [];
-  const device = async (id: string, store = new MemoryStore()) => {
+  const device = async (
+    id: string,
+    store = new MemoryStore(),
+    extra: Partial<Parameters<typeof createDeviceHub>[0]> = {},
+  ) => {
     const network$ = new BehaviorSubject<NetworkState>({ online: true, roaming: false });
+    const unreachable = () => Promise.reject(new HokanError("network", "connect ECONNREFUSED"));
     const hub = await createDeviceHub({
       store,
-      connect: (accountId) => server.connect({ accountId }),
+      connect: (accountId) => {
+        const t = server.connect({ accountId });
+        return {
+          ...t,
+          pull: (r) => (reachable.value ? t.pull(r) : unreachable()),
+          push: (r) => (reachable.value ? t.push(r) : unreachable()),
+          catalog: () => (reachable.value ? t.catalog() : unreachable()),
+          deleteAll: (id, p) => (reachable.value ? t.deleteAll(id, p) : unreachable()),
+          live: (a, o) => t.live(a, o),
+          registry: (p) => t.registry(p),
+          deleteApp: (sc, id) => t.deleteApp(sc, id),
+        };
+      },
       deviceId: id,
       platform: "android",
       network$,
       runtime,
+      ...extra,
     });
     const d = { hub, network$, store };
     hubs.push(d);
@@ -51,7 +70,7 @@ function world() {
       { stepMs: 50, maxMs: 600_000 },
     );
   };
-  return { runtime, server, device, settle };
+  return { runtime, server, device, settle, reachable };
 }
 
 function isIdle(hub: DeviceHub, appId: string): boolean {
@@ -124,8 +143,8 @@ describe("device hub", () => {
     await mail.put("settings", "a", { v: 1 });
     await notes.put("prefs", "b", { v: 1 });
     expect(await d.hub.bulkBackup()).toEqual([
-      { appId: MAIL.appId, outcome: "held", reason: "roaming" },
-      { appId: NOTES.appId, outcome: "held", reason: "roaming" },
+      { appId: MAIL.appId, outcome: "held", acknowledged: false, reason: "roaming", pending: 1 },
+      { appId: NOTES.appId, outcome: "held", acknowledged: false, reason: "roaming", pending: 1 },
     ]);
     expect(row(await listOf(d.hub), MAIL.appId)).toMatchObject({
       state: "held",
@@ -198,6 +217,117 @@ describe("device hub", () => {
     ]);
     await old.hub.close();
     await fresh.hub.close();
+  });
+
+  it("bulk backup says an app is backed up only when the server acknowledged it", async () => {
+    const w = world();
+    const d = await w.device("phone");
+    await d.hub.setAccount("alice");
+    const [mail] = [await d.hub.register(MAIL), await d.hub.register(NOTES)];
+    await w.settle();
+    w.reachable.value = false;
+    // Nothing pending, the server unreachable: not "backed up".
+    const results = await d.hub.bulkBackup({ timeoutMs: 10_000 });
+    expect(results.map((r) => [r.appId, r.outcome, r.acknowledged])).toEqual([
+      [MAIL.appId, "failed", false],
+      [NOTES.appId, "failed", false],
+    ]);
+    expect(results[0]).toMatchObject({ error: { code: "network" }, pending: 0 });
+    await mail.put("settings", "x", { v: 1 });
+    const pending = await d.hub.bulkBackup({ timeoutMs: 10_000 });
+    expect(pending[0]).toMatchObject({ outcome: "failed", pending: 1, error: { code: "network" } });
+    w.reachable.value = true;
+    const ok = await d.hub.bulkBackup({ timeoutMs: 10_000 });
+    expect(ok).toEqual([
+      { appId: MAIL.appId, outcome: "backed-up", acknowledged: true, pending: 0 },
+      { appId: NOTES.appId, outcome: "backed-up", acknowledged: true, pending: 0 },
+    ]);
+    await d.hub.close();
+  });
+
+  it("bulk delete rejects with a typed error when the server is unreachable, and deletes nothing", async () => {
+    const w = world();
+    const d = await w.device("phone");
+    await d.hub.setAccount("alice");
+    await (await d.hub.register(MAIL)).put("settings", "x", { v: 1 });
+    await w.settle();
+    w.reachable.value = false;
+    const error = await d.hub.bulkDelete().catch((e: unknown) => e);
+    expect(HokanError.is(error, "network")).toBe(true);
+    expect(w.server.documents("alice", MAIL.appId)).toHaveLength(1);
+    await d.hub.close();
+  });
+
+  it("bulk backup and bulk delete leave out the apps the registry does not offer them for", async () => {
+    const w = world([
+      {
+        appId: MAIL.appId,
+        platform: "android",
+        capabilities: ["backup", "restore", "bulkBackup", "bulkDelete"],
+      },
+      { appId: NOTES.appId, platform: "android", capabilities: ["backup", "restore"] },
+    ]);
+    const d = await w.device("phone");
+    await d.hub.setAccount("alice");
+    const [mail, notes] = [await d.hub.register(MAIL), await d.hub.register(NOTES)];
+    await w.settle();
+    await mail.put("settings", "x", { v: 1 });
+    await notes.put("prefs", "p", { v: 1 });
+    const results = await d.hub.bulkBackup();
+    expect(results.map((r) => [r.appId, r.outcome, r.outcome === "held" ? r.reason : undefined])).toEqual([
+      [MAIL.appId, "backed-up", undefined],
+      [NOTES.appId, "held", "capability"],
+    ]);
+    await w.settle();
+    const deleted = await d.hub.bulkDelete();
+    expect(deleted.apps.map((a) => a.appId)).toEqual([MAIL.appId]);
+    expect(deleted.skipped).toEqual([{ appId: NOTES.appId, code: "capability" }]);
+    expect(w.server.documents("alice", NOTES.appId).map((x) => x.data)).toEqual([{ v: 1 }]);
+    expect((await listOf(d.hub)).map((r) => [r.appId, r.documents])).toEqual([
+      [MAIL.appId, 0],
+      [NOTES.appId, 1],
+    ]);
+    await d.hub.close();
+  });
+
+  it("keeps the list right on the account's other devices, apps not on them included", async () => {
+    const w = world();
+    const a = await w.device("phone");
+    const b = await w.device("tablet");
+    await a.hub.setAccount("alice");
+    await b.hub.setAccount("alice");
+    const mail = await a.hub.register(MAIL);
+    const notes = await a.hub.register(NOTES);
+    await b.hub.register(MAIL);
+    await w.settle();
+    await mail.put("settings", "x", { v: 1 });
+    await notes.put("prefs", "p", { v: 1 });
+    await w.settle();
+    const list = await listOf(b.hub);
+    expect(row(list, MAIL.appId)).toMatchObject({ documents: 1, state: "up-to-date", onDevice: true });
+    expect(row(list, MAIL.appId)?.lastBackupAt).toBeGreaterThan(0);
+    expect(row(list, NOTES.appId)).toMatchObject({ documents: 1, state: "not-on-device" });
+    await a.hub.bulkDelete();
+    await w.settle();
+    expect((await listOf(b.hub)).map((r) => [r.appId, r.documents])).toEqual([[MAIL.appId, 0]]);
+    await a.hub.close();
+    await b.hub.close();
+  });
+
+  it("shows an account without the contract as not entitled", async () => {
+    const w = world();
+    const d = await w.device("phone", new MemoryStore(), { entitled$: new BehaviorSubject(false) });
+    await d.hub.setAccount("alice");
+    await d.hub.register(MAIL);
+    await w.settle();
+    expect(row(await listOf(d.hub), MAIL.appId)).toMatchObject({
+      state: "not-entitled",
+      reason: "not-entitled",
+    });
+    expect(await d.hub.bulkBackup()).toEqual([
+      { appId: MAIL.appId, outcome: "held", acknowledged: false, reason: "not-entitled", pending: 0 },
+    ]);
+    await d.hub.close();
   });
 
   it("refuses app access without an account, with a clear error", async () => {

@@ -136,7 +136,7 @@ describe("replication state machine", () => {
     expect(lifted.context.fatalCode).toBeUndefined();
   });
 
-  it("retries instead of stopping when the refused request was made under older inputs", () => {
+  it("decides again at once, never backing off, when the refused request was made under older inputs", () => {
     const pushing = run([allowed(5), { type: "start" }, { type: "pull-done", more: false }]);
     expect(pushing.state).toBe("pushing");
     const upgraded = run([allowed(6)], pushing.state, pushing.context);
@@ -145,8 +145,19 @@ describe("replication state machine", () => {
       upgraded.state,
       upgraded.context,
     );
-    expect(refused.state).toBe("backoff");
-    expect(refused.effects).toEqual(["schedule-retry"]);
+    expect(refused.state).toBe("pushing");
+    expect(refused.effects).toEqual(["push"]);
+    // Inputs that now deny the operation (the registry learned the app is unknown): rest, and say why in status.
+    const denied = run(
+      [
+        { type: "policy", backupAllowed: false, restoreAllowed: false, inputsVersion: 7 },
+        { type: "failed", code: "unsupported", retryable: false, inputsVersion: 6 },
+      ],
+      refused.state,
+      refused.context,
+    );
+    expect(denied.state).toBe("idle");
+    expect(denied.effects).toEqual([]);
   });
 
   it("ignores late answers once stopped", () => {

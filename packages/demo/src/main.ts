@@ -134,7 +134,11 @@ function render(): void {
     () => {
       void hub.bulkBackup().then((results) => {
         message = results
-          .map((r) => `${r.appId}: ${r.outcome === "backed-up" ? t(lang, "backedUp") : t(lang, r.reason)}`)
+          .map((r) => {
+            if (r.outcome === "backed-up") return `${r.appId}: ${t(lang, "backedUp")}`;
+            if (r.outcome === "held") return `${r.appId}: ${t(lang, r.reason)}`;
+            return `${r.appId}: ${t(lang, "notBackedUp")} (${t(lang, errorWord(r.error.code))})`;
+          })
           .join(" · ");
         render();
       });
@@ -145,13 +149,26 @@ function render(): void {
     "bulk-delete",
     () => {
       if (!confirm(t(lang, "confirmDelete"))) return;
-      void hub.bulkDelete().then(() => {
-        message = t(lang, "deleted");
-        render();
-      });
+      void hub.bulkDelete().then(
+        (result) => {
+          message = result.skipped?.length
+            ? `${t(lang, "deleted")} · ${result.skipped.map((s) => `${s.appId}: ${t(lang, s.code)}`).join(" · ")}`
+            : t(lang, "deleted");
+          render();
+        },
+        (error: { code?: string }) => {
+          message = `${t(lang, "notDeleted")} (${t(lang, errorWord(error.code ?? "server"))})`;
+          render();
+        },
+      );
     },
     "click",
   );
+}
+
+/** The word for an error code (`network` is a heading's word on this page). */
+function errorWord(code: string): string {
+  return code === "network" ? "unreachable" : code;
 }
 
 let unmountSamples: (() => void) | undefined;

@@ -1,7 +1,9 @@
 import type { AddressInfo } from "node:net";
 import {
   type ConflictStrategy,
+  createDeviceHub,
   createReplication,
+  type DeviceHub,
   type DeviceSettings,
   type Migrations,
   type NetworkState,
@@ -23,7 +25,7 @@ import {
 import { DexieStore } from "@hokan/storage";
 import { createHttpTransport } from "@hokan/transport";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
-import { BehaviorSubject } from "rxjs";
+import { BehaviorSubject, type Observable } from "rxjs";
 import { FaultProxy } from "./fault-proxy.js";
 
 export const SECRET = "hokan-e2e-secret-0123456789abcdef0123456789";
@@ -140,13 +142,17 @@ export class Device {
   }
 
   /** Starts an app's replication for the signed-in account. */
-  async start(app: E2EApp, baseUrl = this.baseUrl): Promise<Replication> {
+  async start(
+    app: E2EApp,
+    baseUrl = this.baseUrl,
+    token: () => Promise<string> | string = () => signDevelopmentToken(SECRET, { account: this.accountId }),
+  ): Promise<Replication> {
     const account = this.accountId;
     const replication = createReplication({
       store: this.store,
       transport: createHttpTransport({
         baseUrl,
-        token: () => signDevelopmentToken(SECRET, { account }),
+        token,
         timeoutMs: 5000,
         retry: { attempts: 2, baseMs: 20, maxMs: 200 },
       }),
@@ -234,6 +240,45 @@ export async function settled(devices: readonly Device[], timeoutMs = 30_000): P
     await new Promise((r) => setTimeout(r, 150));
     if (resting()) return;
   }
+}
+
+/** A device's hub (what its settings screen runs) on the real server: its own IndexedDB, the device's token. */
+export interface HubDevice {
+  readonly hub: DeviceHub;
+  readonly network$: BehaviorSubject<NetworkState>;
+  close(): Promise<void>;
+}
+
+export async function startHub(
+  baseUrl: string,
+  deviceId: string,
+  options: { platform?: Platform; entitled$?: Observable<boolean>; debounceMs?: number } = {},
+): Promise<HubDevice> {
+  const network$ = new BehaviorSubject<NetworkState>({ online: true, roaming: false });
+  const store = new DexieStore({ indexedDB: new IDBFactory(), IDBKeyRange, name: `hub-${deviceId}` });
+  const hub = await createDeviceHub({
+    store,
+    connect: (account) =>
+      createHttpTransport({
+        baseUrl,
+        token: () => signDevelopmentToken(SECRET, { account, device: true }),
+        timeoutMs: 5000,
+        retry: { attempts: 2, baseMs: 20, maxMs: 200 },
+      }),
+    deviceId,
+    platform: options.platform ?? "android",
+    network$,
+    debounceMs: options.debounceMs ?? 20,
+    ...(options.entitled$ ? { entitled$: options.entitled$ } : {}),
+  });
+  return {
+    hub,
+    network$,
+    close: async () => {
+      await hub.close();
+      await store.close();
+    },
+  };
 }
 
 /** A client of the server as the settings screen would be (device token), for catalog and bulk delete. */

@@ -10,13 +10,15 @@ import {
 } from "rxjs";
 import type { ConflictStrategy } from "../conflict/types.js";
 import { HokanError } from "../errors.js";
-import type { DeviceSettings, NetworkState, PolicyReason } from "../policy.js";
+import type { DeviceSettings, NetworkState } from "../policy.js";
 import type { DeviceValues, LocalStore, Transport } from "../ports.js";
 import type { Catalog, CatalogEntry, DeleteResult, Platform } from "../protocol.js";
-import type { Replication } from "../replication/api.js";
+import type { Replication, SyncResult } from "../replication/api.js";
+import { LiveChannel } from "../replication/live-channel.js";
+import { DEFAULT_BACKOFF } from "../replication/machine.js";
 import { createReplication } from "../replication/replication.js";
 import type { Migrations } from "../replication/schema.js";
-import type { ReplicationStatus } from "../replication/status.js";
+import type { ReplicationStatus, StatusError, StatusReason } from "../replication/status.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 
 /** An app on the device, as it registers with the hub. */
@@ -43,6 +45,11 @@ export interface DeviceHubOptions {
   readonly runtime?: Runtime;
   /** Automatic backup waits this long after an app's last write, to send a burst in one push (default 250 ms). */
   readonly debounceMs?: number;
+  /**
+   * Whether the account's contract includes backup (default: always). While it says no, every app's backup and
+   * restore are denied (`not-entitled`) and the list shows it; the server refuses such an account's requests too.
+   */
+  readonly entitled$?: Observable<boolean>;
 }
 
 /** One row of the backed-up apps list. */
@@ -55,25 +62,74 @@ export interface BackedUpApp {
   readonly lastBackupAt?: number;
   readonly documents: number;
   readonly bytes: number;
+  /**
+   * - `up-to-date`, `pending` (changes wait here; `lastError` says why a retry is due), `syncing`;
+   * - `held`: waiting for the device (`reason`: offline, roaming, disabled, no-account);
+   * - refused by policy, as `reason` says: `not-entitled`, `unsupported`, `capability`, `retired`,
+   *   `upgrade-required`, `quota`;
+   * - `failed`: replication stopped on an error until something changes (`reason` is its code: `unauthorized`,
+   *   `forbidden`, `internal`, ...; `lastError` has the message);
+   * - `not-on-device`: in the account's catalog only.
+   */
   readonly state:
     | "up-to-date"
     | "pending"
     | "syncing"
     | "held"
+    | "not-entitled"
+    | "unsupported"
+    | "capability"
     | "retired"
     | "upgrade-required"
-    | "capability"
+    | "quota"
+    | "failed"
     | "not-on-device";
   /** Changes waiting on this device. */
   readonly pending: number;
-  /** Why backup waits or is refused. */
-  readonly reason?: PolicyReason;
+  /** Why backup waits or is refused (the app's `status.reason`). */
+  readonly reason?: StatusReason;
+  /** The app's last failure on this device, until its next success. */
+  readonly lastError?: StatusError;
 }
 
-/** What bulk backup did for one app. */
+/**
+ * What bulk backup did for one app; `acknowledged` only when the server answered and holds every change made here.
+ * `held`: policy did not let it run (`reason`: offline, roaming, disabled, capability when the registry does not
+ * offer bulk backup for the app, ...). `failed`: the server could not be reached in time or refused (`error`);
+ * automatic backup keeps retrying.
+ */
 export type BulkBackupResult =
-  | { readonly appId: string; readonly outcome: "backed-up" }
-  | { readonly appId: string; readonly outcome: "held"; readonly reason: PolicyReason | "pending" };
+  | {
+      readonly appId: string;
+      readonly outcome: "backed-up";
+      readonly acknowledged: true;
+      readonly pending: 0;
+    }
+  | {
+      readonly appId: string;
+      readonly outcome: "held";
+      readonly acknowledged: false;
+      readonly reason: StatusReason;
+      readonly pending: number;
+    }
+  | {
+      readonly appId: string;
+      readonly outcome: "failed";
+      readonly acknowledged: false;
+      readonly error: StatusError;
+      readonly reason?: StatusReason;
+      readonly pending: number;
+    };
+
+/** Options of {@link DeviceHub.bulkBackup}. */
+export interface BulkBackupOptions {
+  /** Called as each app finishes: how many are done, of how many. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** How long each app may take before it counts as `failed` with `timeout` (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Stops waiting: the call rejects with the signal's reason (backups go on in the background). */
+  readonly signal?: AbortSignal;
+}
 
 const SETTINGS_KEY = "hokan:device-settings";
 const ACCOUNT_KEY = "hokan:account";
@@ -109,6 +165,12 @@ export class DeviceHub {
   private deviceTransport: Transport | undefined;
   private readonly runtime: Runtime;
   private watch: Subscription | undefined;
+  /** The account's catalog hints (every app's backups and deletes, from any device): the list follows them. */
+  private catalogChannel: LiveChannel | undefined;
+  private catalogNetwork: Subscription | undefined;
+  /** A catalog fetch in flight, and whether another is due after it. */
+  private fetching: Promise<void> | undefined;
+  private fetchAgain = false;
 
   constructor(
     private readonly options: DeviceHubOptions,
@@ -150,6 +212,7 @@ export class DeviceHub {
     for (const r of this.running.values()) await r.stop();
     this.running.clear();
     this.watch?.unsubscribe();
+    this.closeCatalogChannel();
     this.accountId = accountId;
     await this.options.store.setDeviceValue(ACCOUNT_KEY, accountId);
     this.catalog.next({ apps: [] });
@@ -157,6 +220,7 @@ export class DeviceHub {
     if (accountId === null) return;
     for (const app of this.apps.values()) await this.startApp(app);
     this.watchForCatalogChanges();
+    this.openCatalogChannel();
     await this.refreshList().catch(() => undefined);
   }
 
@@ -216,34 +280,47 @@ export class DeviceHub {
     return this.list(this.catalog.value, new Map([...this.running].map(([id, r]) => [id, r.status])));
   }
 
-  /** Backs up every registered app that policy allows, now; says for each what happened or why it waits. */
-  async bulkBackup(onProgress?: (done: number, total: number) => void): Promise<BulkBackupResult[]> {
+  /**
+   * Backs up every registered app now and checks with the server, side by side; says for each whether the server
+   * acknowledged everything, why it is held, or why it failed. Apps the registry does not offer bulk backup for are
+   * `held` with `capability` (their own automatic backup goes on).
+   *
+   * @example
+   * ```ts
+   * const results = await hub.bulkBackup({ onProgress: (done, total) => bar(done / total), timeoutMs: 20_000 });
+   * const failed = results.filter((r) => r.outcome === "failed");
+   * ```
+   */
+  async bulkBackup(
+    options: BulkBackupOptions | ((done: number, total: number) => void) = {},
+  ): Promise<BulkBackupResult[]> {
+    const {
+      onProgress,
+      timeoutMs = 30_000,
+      signal,
+    } = typeof options === "function" ? { onProgress: options } : options;
     this.requireAccount();
-    const results: BulkBackupResult[] = [];
     const apps = [...this.running];
-    for (const [i, [appId, r]] of apps.entries()) {
-      const decision = r.status.backup;
-      if (decision.kind !== "allowed") {
-        results.push({ appId, outcome: "held", reason: decision.reason });
-      } else {
-        await r.refresh();
-        await r.whenIdle();
-        results.push(
-          r.status.pending === 0
-            ? { appId, outcome: "backed-up" }
-            : { appId, outcome: "held", reason: r.status.reason ?? "pending" },
-        );
-      }
-      onProgress?.(i + 1, apps.length);
-    }
+    let done = 0;
+    const results = await Promise.all(
+      apps.map(async ([appId, r]) => {
+        const synced = await r.sync({ bulk: true, timeoutMs, ...(signal ? { signal } : {}) });
+        const result = bulkResult(appId, synced, this.runtime.now());
+        onProgress?.(++done, apps.length);
+        return result;
+      }),
+    );
     await this.refreshList().catch(() => undefined);
     return results;
   }
 
   /**
-   * Deletes every app's backup of the account on the server, and every change queued on this device from before
-   * (each app learns the new epoch at once). Other devices learn it from their live channel. Retried with the same
-   * request id, so a lost answer never deletes twice.
+   * Deletes the account's backup of every app the registry offers bulk delete for on this platform (the others are in
+   * the result's `skipped`), and every change queued on this device for them from before (each app learns the new
+   * epoch at once). Other devices learn it from their live channel. Retried with one request id, so a lost answer
+   * never deletes twice. Rejects with a `HokanError` when no answer came (`network`, `timeout`: retryable; if only the
+   * answer was lost, the backup is gone, and the list shows it once this device hears of it) or the server refused
+   * (`not-entitled`, `forbidden`).
    */
   async bulkDelete(): Promise<DeleteResult> {
     const transport = this.requireAccount();
@@ -251,19 +328,25 @@ export class DeviceHub {
     let result: DeleteResult | undefined;
     for (let attempt = 1; result === undefined; attempt++) {
       try {
-        result = await transport.deleteAll(requestId);
+        result = await transport.deleteAll(requestId, this.options.platform);
       } catch (error) {
-        if (attempt >= 3 || !HokanError.from(error).retryable) throw error;
+        const e = HokanError.from(error, "network");
+        if (attempt >= 3 || !e.retryable) throw e;
       }
     }
-    for (const r of this.running.values()) await r.refresh();
-    this.catalog.next({ apps: [] });
+    const deleted = new Map(result.apps.map((a) => [a.appId, a.epoch]));
+    for (const [appId, r] of this.running) {
+      const epoch = deleted.get(appId);
+      if (epoch !== undefined) await r.backupDeleted(epoch);
+    }
+    this.catalog.next({ apps: this.catalog.value.apps.filter((a) => !deleted.has(a.appId)) });
     await this.refreshList().catch(() => undefined);
     return result;
   }
 
   async close(): Promise<void> {
     this.watch?.unsubscribe();
+    this.closeCatalogChannel();
     for (const r of this.running.values()) await r.stop();
     this.running.clear();
   }
@@ -287,6 +370,7 @@ export class DeviceHub {
       runtime: this.runtime,
       restoreFirst: { timeoutMs: app.restoreTimeoutMs ?? 10_000 },
       debounceMs: this.options.debounceMs ?? 250,
+      ...(this.options.entitled$ ? { entitled$: this.options.entitled$ } : {}),
       ...(app.migrations ? { migrations: app.migrations } : {}),
     });
     this.running.set(app.appId, r);
@@ -295,7 +379,7 @@ export class DeviceHub {
     return r;
   }
 
-  /** The catalog changes when an app backs up or learns of a delete: fetch it again then. */
+  /** The catalog changes when an app here backs up or learns of a delete: fetch it again then. */
   private watchForCatalogChanges(): void {
     this.watch?.unsubscribe();
     const signals = [...this.running.values()].map((r) =>
@@ -304,9 +388,54 @@ export class DeviceHub {
         distinctUntilChanged(),
       ),
     );
-    this.watch = combineLatest(signals).subscribe(() => {
-      void this.refreshList().catch(() => undefined);
-    });
+    this.watch = combineLatest(signals).subscribe(() => this.refreshSoon());
+  }
+
+  /**
+   * The account's catalog hints: a backup or delete of any app from any device (apps not on this device too) is
+   * fetched into the list within one live round trip. Open while the device may talk to the server (online, and not
+   * roaming with overseas use off); reopened with backoff, and the list fetched again after every reopening.
+   */
+  private openCatalogChannel(): void {
+    const transport = this.deviceTransport;
+    if (!transport) return;
+    const channel = new LiveChannel(
+      () => transport.live([], { catalog: true }),
+      this.runtime,
+      DEFAULT_BACKOFF,
+      { event: () => this.refreshSoon(), reopened: () => this.refreshSoon() },
+    );
+    this.catalogChannel = channel;
+    this.catalogNetwork = combineLatest([this.options.network$, this.settingsSubject]).subscribe(
+      ([network, settings]) => channel.want(network.online && (!network.roaming || settings.overseasEnabled)),
+    );
+  }
+
+  private closeCatalogChannel(): void {
+    this.catalogNetwork?.unsubscribe();
+    this.catalogNetwork = undefined;
+    this.catalogChannel?.close();
+    this.catalogChannel = undefined;
+  }
+
+  /** Fetches the catalog again, one fetch at a time: hints arriving meanwhile cause one more fetch after it. */
+  private refreshSoon(): void {
+    if (this.fetching) {
+      this.fetchAgain = true;
+      return;
+    }
+    this.fetching = this.refreshList()
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        this.fetching = undefined;
+        if (this.fetchAgain) {
+          this.fetchAgain = false;
+          this.refreshSoon();
+        }
+      });
   }
 
   private list(catalog: Catalog, statuses: ReadonlyMap<string, ReplicationStatus>): BackedUpApp[] {
@@ -326,17 +455,18 @@ export class DeviceHub {
         pending: status?.pending ?? 0,
       };
       if (!status) return { ...base, state: entry?.status === "retired" ? "retired" : "not-on-device" };
+      const why = {
+        ...(status.reason === undefined ? {} : { reason: status.reason }),
+        ...(status.lastError === undefined ? {} : { lastError: status.lastError }),
+      };
       const b = status.backup;
-      if (
-        b.kind === "denied" &&
-        (b.reason === "retired" || b.reason === "upgrade-required" || b.reason === "capability")
-      ) {
-        return { ...base, state: b.reason, reason: b.reason };
-      }
-      if (entry?.status === "retired") return { ...base, state: "retired", reason: "retired" };
-      if (b.kind !== "allowed") return { ...base, state: "held", reason: b.reason };
-      if (status.state === "pulling" || status.state === "pushing") return { ...base, state: "syncing" };
-      return { ...base, state: status.pending > 0 ? "pending" : "up-to-date" };
+      if (b.kind === "denied") return { ...base, ...why, state: b.reason };
+      if (entry?.status === "retired") return { ...base, ...why, state: "retired", reason: "retired" };
+      if (b.kind === "held") return { ...base, ...why, state: "held" };
+      if (status.state === "fatal") return { ...base, ...why, state: "failed" };
+      if (status.state === "pulling" || status.state === "pushing")
+        return { ...base, ...why, state: "syncing" };
+      return { ...base, ...why, state: status.pending > 0 ? "pending" : "up-to-date" };
     });
   }
 
@@ -349,4 +479,34 @@ export class DeviceHub {
     if (!this.deviceTransport) throw new HokanError("no-account", "set an account on the device first");
     return this.deviceTransport;
   }
+}
+
+/** A sync's result as a row of bulk backup's answer. */
+function bulkResult(appId: string, r: SyncResult, now: number): BulkBackupResult {
+  if (r.outcome === "synced") return { appId, outcome: "backed-up", acknowledged: true, pending: 0 };
+  if (r.outcome === "held" && r.reason !== undefined)
+    return { appId, outcome: "held", acknowledged: false, reason: r.reason, pending: r.pending };
+  const error: StatusError =
+    r.error ??
+    (r.outcome === "timed-out"
+      ? {
+          code: "timeout",
+          message: "the server did not answer in time",
+          retryable: true,
+          at: r.status.lastError?.at ?? 0,
+        }
+      : (r.status.lastError ?? {
+          code: r.reason ?? "server",
+          message: "the backup was not confirmed by the server",
+          retryable: true,
+          at: now,
+        }));
+  return {
+    appId,
+    outcome: "failed",
+    acknowledged: false,
+    error,
+    ...(r.reason === undefined ? {} : { reason: r.reason }),
+    pending: r.pending,
+  };
 }

@@ -7,7 +7,7 @@ import type { AppScope } from "../protocol.js";
 import type { Runtime } from "../runtime.js";
 import type { BackoffOptions } from "./machine.js";
 import type { Migrations } from "./schema.js";
-import type { ReplicationStatus } from "./status.js";
+import type { ReplicationStatus, StatusError, StatusReason } from "./status.js";
 
 /** Options of {@link createReplication}. */
 export interface ReplicationOptions {
@@ -64,6 +64,53 @@ export interface ReplicationOptions {
   readonly debounceMs?: number;
 }
 
+/** How long a wait may take: {@link Replication.whenIdle}, {@link Replication.sync}. */
+export interface WaitOptions {
+  /** Give up after this long (ms, on the replication's runtime clock); the result then says it timed out. */
+  readonly timeoutMs?: number;
+  /** Give up when this aborts: the promise rejects with the signal's reason (an `AbortError` by default). */
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link Replication.whenIdle} found. */
+export interface IdleResult {
+  /** Replication came to rest (idle, held, fatal or stopped); `false` when the wait timed out first. */
+  readonly idle: boolean;
+  /** Nothing is pending: the server acknowledged every change made on this device (refused ones count as pending). */
+  readonly acknowledged: boolean;
+  /** The status when the wait ended. */
+  readonly status: ReplicationStatus;
+}
+
+/** Options of {@link Replication.sync}. */
+export interface SyncOptions extends WaitOptions {
+  /**
+   * A bulk backup (the settings screen's "back up all now"): done only where the registry offers `bulkBackup` for
+   * the app on this platform, and the server refuses its pushes otherwise (`capability`).
+   */
+  readonly bulk?: boolean;
+}
+
+/** What {@link Replication.sync} did. */
+export interface SyncResult {
+  /**
+   * - `synced`: the server answered during the call and acknowledged every change made on this device;
+   * - `held`: policy does not let backup run now (`reason` says why: offline, roaming, disabled, capability, ...);
+   * - `failed`: the server could not be reached or refused (`error`; a change it refused for good counts), or
+   *   replication is stopped for a fatal reason; retryable failures are still retried in the background;
+   * - `timed-out`: `timeoutMs` passed first.
+   */
+  readonly outcome: "synced" | "held" | "failed" | "timed-out";
+  /** `outcome === "synced"`: every change made here before the result is on the server. */
+  readonly acknowledged: boolean;
+  /** Changes still waiting on this device. */
+  readonly pending: number;
+  readonly reason?: StatusReason;
+  readonly error?: StatusError;
+  /** The status when the call ended. */
+  readonly status: ReplicationStatus;
+}
+
 /** One document written by {@link Replication.bulkWrite}: its new state, or `null` to delete it. */
 export interface WriteChange {
   readonly collection: string;
@@ -99,6 +146,17 @@ export interface Replication {
   readonly status: ReplicationStatus;
   /** Local and remote changes of documents. */
   readonly changes$: Observable<DocumentChange>;
+  /**
+   * Starts replicating. Resolves once the app's data is ready on this device and replication runs: it never waits for
+   * the server (an offline first launch must start), so what the server or the registry says comes later, in
+   * `status$` (`reason`, `lastError`) and in the results of {@link whenIdle} and {@link sync} — an app the registry
+   * does not know starts and then shows `reason: "unsupported"`; a token the server refuses after a refresh shows
+   * `state: "fatal"`, `reason: "unauthorized"`.
+   *
+   * Rejects with a `HokanError` only when replication cannot run on this device: `upgrade-required` (the device's
+   * data is of a newer schema than this app: a downgrade), `storage` or `quota` (the local store failed),
+   * `internal` (a migration of the app's data threw). Status then shows the same code until a start succeeds.
+   */
   start(): Promise<void>;
   /** Stops replicating (local writes still work and are queued); waits for a request in flight. */
   stop(): Promise<void>;
@@ -124,10 +182,41 @@ export interface Replication {
    * existing database): the same result as a `put` or `delete` for each, far faster on IndexedDB.
    */
   bulkWrite(changes: readonly WriteChange[]): Promise<void>;
-  /** Resolves when nothing can be done now: idle, held, fatal or stopped (not while in flight or backing off). */
-  whenIdle(): Promise<void>;
+  /**
+   * Resolves when nothing can be done now: idle, held, fatal or stopped (not while a request is in flight or while
+   * backing off). The result says whether everything was acknowledged; with `timeoutMs` it resolves with
+   * `idle: false` once that passes (a change pending while the server is down never comes to rest by itself); with
+   * `signal` it rejects when the signal aborts.
+   *
+   * @example
+   * ```ts
+   * const { idle, acknowledged, status } = await mail.whenIdle({ timeoutMs: 5000 });
+   * if (!acknowledged) showPending(status.pending, status.reason ?? status.lastError?.code);
+   * ```
+   */
+  whenIdle(options?: WaitOptions): Promise<IdleResult>;
+  /**
+   * Backs up now and checks with the server: pushes every pending change, pulls what the server has (or, where the
+   * registry offers no restore, confirms with an empty push), and resolves with what happened — `synced` only when
+   * the server answered and acknowledged everything. It does not wait out a failure: the first one ends the call as
+   * `failed` (replication keeps retrying in the background). A replication in backoff tries again at once.
+   *
+   * @example
+   * ```ts
+   * const r = await mail.sync({ timeoutMs: 10_000 });
+   * if (r.outcome !== "synced") toast(r.reason ?? r.error?.code ?? r.outcome);
+   * ```
+   */
+  sync(options?: SyncOptions): Promise<SyncResult>;
   /** The app was upgraded (or downgraded) on the device: a new version for policy and requests. */
   setAppVersion(appVersion: string): void;
+  /**
+   * This app's backup was deleted on the server, raising its epoch to `epoch` (a bulk delete from this device's
+   * settings screen: the delete's answer names each app's new epoch). Learned at once, without waiting for the live
+   * channel: changes queued before it are dropped, and any write after this resolves is backed up under the new epoch.
+   * An epoch the replication already knows changes nothing.
+   */
+  backupDeleted(epoch: number): Promise<void>;
   /**
    * Another engine changed this namespace in the shared store (another tab of the app): recount what is pending and
    * push it when replicating.

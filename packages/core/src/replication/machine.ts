@@ -120,10 +120,12 @@ function failure(
   retryNeed: (c: MachineContext) => MachineContext,
 ): Step {
   const c = retryNeed(context);
-  // A refusal of a request made before an input changed (say, the app was upgraded meanwhile) says nothing about
-  // the new inputs: retry rather than stop.
+  // A refusal of a request made before an input changed (say, the app was upgraded meanwhile, or the registry now
+  // says why) says nothing about the new inputs: decide again under them at once — send again if they allow it, rest
+  // if they deny it — rather than stop or wait out a backoff. A second refusal is under the new inputs, and final.
   const stale = e.inputsVersion !== undefined && e.inputsVersion !== c.inputsVersion;
-  if (!e.retryable && !stale) {
+  if (!e.retryable && stale) return settle(c);
+  if (!e.retryable) {
     return {
       state: "fatal",
       context: { ...c, attempt: 0, fatalAt: c.inputsVersion, fatalCode: e.code },

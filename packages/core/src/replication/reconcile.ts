@@ -1,9 +1,11 @@
 import { conflictHandler } from "../conflict/index.js";
 import type { ConflictHandler, ConflictInput, ConflictStrategy, WithDeleted } from "../conflict/types.js";
+import { HokanError } from "../errors.js";
 import type { HybridLogicalClock } from "../hlc.js";
 import { type JsonObject, jsonEqual } from "../json.js";
 import type { LocalDocument, OutboxEntry, ServerBase, SyncState } from "../ports.js";
 import type { ServerDocument } from "../protocol.js";
+import { describeError } from "./guarded-store.js";
 import type { Schema } from "./schema.js";
 
 /**
@@ -114,7 +116,7 @@ export async function reconcile(
   const { resolved, same } =
     server.kind === "default" && server.data !== null
       ? { resolved: input.newDocumentState, same: jsonEqual(mine.data, server.data) }
-      : await resolveHere(handler, input, real);
+      : await resolveWith(handler, input, real, server);
   const drop = pending.map((e) => e.seq);
   if (same) {
     return { document: serverState, outboxDelete: drop, outboxPut: [], changed: true };
@@ -138,13 +140,32 @@ export async function reconcile(
   };
 }
 
-async function resolveHere(
+/**
+ * Runs a collection's conflict handler. A handler that throws, or answers with something other than a document, is a
+ * bug in the app's code: replication stops with an `internal` error that names the collection and the cause, instead
+ * of retrying the same conflict forever.
+ */
+async function resolveWith(
   handler: ConflictHandler,
   input: ConflictInput,
   real: WithDeleted,
+  server: ServerDocument,
 ): Promise<{ resolved: WithDeleted; same: boolean }> {
-  const resolved = await handler.resolve(input, "hokan-replication");
-  return { resolved, same: handler.isEqual(resolved, real, "hokan-replication") };
+  const where = `the conflict handler of ${JSON.stringify(server.collection)} (document ${JSON.stringify(server.id)})`;
+  let resolved: WithDeleted;
+  let same: boolean;
+  try {
+    resolved = await handler.resolve(input, "hokan-replication");
+    if (typeof resolved !== "object" || resolved === null || Array.isArray(resolved)) {
+      throw new TypeError(
+        `resolve() returned ${resolved === null ? "null" : typeof resolved}, not a document`,
+      );
+    }
+    same = handler.isEqual(resolved, real, "hokan-replication");
+  } catch (error) {
+    throw new HokanError("internal", `${where} threw ${describeError(error)}`, { cause: error });
+  }
+  return { resolved, same };
 }
 
 /**

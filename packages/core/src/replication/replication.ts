@@ -7,11 +7,17 @@ import {
   Subject,
   type Subscription,
 } from "rxjs";
-import { HokanError, isErrorCode } from "../errors.js";
+import { type ErrorCode, HokanError, isErrorCode } from "../errors.js";
 import { cloneJson, type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
-import { INITIAL_SYNC_STATE, type LocalDocument, type Namespace, type OutboxEntry } from "../ports.js";
+import {
+  INITIAL_SYNC_STATE,
+  type LocalDocument,
+  type LocalStore,
+  type Namespace,
+  type OutboxEntry,
+} from "../ports.js";
 import type {
   AppScope,
   Checkpoint,
@@ -23,7 +29,17 @@ import type {
 } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
-import type { DocumentChange, Replication, ReplicationOptions, WriteChange } from "./api.js";
+import type {
+  DocumentChange,
+  IdleResult,
+  Replication,
+  ReplicationOptions,
+  SyncOptions,
+  SyncResult,
+  WaitOptions,
+  WriteChange,
+} from "./api.js";
+import { guardStore, unexpected } from "./guarded-store.js";
 import {
   type InFlightBatch,
   nextToCommit,
@@ -59,10 +75,21 @@ import {
   planPushResults,
   toPushChange,
 } from "./plans.js";
-import type { PlanContext } from "./reconcile.js";
+import { type PlanContext, planReset } from "./reconcile.js";
 import { RestoreGate } from "./restore-gate.js";
 import { Schema } from "./schema.js";
-import { type ReplicationStatus, type StatusError, statusReason } from "./status.js";
+import { type ReplicationStatus, type StatusError, type StatusReason, statusReason } from "./status.js";
+import { Waiters } from "./waiters.js";
+
+/** A sync() in progress. */
+interface Probe {
+  /** Its pushes are a bulk backup's. */
+  readonly bulk: boolean;
+  /** The server answered a request since it began. */
+  contacted: boolean;
+  /** The first failure since it began. */
+  failure: StatusError | undefined;
+}
 
 /** Creates the replication of one app for one account. */
 export function createReplication(options: ReplicationOptions): Replication {
@@ -73,6 +100,8 @@ const REGISTRY_CODES = new Set(["retired", "upgrade-required", "capability", "un
 
 class ReplicationRunner implements Replication {
   private readonly ns: Namespace;
+  /** The app's store behind {@link guardStore}: its failures arrive as `storage` errors. */
+  private readonly store: LocalStore;
   /** The namespace in the store: sync state, clock, store queue, reads and commits. */
   private readonly space: NamespaceState;
   private readonly runtime: Runtime;
@@ -105,15 +134,22 @@ class ReplicationRunner implements Replication {
   private policySub: Subscription | undefined;
   /** Raised by stop(): answers to requests sent before are dropped, as if the process had been killed. */
   private generation = 0;
-  private idleWaiters: (() => void)[] = [];
+  /** whenIdle() and sync() calls waiting for their condition. */
+  private readonly waiters: Waiters;
+  /** The sync() calls in progress: whether the server answered since, and the first failure since. */
+  private readonly probes = new Set<Probe>();
+  /** Why the last start() failed, until a start succeeds. */
+  private startFailure: ErrorCode | undefined;
 
   constructor(private readonly options: ReplicationOptions) {
     this.ns = { account: options.accountId, app: options.app.appId };
     this.runtime = options.runtime ?? systemRuntime;
-    this.space = new NamespaceState(options.store, this.ns, options.deviceId, this.runtime);
+    this.store = guardStore(options.store);
+    this.space = new NamespaceState(this.store, this.ns, options.deviceId, this.runtime);
     this.app$ = new BehaviorSubject(options.app);
     this.registry$ = new BehaviorSubject<RegistryKnowledge>(options.registry);
     this.schema = new Schema(options.app.schemaVersion ?? 1, options.migrations);
+    this.waiters = new Waiters(this.runtime);
     this.gate = new RestoreGate(options.restoreFirst?.timeoutMs, this.runtime, (awaitingRestore) =>
       this.publish({ awaitingRestore }),
     );
@@ -156,10 +192,20 @@ class ReplicationRunner implements Replication {
 
   private async doStart(): Promise<void> {
     if (this.policySub) return;
-    await this.space.serial(() => this.prepareSchema());
-    const all = await this.options.store.readOutbox(this.ns);
-    for (const e of all) if (e.rejected) this.rejectedSeqs.add(e.seq);
-    await this.refreshCounts();
+    try {
+      await this.space.serial(() => this.prepareSchema());
+      const all = await this.store.readOutbox(this.ns);
+      for (const e of all) if (e.rejected) this.rejectedSeqs.add(e.seq);
+      await this.refreshCounts();
+    } catch (error) {
+      // The engine cannot run on this device (its data is newer than the app, the store cannot be read): start()
+      // rejects with it, and status says so until a start succeeds.
+      const e = unexpected(error);
+      this.startFailure = e.code;
+      this.publish({ lastError: statusError(e, this.runtime.now()) });
+      throw e;
+    }
+    this.startFailure = undefined;
     this.policySub = policy$(
       {
         settings$: this.options.settings$,
@@ -201,13 +247,13 @@ class ReplicationRunner implements Replication {
 
   async get(collection: string, id: string): Promise<JsonObject | undefined> {
     await this.restoreGate();
-    const [doc] = await this.options.store.getDocuments(this.ns, [{ collection, id }]);
+    const [doc] = await this.store.getDocuments(this.ns, [{ collection, id }]);
     return doc?.data ? ownCopy(doc.data) : undefined;
   }
 
   async list(collection: string): Promise<{ id: string; data: JsonObject }[]> {
     await this.restoreGate();
-    const docs = await this.options.store.listDocuments(this.ns, collection);
+    const docs = await this.store.listDocuments(this.ns, collection);
     return docs.flatMap((d) => (d.data === null ? [] : [{ id: d.id, data: ownCopy(d.data) }]));
   }
 
@@ -224,9 +270,94 @@ class ReplicationRunner implements Replication {
     return this.write([{ collection, id, data: null }]).then(() => undefined);
   }
 
-  whenIdle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  async whenIdle(options: WaitOptions = {}): Promise<IdleResult> {
+    const idle = await this.waiters.wait(() => this.isIdle(), options);
+    const status = this.status;
+    return { idle, acknowledged: status.pending === 0, status };
+  }
+
+  async sync(options: SyncOptions = {}): Promise<SyncResult> {
+    await this.lifecycle.catch(() => undefined);
+    if (!this.policySub) throw new HokanError("bad-request", "start() the replication before sync()");
+    const bulk = options.bulk === true;
+    const entry = this.registry$.value;
+    if (bulk && entry && !entry.capabilities.includes("bulkBackup")) {
+      return this.syncResult("held", "capability");
+    }
+    if (this.status.backup.kind !== "allowed") return this.syncResult("held", this.status.backup.reason);
+    const probe: Probe = { bulk, contacted: false, failure: undefined };
+    this.probes.add(probe);
+    try {
+      // Now, whatever the machine was waiting for: a pull (the server's answer is the check), a push of anything
+      // pending (no debounce), and no backoff delay.
+      if (this.debounceTimer !== undefined) {
+        this.runtime.clearTimeout(this.debounceTimer);
+        this.debounceTimer = undefined;
+      }
+      this.dispatch({ type: "remote-change" });
+      this.dispatch({ type: "local-change" });
+      if (this.state === "backoff") {
+        this.perform({ type: "cancel-retry" });
+        this.dispatch({ type: "retry-due" });
+      }
+      const rested = await this.waiters.wait(() => probe.failure !== undefined || this.isIdle(), options);
+      const status = this.status;
+      if (probe.failure) return this.syncResult("failed", status.reason, probe.failure);
+      if (!rested) return this.syncResult("timed-out", status.reason);
+      if (this.state === "fatal") return this.syncResult("failed", status.reason, status.lastError);
+      if (status.backup.kind !== "allowed") return this.syncResult("held", status.backup.reason);
+      // At rest without an answer (stopped meanwhile): not confirmed.
+      if (!probe.contacted) return this.syncResult("failed", status.reason, status.lastError);
+      if (status.pending > 0) return this.syncResult("failed", status.reason, this.rejection);
+      return this.syncResult("synced", status.reason);
+    } finally {
+      this.probes.delete(probe);
+    }
+  }
+
+  private syncResult(
+    outcome: SyncResult["outcome"],
+    reason: StatusReason | undefined,
+    error?: StatusError,
+  ): SyncResult {
+    const status = this.status;
+    return {
+      outcome,
+      acknowledged: outcome === "synced",
+      pending: status.pending,
+      ...(reason === undefined ? {} : { reason }),
+      ...(error === undefined ? {} : { error }),
+      status,
+    };
+  }
+
+  /** A request was answered by the server: the sync() calls in progress have their check. */
+  private contacted(): void {
+    for (const p of this.probes) p.contacted = true;
+  }
+
+  async backupDeleted(epoch: number): Promise<void> {
+    if (!Number.isSafeInteger(epoch) || epoch < 1) {
+      throw new HokanError("bad-request", "the epoch of a delete is a positive integer");
+    }
+    const plan = await this.space.serial(async () => {
+      const current = await this.space.ready();
+      if (current.epoch !== 0 && epoch <= current.epoch) return undefined;
+      const { all } = await this.space.records([], true);
+      const reset = planReset(epoch, all?.documents ?? [], all?.entries ?? []);
+      const planned: PlannedCommit = {
+        commit: { documents: reset.documents, outboxDelete: reset.outboxDelete, sync: reset.sync },
+        changed: [],
+        reset: true,
+      };
+      await this.commitPlan(planned);
+      await this.refreshCounts();
+      return planned;
+    });
+    if (!plan) return;
+    this.afterCommit(plan);
+    // Pull the new epoch from its start (what another device backed up since the delete).
+    this.dispatch({ type: "remote-change" });
   }
 
   async refresh(): Promise<void> {
@@ -294,8 +425,8 @@ class ReplicationRunner implements Replication {
       await this.space.ready();
       const wanted = [...last.values()];
       // Read afresh: another tab's engine may have learned a new epoch or ticked the clock meanwhile.
-      const sync = (await this.options.store.getSync(this.ns)) ?? INITIAL_SYNC_STATE;
-      const locals = await this.options.store.getDocuments(this.ns, wanted);
+      const sync = (await this.store.getSync(this.ns)) ?? INITIAL_SYNC_STATE;
+      const locals = await this.store.getDocuments(this.ns, wanted);
       const changed = wanted.filter((c, i) => {
         const local = locals[i];
         // A default is written only where the document does not exist (or was deleted).
@@ -303,7 +434,7 @@ class ReplicationRunner implements Replication {
         return local === undefined ? c.data !== null : !jsonEqual(local.data, c.data);
       });
       if (changed.length === 0) return [];
-      const byKey = groupByDoc(atEpoch(await this.options.store.outboxFor(this.ns, changed), sync.epoch));
+      const byKey = groupByDoc(atEpoch(await this.store.outboxFor(this.ns, changed), sync.epoch));
       const localByKey = new Map(locals.flatMap((d) => (d ? [[docKey(d), d] as const] : [])));
       const ctx = this.planContext(sync.epoch);
       ctx.clock.receive(sync.hlc);
@@ -427,8 +558,9 @@ class ReplicationRunner implements Replication {
     try {
       const sync = await this.space.serial(() => this.space.ready());
       // A small change the live channel carried, when it follows the checkpoint (nothing else commits a checkpoint
-      // while the device pulls); otherwise the server is asked.
-      const carried = this.hints.takePage(sync.checkpoint);
+      // while the device pulls); otherwise the server is asked — and always while a sync() waits for its answer.
+      const kept = this.hints.takePage(sync.checkpoint);
+      const carried = this.probes.size === 0 ? kept : undefined;
       let page: PageRequest | undefined = carried
         ? trackPage(this.runtime.now(), Promise.resolve(carried))
         : ask(sync.checkpoint);
@@ -456,6 +588,7 @@ class ReplicationRunner implements Replication {
           return plan;
         });
         if (generation !== this.generation) return;
+        if (!Number.isNaN(response.serverTime)) this.contacted();
         this.afterCommit(planned);
         this.publish({ lastError: this.standingError() });
         if (!response.more) {
@@ -518,6 +651,7 @@ class ReplicationRunner implements Replication {
               scope: this.app$.value,
               idempotencyKey: key,
               changes: next.changes,
+              ...([...this.probes].some((p) => p.bulk) ? { bulk: true } : {}),
             }),
           );
           const sent = trackBatch(next, key, this.runtime.now(), answer);
@@ -570,6 +704,7 @@ class ReplicationRunner implements Replication {
             return plan;
           });
           if (generation !== this.generation) return;
+          this.contacted();
           this.afterCommit(plan);
           pullNeeded ||= plan.pullNeeded;
         }
@@ -609,7 +744,8 @@ class ReplicationRunner implements Replication {
     let newest: number | undefined;
     for (const sent of window) {
       for (const e of sent.batch) busy.add(docKey(e));
-      newest = Math.max(newest ?? 0, (sent.batch.at(-1) as OutboxEntry).seq);
+      const last = sent.batch.at(-1);
+      if (last) newest = Math.max(newest ?? 0, last.seq);
     }
     // Room for refused entries, skipped by pickBatch. A document's later change (made while its earlier one was in
     // flight; otherwise writes coalesce) may leave the batch short: it goes in the next one. Reading more than a
@@ -617,13 +753,18 @@ class ReplicationRunner implements Replication {
     const limit = size + this.rejectedSeqs.size;
     // Under the epoch known now, in this store step: the answer is judged against the epoch the change was sent in.
     const { epoch } = await this.space.ready();
-    const entries = atEpoch(await this.options.store.readOutbox(this.ns, limit, newest), epoch);
+    const entries = atEpoch(await this.store.readOutbox(this.ns, limit, newest), epoch);
     const batch = pickBatch(
       entries.filter((e) => !busy.has(docKey(e))),
       size,
     );
-    if (batch.length === 0) return undefined;
-    const docs = await this.options.store.getDocuments(this.ns, batch);
+    if (batch.length === 0) {
+      // A sync() must hear from the server: where no pull can (the registry offers no restore), an empty push does.
+      const confirm =
+        window.length === 0 && !this.context.restoreAllowed && [...this.probes].some((p) => !p.contacted);
+      return confirm ? { batch: [], changes: [] } : undefined;
+    }
+    const docs = await this.store.getDocuments(this.ns, batch);
     const changes = batch.map((e, k) =>
       toPushChange(e, docs[k], this.options.deltas ?? true, this.schema.version),
     );
@@ -691,7 +832,7 @@ class ReplicationRunner implements Replication {
 
   private async refreshCounts(): Promise<void> {
     if (this.rejectedSeqs.size === 0) this.rejection = undefined;
-    const pending = await this.options.store.countOutbox(this.ns);
+    const pending = await this.store.countOutbox(this.ns);
     const sync = this.space.current;
     this.publish({
       pending,
@@ -711,15 +852,16 @@ class ReplicationRunner implements Replication {
   }
 
   private fail(error: unknown, inputsVersion: number): void {
-    const e = HokanError.from(error, "storage");
-    this.publish({
-      inFlight: false,
-      lastError: { code: e.code, message: e.message, retryable: e.retryable, at: this.runtime.now() },
-    });
-    // The account's backup is full (the server said so); a full device is retried instead.
-    if (e.code === "quota" && e.details?.where !== "device") this.quota$.next(true);
+    const e = unexpected(error);
+    const lastError = statusError(e, this.runtime.now());
+    for (const p of this.probes) p.failure ??= lastError;
+    this.publish({ inFlight: false, lastError });
     if (REGISTRY_CODES.has(e.code)) this.fetchRegistry();
     this.dispatch({ type: "failed", code: e.code, retryable: e.retryable, inputsVersion });
+    // The account's backup is full (the server said so): from now policy denies backup (and restores go on). Told
+    // after the failure, so the machine does not take the new input for a reason to retry the refused push. A full
+    // device is retried instead.
+    if (e.code === "quota" && e.details?.where !== "device") this.quota$.next(true);
   }
 
   private fetchRegistry(): void {
@@ -746,7 +888,7 @@ class ReplicationRunner implements Replication {
       );
     }
     if (from === to) return;
-    const store = this.options.store;
+    const store = this.store;
     const documents = (await store.listDocuments(this.ns)).map((d) => this.schema.upgradeDocument(d, from));
     const outboxPut = (await store.readOutbox(this.ns)).map((e) => this.schema.upgradeEntry(e, from));
     const awaiting = sync.awaitingSchema ?? 0;
@@ -777,6 +919,8 @@ class ReplicationRunner implements Replication {
   // ---- status
 
   private isIdle(): boolean {
+    // A write waiting out its debounce is about to be pushed: not at rest yet.
+    if (this.debounceTimer !== undefined && this.state !== "stopped") return false;
     return this.state === "idle" || this.state === "fatal" || this.state === "stopped";
   }
 
@@ -786,16 +930,19 @@ class ReplicationRunner implements Replication {
     const prev = this.statusSubject.value;
     const merged: Record<string, unknown> = { ...prev, ...patch, state: this.state };
     if (this.state !== "pulling" && this.state !== "pushing") merged.inFlight = false;
+    delete merged.reason;
     for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
     const next = merged as unknown as ReplicationStatus;
-    const reason = statusReason(next.backup, next.restore);
-    const status: ReplicationStatus = reason === undefined ? withoutReason(next) : { ...next, reason };
-    this.statusSubject.next(status);
-    if (this.isIdle() && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
+    const stopped = this.state === "fatal" ? this.context.fatalCode : undefined;
+    const awaiting = this.space.current?.awaitingSchema;
+    const standing =
+      awaiting !== undefined && awaiting > this.schema.version ? "upgrade-required" : undefined;
+    // A start that failed decided no policy: its reason comes first.
+    const reason = this.startFailure ?? statusReason(next.backup, next.restore, stopped, standing);
+    const status: ReplicationStatus = reason === undefined ? next : { ...next, reason };
+    // Only a snapshot that says something new is emitted.
+    if (!jsonEqual(prev as never, status as never)) this.statusSubject.next(status);
+    this.waiters.check();
   }
 }
 
@@ -804,7 +951,7 @@ function ownCopy(data: JsonObject): JsonObject {
   return Object.isFrozen(data) ? cloneJson(data) : data;
 }
 
-function withoutReason(s: ReplicationStatus): ReplicationStatus {
-  const { reason: _, ...rest } = s;
-  return rest;
+/** An error as status shows it. */
+function statusError(e: HokanError, at: number): StatusError {
+  return { code: e.code, message: e.message, retryable: e.retryable, at };
 }

@@ -2,6 +2,7 @@ import { HokanError } from "../errors.js";
 import type { JsonObject } from "../json.js";
 import type { LocalDocument, OutboxEntry, ServerBase } from "../ports.js";
 import type { ServerDocument } from "../protocol.js";
+import { describeError } from "./guarded-store.js";
 
 /** Turns a document of the previous schema version into the next one. Must be deterministic. */
 export type Migration = (
@@ -47,13 +48,11 @@ export class Schema {
       try {
         out = step(structuredClone(out), context);
       } catch (error) {
+        // A migration is the app's code: its failure is a bug to report, not something a retry mends.
         throw new HokanError(
-          "storage",
-          `migrating ${context.collection}/${context.id} to schema ${v} failed`,
-          {
-            cause: error,
-            retryable: false,
-          },
+          "internal",
+          `migrating ${context.collection}/${context.id} to schema ${v} threw ${describeError(error)}`,
+          { cause: error },
         );
       }
     }

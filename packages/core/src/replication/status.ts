@@ -1,5 +1,5 @@
 import type { ErrorCode } from "../errors.js";
-import type { Decision, PolicyReason } from "../policy.js";
+import type { Decision } from "../policy.js";
 import type { ReplicationState } from "./machine.js";
 
 /** An error as status shows it. */
@@ -12,18 +12,31 @@ export interface StatusError {
 }
 
 /**
- * An immutable snapshot of one app's replication, as shown to the app and to the settings screen.
+ * Why backup or restore does not run now: a policy reason (`offline`, `roaming`, `disabled`, `no-account`,
+ * `not-entitled`, `unsupported`, `capability`, `retired`, `upgrade-required`, `quota`); else the code of the error
+ * that stopped replication (`unauthorized`, `forbidden`, `protocol`, `internal`, ...); else `upgrade-required` while
+ * the backup holds data newer than this app reads.
+ */
+export type StatusReason = ErrorCode;
+
+/**
+ * An immutable snapshot of one app's replication, as shown to the app and to the settings screen. `status$` emits a
+ * new snapshot only when something in it changed.
  */
 export interface ReplicationStatus {
   readonly state: ReplicationState;
-  /** Changes waiting for the server's acknowledgement. */
+  /** Changes waiting for the server's acknowledgement (refused ones included). */
   readonly pending: number;
   /** Changes the server refused for good (e.g. too large); they wait for the next write to their document. */
   readonly rejected: number;
   readonly backup: Decision;
   readonly restore: Decision;
-  /** Why backup or restore waits or is refused, backup's reason first; absent when both are allowed. */
-  readonly reason?: PolicyReason;
+  /**
+   * Why backup or restore waits or is refused ({@link StatusReason}): backup's policy reason first, then restore's,
+   * then the code that stopped replication (`state: "fatal"`, or a start that failed), then data too new for this
+   * app. Absent while nothing stops either.
+   */
+  readonly reason?: StatusReason;
   /** A request is on the wire. */
   readonly inFlight: boolean;
   readonly lastPullAt?: number;
@@ -36,9 +49,17 @@ export interface ReplicationStatus {
   readonly awaitingRestore?: boolean;
 }
 
-/** The reason a status reports: backup's first, then restore's. */
-export function statusReason(backup: Decision, restore: Decision): PolicyReason | undefined {
+/**
+ * The reason a status reports: backup's policy reason first, then restore's, then `stopped` (the code of a fatal
+ * error or a failed start), then `standing` (a condition that stops part of the data, as data too new to read).
+ */
+export function statusReason(
+  backup: Decision,
+  restore: Decision,
+  stopped?: ErrorCode,
+  standing?: ErrorCode,
+): StatusReason | undefined {
   if (backup.kind !== "allowed") return backup.reason;
   if (restore.kind !== "allowed") return restore.reason;
-  return undefined;
+  return stopped ?? standing;
 }
