@@ -1,5 +1,6 @@
 import {
   createReplication,
+  HokanError,
   type JsonObject,
   type Replication,
   type ReplicationOptions,
@@ -37,6 +38,21 @@ export function relay(inner: Transport, over: Partial<Transport>): Transport {
     deleteAll: (requestId, platform) => inner.deleteAll(requestId, platform),
     ...over,
   };
+}
+
+/**
+ * `inner` behind a switch: while `server.up` is false, pulls, pushes, the catalog and deletes fail as an unreachable
+ * server's do (the registry and live channels still answer).
+ */
+export function behindSwitch(inner: Transport, server: { readonly up: boolean }): Transport {
+  const down = () => Promise.reject(new HokanError("network", "connect ECONNREFUSED"));
+  return relay(inner, {
+    pull: (r) => (server.up ? inner.pull(r) : down()),
+    push: (r) => (server.up ? inner.push(r) : down()),
+    catalog: () => (server.up ? inner.catalog() : down()),
+    deleteApp: (s, id) => (server.up ? inner.deleteApp(s, id) : down()),
+    deleteAll: (id, p) => (server.up ? inner.deleteAll(id, p) : down()),
+  });
 }
 
 /**

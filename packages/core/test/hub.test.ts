@@ -10,6 +10,7 @@ import {
   type RegistryEntry,
 } from "../src/index.js";
 import { ManualRuntime, MemoryServer, MemoryStore, openRegistry } from "../src/testing/index.js";
+import { behindSwitch } from "./helpers.js";
 
 const MAIL: HubApp = {
   appId: "jp.example.mail",
@@ -27,8 +28,8 @@ const NOTES: HubApp = {
 function world(registry: readonly RegistryEntry[] = openRegistry([MAIL.appId, NOTES.appId])) {
   const runtime = new ManualRuntime();
   const server = new MemoryServer({ registry, now: () => runtime.now() });
-  /** The server answers (while true) or every request fails as an unreachable one does. */
-  const reachable = { value: true };
+  /** The server answers (while up) or every request fails as an unreachable one does. */
+  const reachable = { up: true };
   const hubs: { hub: DeviceHub; network$: BehaviorSubject<NetworkState>; store: MemoryStore }[] = [];
   const device = async (
     id: string,
@@ -36,22 +37,9 @@ function world(registry: readonly RegistryEntry[] = openRegistry([MAIL.appId, NO
     extra: Partial<Parameters<typeof createDeviceHub>[0]> = {},
   ) => {
     const network$ = new BehaviorSubject<NetworkState>({ online: true, roaming: false });
-    const unreachable = () => Promise.reject(new HokanError("network", "connect ECONNREFUSED"));
     const hub = await createDeviceHub({
       store,
-      connect: (accountId) => {
-        const t = server.connect({ accountId });
-        return {
-          ...t,
-          pull: (r) => (reachable.value ? t.pull(r) : unreachable()),
-          push: (r) => (reachable.value ? t.push(r) : unreachable()),
-          catalog: () => (reachable.value ? t.catalog() : unreachable()),
-          deleteAll: (id, p) => (reachable.value ? t.deleteAll(id, p) : unreachable()),
-          live: (a, o) => t.live(a, o),
-          registry: (p) => t.registry(p),
-          deleteApp: (sc, id) => t.deleteApp(sc, id),
-        };
-      },
+      connect: (accountId) => behindSwitch(server.connect({ accountId }), reachable),
       deviceId: id,
       platform: "android",
       network$,
@@ -225,7 +213,7 @@ describe("device hub", () => {
     await d.hub.setAccount("alice");
     const [mail] = [await d.hub.register(MAIL), await d.hub.register(NOTES)];
     await w.settle();
-    w.reachable.value = false;
+    w.reachable.up = false;
     // Nothing pending, the server unreachable: not "backed up".
     const results = await d.hub.bulkBackup({ timeoutMs: 10_000 });
     expect(results.map((r) => [r.appId, r.outcome, r.acknowledged])).toEqual([
@@ -236,7 +224,7 @@ describe("device hub", () => {
     await mail.put("settings", "x", { v: 1 });
     const pending = await d.hub.bulkBackup({ timeoutMs: 10_000 });
     expect(pending[0]).toMatchObject({ outcome: "failed", pending: 1, error: { code: "network" } });
-    w.reachable.value = true;
+    w.reachable.up = true;
     const ok = await d.hub.bulkBackup({ timeoutMs: 10_000 });
     expect(ok).toEqual([
       { appId: MAIL.appId, outcome: "backed-up", acknowledged: true, pending: 0 },
@@ -251,7 +239,7 @@ describe("device hub", () => {
     await d.hub.setAccount("alice");
     await (await d.hub.register(MAIL)).put("settings", "x", { v: 1 });
     await w.settle();
-    w.reachable.value = false;
+    w.reachable.up = false;
     const error = await d.hub.bulkDelete().catch((e: unknown) => e);
     expect(HokanError.is(error, "network")).toBe(true);
     expect(w.server.documents("alice", MAIL.appId)).toHaveLength(1);

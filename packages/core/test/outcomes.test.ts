@@ -7,17 +7,12 @@ import {
   type Transport,
 } from "../src/index.js";
 import { MemoryStore, openRegistry, type SimApp, SimWorld } from "../src/testing/index.js";
-import { MAIL, relay, replicationOn, startOn } from "./helpers.js";
+import { behindSwitch, MAIL, relay, replicationOn, startOn } from "./helpers.js";
 
-/** A transport whose server is down (every request fails as the network would) until `server.up`. */
+/** A transport whose server is down until `server.up`. */
 function down(inner: Transport): { transport: Transport; server: { up: boolean } } {
   const server = { up: false };
-  const fail = () => Promise.reject(new HokanError("network", "connection refused"));
-  const transport = relay(inner, {
-    pull: (r) => (server.up ? inner.pull(r) : fail()),
-    push: (r) => (server.up ? inner.push(r) : fail()),
-  });
-  return { transport, server };
+  return { transport: behindSwitch(inner, server), server };
 }
 
 describe("unexpected throws", () => {

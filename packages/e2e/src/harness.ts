@@ -150,12 +150,7 @@ export class Device {
     const account = this.accountId;
     const replication = createReplication({
       store: this.store,
-      transport: createHttpTransport({
-        baseUrl,
-        token,
-        timeoutMs: 5000,
-        retry: { attempts: 2, baseMs: 20, maxMs: 200 },
-      }),
+      transport: deviceTransport(baseUrl, token),
       accountId: account,
       app: {
         appId: app.appId,
@@ -242,6 +237,16 @@ export async function settled(devices: readonly Device[], timeoutMs = 30_000): P
   }
 }
 
+/** The HTTP transport a test device uses: short deadlines and quick retries, so faults show within a test. */
+function deviceTransport(baseUrl: string, token: () => Promise<string> | string) {
+  return createHttpTransport({
+    baseUrl,
+    token,
+    timeoutMs: 5000,
+    retry: { attempts: 2, baseMs: 20, maxMs: 200 },
+  });
+}
+
 /** A device's hub (what its settings screen runs) on the real server: its own IndexedDB, the device's token. */
 export interface HubDevice {
   readonly hub: DeviceHub;
@@ -259,12 +264,7 @@ export async function startHub(
   const hub = await createDeviceHub({
     store,
     connect: (account) =>
-      createHttpTransport({
-        baseUrl,
-        token: () => signDevelopmentToken(SECRET, { account, device: true }),
-        timeoutMs: 5000,
-        retry: { attempts: 2, baseMs: 20, maxMs: 200 },
-      }),
+      deviceTransport(baseUrl, () => signDevelopmentToken(SECRET, { account, device: true })),
     deviceId,
     platform: options.platform ?? "android",
     network$,
