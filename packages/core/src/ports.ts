@@ -178,9 +178,17 @@ export interface Transport {
   push(request: PushRequest): Promise<PushResponse>;
   /**
    * Hints that the given apps changed on the server. Errors (and completes) when the channel drops. A hint carries a
-   * small change's documents only while the registry lets the app's scope (its version, platform) restore.
+   * small change's documents only while the registry lets the app's scope (its version, platform) restore. A
+   * transport passes the channel's own signals on (`open` with the heartbeat interval, then each `beat`): the engine
+   * gives up a channel that stays silent for `LIVE_GIVE_UP_BEATS` intervals, which no error would report.
    */
   live(apps: readonly AppScope[], options?: LiveOptions): Observable<LiveEvent>;
+  /**
+   * A cheap request that only says whether the server can be reached now (no account, no data): while replication
+   * waits out a long backoff after a network failure, it probes every few seconds and tries again as soon as this
+   * resolves, instead of sleeping to the end of the delay. Optional: without it the backoff runs its course.
+   */
+  probe?(): Promise<void>;
   catalog(): Promise<Catalog>;
   registry(platform: Platform): Promise<RegistryEntry[]>;
   /**

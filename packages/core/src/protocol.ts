@@ -186,7 +186,29 @@ export type LiveEvent =
       readonly after?: number;
       readonly documents?: readonly ServerDocument[];
     }
-  | { readonly type: "deleted"; readonly appId: string; readonly epoch: number };
+  | { readonly type: "deleted"; readonly appId: string; readonly epoch: number }
+  | LiveSignal;
+
+/**
+ * What keeps a live channel honest: `open` comes first and says how often the server sends `beat`. A client that
+ * hears nothing (no hint, no beat) for {@link LIVE_GIVE_UP_BEATS} intervals takes the channel for dead (a NAT timeout
+ * or a Wi-Fi handover leaves a connection open that carries nothing) and opens a new one, catching up by a pull.
+ */
+export type LiveSignal = { readonly type: "open"; readonly heartbeatMs: number } | { readonly type: "beat" };
+
+/** The server's heartbeat interval on live channels unless it announces another (ms). */
+export const LIVE_HEARTBEAT_MS = 15_000;
+
+/** Heartbeat intervals of silence after which a client gives a live channel up. */
+export const LIVE_GIVE_UP_BEATS = 2.5;
+
+/** A message on the live channel about an app's data. */
+export type LiveHint = Exclude<LiveEvent, LiveSignal>;
+
+/** Is this message on the live channel a hint about an app (not a signal of the channel itself)? */
+export function isLiveHint(event: LiveEvent): event is LiveHint {
+  return event.type === "changed" || event.type === "deleted";
+}
 
 /** One app in the account's catalog. */
 export interface CatalogEntry {

@@ -7,7 +7,7 @@ import { registryRefusal } from "./policy.js";
 import type {
   AppScope,
   Checkpoint,
-  LiveEvent,
+  LiveHint,
   PatchOperation,
   Platform,
   PushChange,
@@ -484,7 +484,7 @@ export function decidePush(input: {
 export const LIVE_NOTICE_BYTES = 7000;
 
 /**
- * The documents a push's live hint carries ({@link LiveEvent}'s `documents`): all of its writes when they are small
+ * The documents a push's live hint carries ({@link LiveHint}'s `documents`): all of its writes when they are small
  * together (a settings change, a consent flag), none otherwise — then devices pull as they would for any hint.
  * Sizes are counted as UTF-8 bytes of JSON, with room for each document's fields.
  */
@@ -503,18 +503,18 @@ export function liveDocuments(writes: PushOutcome["writes"]): ServerDocument[] |
  * hint alone, and the device pulls, where an old version or a retired app gets its refusal, as for any pull.
  */
 export function liveEventFor(
-  event: LiveEvent,
+  event: LiveHint,
   scope: AppScope | undefined,
   registry: RegistryKnowledge,
   now: number,
-): LiveEvent {
+): LiveHint {
   if (event.type !== "changed" || event.documents === undefined) return event;
   if (scope !== undefined && checkScope(registry, scope, "restore", now) === undefined) return event;
   return withoutDocuments(event);
 }
 
 /** A live hint as a channel gets it for an app it did not name (the catalog's): the hint alone. */
-export function withoutDocuments(event: LiveEvent): LiveEvent {
+export function withoutDocuments(event: LiveHint): LiveHint {
   if (event.type !== "changed" || event.documents === undefined) return event;
   const { after: _, documents: _documents, ...hint } = event;
   return hint;

@@ -1,3 +1,4 @@
+import { systemRuntime } from "../src/index.js";
 import {
   MemoryServer,
   MemoryStore,
@@ -20,8 +21,13 @@ runLocalStoreTests("MemoryStore", async () => {
 });
 
 runTransportTests("MemoryServer", async () => {
-  const server = new MemoryServer({ registry: TRANSPORT_TEST_REGISTRY, now: () => Date.now() });
+  const server = new MemoryServer({
+    registry: TRANSPORT_TEST_REGISTRY,
+    now: () => Date.now(),
+    heartbeat: { heartbeatMs: 300, timers: systemRuntime },
+  });
   return {
+    liveHeartbeatMs: 300,
     connect: (accountId, options) =>
       server.connect({
         accountId,

@@ -36,6 +36,7 @@ export function relay(inner: Transport, over: Partial<Transport>): Transport {
     catalog: () => inner.catalog(),
     deleteApp: (scope, requestId) => inner.deleteApp(scope, requestId),
     deleteAll: (requestId, platform) => inner.deleteAll(requestId, platform),
+    ...(inner.probe ? { probe: () => inner.probe?.() ?? Promise.resolve() } : {}),
     ...over,
   };
 }

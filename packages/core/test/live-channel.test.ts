@@ -97,4 +97,92 @@ describe("LiveChannel", () => {
     expect(runtime.pendingTimers).toBe(0);
     channel.close();
   });
+
+  it("gives a channel up after 2.5 silent heartbeat intervals, and reopens it within one interval", async () => {
+    const runtime = new ManualRuntime();
+    const src = source();
+    let reopened = 0;
+    const channel = new LiveChannel(
+      src.open,
+      runtime,
+      { baseMs: 500, maxMs: 60_000 },
+      { event: () => undefined, reopened: () => reopened++ },
+    );
+    channel.want(true);
+    src.subscribers[0]?.next({ type: "open", heartbeatMs: 1000 });
+    // Beats keep it.
+    for (let i = 0; i < 5; i++) {
+      await runtime.advance(1000);
+      src.subscribers[0]?.next({ type: "beat" });
+    }
+    expect(src.opened()).toBe(1);
+    // Then nothing, and no error: a frozen connection.
+    await runtime.advance(2_499);
+    expect(src.opened()).toBe(1);
+    await runtime.advance(1);
+    expect(src.subscribers[0]?.closed).toBe(true);
+    // Reopened after at most one interval, however many tries failed before.
+    await runtime.advance(1_000);
+    expect(src.opened()).toBe(2);
+    expect(reopened).toBe(1);
+    for (let i = 0; i < 6; i++) {
+      src.subscribers.at(-1)?.error(new Error("refused"));
+      const before = src.opened();
+      await runtime.advance(1_000);
+      expect(src.opened()).toBe(before + 1);
+    }
+    channel.close();
+    expect(runtime.pendingTimers).toBe(0);
+  });
+
+  it("takes no signal for a hint, and watches nothing before a heartbeat is announced", async () => {
+    const runtime = new ManualRuntime();
+    const src = source();
+    const events: LiveEvent[] = [];
+    const channel = new LiveChannel(
+      src.open,
+      runtime,
+      { baseMs: 500, maxMs: 60_000 },
+      { event: (e) => events.push(e), reopened: () => undefined },
+    );
+    channel.want(true);
+    await runtime.advance(600_000);
+    expect(src.opened()).toBe(1);
+    src.subscribers[0]?.next({ type: "beat" });
+    src.subscribers[0]?.next(hint);
+    expect(events).toEqual([hint]);
+    channel.close();
+  });
+
+  it("tries again at once when the server was reached another way, also in place of an opening that hangs", async () => {
+    const runtime = new ManualRuntime();
+    const src = source();
+    let reopened = 0;
+    let answered = 0;
+    const channel = new LiveChannel(
+      src.open,
+      runtime,
+      { baseMs: 30_000, maxMs: 60_000 },
+      { event: () => undefined, reopened: () => reopened++, answered: () => answered++ },
+    );
+    channel.want(true);
+    src.subscribers[0]?.error(new Error("refused"));
+    expect(src.opened()).toBe(1);
+    channel.retryNow();
+    expect(src.opened()).toBe(2);
+    // Opening, and nothing heard yet: it may hang on a frozen connection.
+    channel.retryNow();
+    expect(src.opened()).toBe(3);
+    expect(src.subscribers[1]?.closed).toBe(true);
+    src.subscribers[2]?.next({ type: "open", heartbeatMs: 15_000 });
+    // An open channel is left alone.
+    channel.retryNow();
+    expect(src.opened()).toBe(3);
+    src.subscribers[2]?.next({ type: "beat" });
+    await runtime.advance(1);
+    // Each opening after the drop asks for a catch-up; the first word of an opening says the server answered.
+    expect(reopened).toBe(2);
+    expect(answered).toBe(1);
+    channel.close();
+  });
 });

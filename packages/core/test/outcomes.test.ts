@@ -38,11 +38,12 @@ describe("unexpected throws", () => {
     expect(b.status.lastError).toMatchObject({ code: "internal", retryable: false });
     expect(b.status.lastError?.message).toContain("scores");
     expect(b.status.lastError?.message).toContain("TypeError: Cannot read properties of undefined");
+    // The other device's safety pulls aside, nothing is sent any more.
+    await a.stop();
     const requests = world.network.stats.requests;
     await world.runtime.advance(30 * 60_000);
     expect(world.network.stats.requests).toBe(requests);
     expect(b.status.pending).toBe(1);
-    await a.stop();
     await b.stop();
   });
 

@@ -649,13 +649,19 @@ describe("replication runner", () => {
     const mail = await phone.open(MAIL);
     await world.settle();
     world.network.faults = { ...world.network.faults, dropRequest: 1 };
-    const before = world.network.stats.requests;
+    const before = world.network.stats.pushes;
+    const probesBefore = world.network.stats.probes;
     await mail.put("settings", "x", { v: 1 });
     await world.runtime.advance(10 * 60_000);
-    const attempts = world.network.stats.requests - before;
-    // 500 ms doubling to a 60 s cap, with jitter: about 15 tries in ten minutes, not thousands.
+    const attempts = world.network.stats.pushes - before;
+    // 500 ms doubling to a 60 s cap, with jitter: about 15 tries in ten minutes, not thousands (each try is up to 3
+    // requests of the transport's quick retries in a real one).
     expect(attempts).toBeGreaterThan(8);
     expect(attempts).toBeLessThan(40);
+    // Meanwhile it asked every 2.5 to 5 s whether the server can be reached: cheap requests, bounded.
+    const probes = world.network.stats.probes - probesBefore;
+    expect(probes).toBeGreaterThan(60);
+    expect(probes).toBeLessThan(240);
     expect(mail.status.state).toBe("backoff");
     expect(mail.status.lastError?.code).toBe("network");
     world.network.faults = { ...world.network.faults, dropRequest: 0 };

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import {
+  type BackoffOptions,
   type ConflictStrategy,
   createDeviceHub,
   createReplication,
@@ -23,7 +24,7 @@ import {
   signDevelopmentToken,
 } from "@hokan/server";
 import { DexieStore } from "@hokan/storage";
-import { createHttpTransport } from "@hokan/transport";
+import { createHttpTransport, type HttpTimeouts } from "@hokan/transport";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { BehaviorSubject, type Observable } from "rxjs";
 import { FaultProxy } from "./fault-proxy.js";
@@ -71,6 +72,7 @@ export async function startCluster(
   kind: DatabaseKind,
   registry: readonly RegistryEntry[],
   seed = 1,
+  serverOptions: { liveHeartbeatMs?: number } = {},
 ): Promise<Cluster> {
   const { db, url, drop } = await scratchDatabase(kind, { prefix: "hokan_e2e" });
   await migrate(db);
@@ -78,6 +80,7 @@ export async function startCluster(
     registry: parseRegistry({ apps: registry }),
     verify: await createVerifier({ secret: SECRET }),
     rateLimit: { perSecond: 10_000, burst: 10_000 },
+    ...serverOptions,
   };
   const server = await buildServer({ db, ...options });
   await server.app.listen({ host: "127.0.0.1", port: 0 });
@@ -113,6 +116,13 @@ export async function startCluster(
   };
 }
 
+/** How a test device's engine and transport wait (the harness's short defaults otherwise). */
+export interface DeviceTuning {
+  readonly timeouts?: HttpTimeouts;
+  readonly probeMs?: number;
+  readonly backoff?: BackoffOptions;
+}
+
 /** A device: its own IndexedDB (kept across app restarts), network, settings and signed-in account. */
 export class Device {
   readonly network$: BehaviorSubject<NetworkState>;
@@ -120,14 +130,16 @@ export class Device {
   private readonly indexedDB = new IDBFactory();
   private store: DexieStore;
   private readonly open = new Map<string, { app: E2EApp; replication: Replication }>();
+  private readonly tuning: DeviceTuning;
 
   constructor(
     private readonly baseUrl: string,
     readonly id: string,
     public accountId: string,
     readonly platform: Platform = "android",
-    options: { online?: boolean; settings?: Partial<DeviceSettings> } = {},
+    options: { online?: boolean; settings?: Partial<DeviceSettings>; tuning?: DeviceTuning } = {},
   ) {
+    this.tuning = options.tuning ?? {};
     this.network$ = new BehaviorSubject<NetworkState>({ online: options.online ?? true, roaming: false });
     this.settings$ = new BehaviorSubject<DeviceSettings>({
       backupEnabled: true,
@@ -150,7 +162,7 @@ export class Device {
     const account = this.accountId;
     const replication = createReplication({
       store: this.store,
-      transport: deviceTransport(baseUrl, token),
+      transport: deviceTransport(baseUrl, token, this.tuning.timeouts),
       accountId: account,
       app: {
         appId: app.appId,
@@ -162,7 +174,8 @@ export class Device {
       collections: app.collections,
       settings$: this.settings$,
       network$: this.network$,
-      backoff: { baseMs: 50, maxMs: 1000 },
+      backoff: this.tuning.backoff ?? { baseMs: 50, maxMs: 1000 },
+      ...(this.tuning.probeMs === undefined ? {} : { probeMs: this.tuning.probeMs }),
       ...(app.migrations ? { migrations: app.migrations } : {}),
       ...(app.restoreFirstMs ? { restoreFirst: { timeoutMs: app.restoreFirstMs } } : {}),
     });
@@ -238,13 +251,12 @@ export async function settled(devices: readonly Device[], timeoutMs = 30_000): P
 }
 
 /** The HTTP transport a test device uses: short deadlines and quick retries, so faults show within a test. */
-function deviceTransport(baseUrl: string, token: () => Promise<string> | string) {
-  return createHttpTransport({
-    baseUrl,
-    token,
-    timeoutMs: 5000,
-    retry: { attempts: 2, baseMs: 20, maxMs: 200 },
-  });
+function deviceTransport(
+  baseUrl: string,
+  token: () => Promise<string> | string,
+  timeouts: HttpTimeouts = { connectMs: 5000 },
+) {
+  return createHttpTransport({ baseUrl, token, timeouts, retry: { attempts: 2, baseMs: 20, maxMs: 200 } });
 }
 
 /** A device's hub (what its settings screen runs) on the real server: its own IndexedDB, the device's token. */

@@ -5,6 +5,7 @@ import {
   DEFAULT_LIMITS,
   HokanError,
   isVersion,
+  LIVE_HEARTBEAT_MS,
   type LiveEvent,
   liveEventFor,
   PLATFORMS,
@@ -42,7 +43,7 @@ export interface ServerOptions {
   /** Server time (ms), injectable for tests of dates. */
   readonly now?: () => number;
   readonly logger?: boolean | object;
-  /** Heartbeat on live connections, ms (default 15 s). */
+  /** Heartbeat on live connections, ms (default `LIVE_HEARTBEAT_MS`, 15 s), announced in each channel's `open`. */
   readonly liveHeartbeatMs?: number;
   /**
    * Development only: `POST /v1/dev/token { account }` signs HS256 tokens with this secret. Never set in production;
@@ -271,10 +272,12 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       "cache-control": "no-store",
       connection: "keep-alive",
     });
-    res.write(": hokan live\n\n");
     const send = (event: LiveEvent) => res.write(`data: ${JSON.stringify(event)}\n\n`);
+    // The interval is announced, so a client knows when silence means a dead connection.
+    const heartbeatMs = options.liveHeartbeatMs ?? LIVE_HEARTBEAT_MS;
+    send({ type: "open", heartbeatMs });
     const remove = hub.add(p.account, apps, send, () => res.end(), catalog ? (p.apps ?? true) : false);
-    const beat = setInterval(() => res.write(": beat\n\n"), options.liveHeartbeatMs ?? 15_000);
+    const beat = setInterval(() => send({ type: "beat" }), heartbeatMs);
     request.raw.on("close", () => {
       clearInterval(beat);
       remove();

@@ -22,6 +22,8 @@ Usage: hokan-server [options]
   --cors-origins <list>   web origins whose pages may call the server, comma-separated
                           (https://app.example.com,http://localhost:5173), or * for any;
                           or HOKAN_CORS_ORIGINS (default: none, only the server's own origin)
+  --live-heartbeat-ms <n> heartbeat on live channels, announced to clients (default 15000; at least 1000),
+                          or HOKAN_LIVE_HEARTBEAT_MS: keep it under any proxy's idle timeout
   --dev-token <account>   print a development token for the account (needs --jwt-secret) and exit
   --help                  this text
 
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
       "quota-bytes": { type: "string" },
       "body-limit": { type: "string" },
       "cors-origins": { type: "string" },
+      "live-heartbeat-ms": { type: "string" },
       "dev-token": { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -72,6 +75,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     fail(`--port must be 0 to 65535, not ${values.port}`);
 
+  const heartbeatText = values["live-heartbeat-ms"] ?? process.env.HOKAN_LIVE_HEARTBEAT_MS;
+  const heartbeat = heartbeatText === undefined ? undefined : Number(heartbeatText);
+  if (heartbeat !== undefined && (!Number.isInteger(heartbeat) || heartbeat < 1000 || heartbeat > 600_000))
+    fail(`--live-heartbeat-ms must be a whole number of ms from 1000 to 600000, not ${heartbeatText}`);
+
   const corsList = values["cors-origins"] ?? process.env.HOKAN_CORS_ORIGINS;
   let cors: CorsOptions | undefined;
   try {
@@ -97,6 +105,7 @@ async function main(): Promise<void> {
     ...(values["quota-bytes"] ? { quotaBytes: Number(values["quota-bytes"]) } : {}),
     ...(values["body-limit"] ? { bodyLimit: Number(values["body-limit"]) } : {}),
     ...(cors ? { cors } : {}),
+    ...(heartbeat === undefined ? {} : { liveHeartbeatMs: heartbeat }),
   });
   const address = await server.app.listen({ host: values.host, port });
   server.app.log.info(

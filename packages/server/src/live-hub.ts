@@ -1,4 +1,4 @@
-import { type AppScope, type LiveEvent, withoutDocuments } from "@hokan/core";
+import { type AppScope, type LiveHint, withoutDocuments } from "@hokan/core";
 import { LIVE_CHANNEL, type LiveNotice } from "./backup-store.js";
 import type { Database } from "./database.js";
 
@@ -6,7 +6,7 @@ interface Listener {
   readonly account: string;
   /** The apps of the connection, each with the scope it said it runs as (`undefined`: it did not say). */
   readonly apps: ReadonlyMap<string, AppScope | undefined>;
-  readonly send: (event: LiveEvent) => void;
+  readonly send: (event: LiveHint) => void;
   readonly end: () => void;
   /** Also every other app of the account (the catalog's hints, without documents): all, or the token's apps. */
   readonly catalog: boolean | readonly string[];
@@ -21,7 +21,7 @@ export class LiveHub {
   private stop: (() => Promise<void>) | undefined;
 
   /** `judge` makes a hint what one connection may receive (core's `liveEventFor` against the registry). */
-  constructor(private readonly judge: (event: LiveEvent, scope: AppScope | undefined) => LiveEvent) {}
+  constructor(private readonly judge: (event: LiveHint, scope: AppScope | undefined) => LiveHint) {}
 
   async start(db: Database): Promise<void> {
     this.stop = await db.listen(
@@ -45,7 +45,7 @@ export class LiveHub {
   add(
     account: string,
     apps: ReadonlyMap<string, AppScope | undefined>,
-    send: (event: LiveEvent) => void,
+    send: (event: LiveHint) => void,
     end: () => void,
     catalog: boolean | readonly string[] = false,
   ): () => void {
@@ -71,7 +71,7 @@ export class LiveHub {
       return;
     }
     const { appId, epoch, seq, after, documents } = notice;
-    const event: LiveEvent =
+    const event: LiveHint =
       notice.type === "deleted"
         ? { type: "deleted", appId, epoch }
         : { type: "changed", appId, epoch, seq, ...(documents ? { after, documents } : {}) };

@@ -2,12 +2,14 @@ import { runTransportTests, TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing"
 import { afterAll } from "vitest";
 import { type DatabaseKind, freshDatabase, type RunningServer, startServer } from "./fixtures.js";
 
+const HEARTBEAT_MS = 300;
+
 for (const kind of ["pglite", "postgres"] as DatabaseKind[]) {
   // One server per database kind: every test uses accounts of its own, so they cannot see each other.
   let running: Promise<{ server: RunningServer; drop: () => Promise<void> }> | undefined;
   const shared = () => {
     running ??= freshDatabase(kind).then(async ({ db, drop }) => ({
-      server: await startServer(db, TRANSPORT_TEST_REGISTRY),
+      server: await startServer(db, TRANSPORT_TEST_REGISTRY, { liveHeartbeatMs: HEARTBEAT_MS }),
       drop: async () => {
         await db.close();
         await drop();
@@ -25,6 +27,7 @@ for (const kind of ["pglite", "postgres"] as DatabaseKind[]) {
   runTransportTests(`HTTP server on ${kind}`, async () => {
     const { server } = await shared();
     return {
+      liveHeartbeatMs: HEARTBEAT_MS,
       connect: (accountId, options) =>
         server.client(accountId, options?.entitled === false ? { entitled: false } : {}),
       teardown: async () => undefined,

@@ -1,7 +1,7 @@
-import { randomId, systemRuntime } from "@hokan/core";
+import { isLiveHint, randomId, systemRuntime } from "@hokan/core";
 import { TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing";
 import { createHttpTransport } from "@hokan/transport";
-import { firstValueFrom, take, timeout, toArray } from "rxjs";
+import { filter, firstValueFrom, take, timeout, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signDevelopmentToken } from "../src/index.js";
 import { freshDatabase, SECRET } from "./fixtures.js";
@@ -40,7 +40,9 @@ describe("server processes on one PostgreSQL", () => {
     try {
       const account = `acct-${randomId(systemRuntime)}`;
       const reader = client(two.url, account);
-      const events = firstValueFrom(reader.live([SCOPE]).pipe(take(1), toArray(), timeout(15_000)));
+      const events = firstValueFrom(
+        reader.live([SCOPE]).pipe(filter(isLiveHint), take(1), toArray(), timeout(15_000)),
+      );
       await new Promise((r) => setTimeout(r, 500));
       const res = await client(one.url, account).push({
         scope: SCOPE,
@@ -115,4 +117,30 @@ describe("server processes on one PostgreSQL", () => {
       await server.stop();
     }
   }, 90_000);
+
+  it("announces the live heartbeat its operator set, and refuses one out of range at start", async () => {
+    const url = db.url as string;
+    const account = `acct-${randomId(systemRuntime)}`;
+    await expect(
+      spawnServer(["--database-url", url, "--registry", registry, "--live-heartbeat-ms", "50"]),
+    ).rejects.toThrow(/--live-heartbeat-ms must be a whole number of ms from 1000 to 600000, not 50/);
+    const server = await spawnServer([
+      "--database-url",
+      url,
+      "--registry",
+      registry,
+      "--live-heartbeat-ms",
+      "1000",
+    ]);
+    try {
+      const started = Date.now();
+      const signals = await firstValueFrom(
+        client(server.url, account).live([SCOPE]).pipe(take(2), toArray(), timeout(15_000)),
+      );
+      expect(signals).toEqual([{ type: "open", heartbeatMs: 1000 }, { type: "beat" }]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });

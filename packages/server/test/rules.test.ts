@@ -1,6 +1,7 @@
-import { type LiveEvent, type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
+import { isLiveHint, type LiveEvent, type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
 import { createHttpTransport } from "@hokan/transport";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
+import { filter } from "rxjs";
 import { describe, expect, it, vi } from "vitest";
 import {
   createVerifier,
@@ -47,7 +48,12 @@ async function readEvents(res: Response, count: number): Promise<unknown[]> {
     text += decoder.decode(value, { stream: true });
     const frames = text.split("\n\n");
     text = frames.pop() ?? "";
-    for (const f of frames) if (f.startsWith("data: ")) events.push(JSON.parse(f.slice(6)));
+    for (const f of frames) {
+      if (!f.startsWith("data: ")) continue;
+      const event = JSON.parse(f.slice(6)) as LiveEvent;
+      // The channel's own signals (open, beat) are not hints.
+      if (isLiveHint(event)) events.push(event);
+    }
   }
   return events;
 }
@@ -117,7 +123,10 @@ describe("registry dates, quota and rate limits at the HTTP level", () => {
     const s = await startServer(scratch.db, UPGRADE_FROM_TOMORROW, { now: () => now });
     const old = s.client("alice"); // runs 3.0.0: warned until T0 + DAY, refused from then on
     const hints: LiveEvent[] = [];
-    const channel = old.live([SCOPE]).subscribe({ next: (e) => hints.push(e), error: () => undefined });
+    const channel = old
+      .live([SCOPE])
+      .pipe(filter(isLiveHint))
+      .subscribe({ next: (e) => hints.push(e), error: () => undefined });
     // An older client names its apps without their scopes.
     const legacyEnd = new AbortController();
     const legacy = await fetch(`${s.url}/v1/live?apps=${SCOPE.appId}`, {

@@ -19,6 +19,7 @@ import {
   compose,
   type Fetcher,
   type RetryOptions,
+  type TimedInit,
   type TokenProvider,
   withAuth,
   withCompression,
@@ -27,6 +28,35 @@ import {
   withTimeout,
 } from "./layers.js";
 
+/** How long the HTTP transport waits (see {@link HttpTransportOptions.timeouts}). */
+export interface HttpTimeouts {
+  /**
+   * For the server to start answering a request that asks little of it: connecting, a probe, opening the live
+   * channel, a catalog (default 10 s). A frozen connection (a NAT timeout, a Wi-Fi handover) fails within it.
+   */
+  readonly connectMs?: number;
+  /** Added to a push's deadline for each change it carries (default 10 ms: 500 changes get 5 s more). */
+  readonly perChangeMs?: number;
+  /**
+   * Added to a pull's deadline for each document it asks for (default 0.5 ms: a page of 4,000 gets 2 s more; the
+   * page's body then has `idleMs` between its chunks).
+   */
+  readonly perDocumentMs?: number;
+  /** Added for each KiB of request body (default 20 ms, about 50 KB/s up, a slow mobile link). */
+  readonly perKiBMs?: number;
+  /** Longest pause while an answer's body arrives (default 10 s). */
+  readonly idleMs?: number;
+}
+
+/** The defaults of {@link HttpTimeouts}. */
+export const DEFAULT_HTTP_TIMEOUTS: Required<HttpTimeouts> = {
+  connectMs: 10_000,
+  perChangeMs: 10,
+  perDocumentMs: 0.5,
+  perKiBMs: 20,
+  idleMs: 10_000,
+};
+
 /** Options of {@link createHttpTransport}. */
 export interface HttpTransportOptions {
   /** The server, e.g. `http://127.0.0.1:8787`. */
@@ -34,7 +64,12 @@ export interface HttpTransportOptions {
   readonly token: TokenProvider;
   /** The fetch to use (default the global one): browsers, webviews, Node, workers. */
   readonly fetch?: Fetcher;
-  /** Abort a request after this long (default 30 s). */
+  /**
+   * Deadlines fitted to each request: the answer must start within `connectMs` plus what the request asks of the
+   * server (its changes, the documents it asks for, its size), and its body may not pause longer than `idleMs`.
+   */
+  readonly timeouts?: HttpTimeouts;
+  /** @deprecated The older name of `timeouts.connectMs`. */
   readonly timeoutMs?: number;
   /** Quick retries of a failed request (default 3 tries from 200 ms); longer outages are the engine's to wait out. */
   readonly retry?: RetryOptions;
@@ -55,24 +90,34 @@ export interface HttpTransportOptions {
 export function createHttpTransport(options: HttpTransportOptions): Transport {
   const base = options.baseUrl.replace(/\/+$/, "");
   const doFetch: Fetcher = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const t: Required<HttpTimeouts> = {
+    ...DEFAULT_HTTP_TIMEOUTS,
+    ...(options.timeoutMs === undefined ? {} : { connectMs: options.timeoutMs }),
+    ...options.timeouts,
+  };
   // Outermost first: retry whole attempts; each attempt checks the answer, carries the token, has a deadline.
   const send = compose(
     withRetry(options.retry ?? {}),
     withProblems(),
     withAuth(options.token),
-    withTimeout(options.timeoutMs ?? 30_000),
+    withTimeout(t.connectMs, { idleMs: t.idleMs }),
     ...(options.compression === false ? [] : [withCompression(options.compression ?? {})]),
   )(doFetch);
-  // The live channel: token and problems, but no retries (the engine reopens it) and no deadline (it stays open).
-  const openLive = compose(withProblems(), withAuth(options.token))(doFetch);
+  // The live channel: token, problems and a deadline for its opening, but no retries (the engine reopens it); once
+  // open, the engine watches its heartbeat.
+  const openLive = compose(withProblems(), withAuth(options.token), withTimeout(t.connectMs))(doFetch);
+  // A probe asks once and quickly: the engine probes again.
+  const probeOnce = compose(withProblems(), withTimeout(t.connectMs, { idleMs: t.idleMs }))(doFetch);
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await send(`${base}${path}`, {
+  async function request<T>(method: string, path: string, body?: unknown, workMs = 0): Promise<T> {
+    const json = body === undefined ? undefined : JSON.stringify(body);
+    const deadlineMs = t.connectMs + workMs + Math.ceil((json?.length ?? 0) / 1024) * t.perKiBMs;
+    const init: TimedInit = {
       method,
-      ...(body === undefined
-        ? {}
-        : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-    });
+      deadlineMs,
+      ...(json === undefined ? {} : { headers: { "content-type": "application/json" }, body: json }),
+    };
+    const res = await send(`${base}${path}`, init);
     return (await res.json()) as T;
   }
 
@@ -85,18 +130,28 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
 
   return {
     pull: (r: PullRequest) =>
-      request<PullResponse>("POST", `${app(r.scope.appId)}/pull`, {
-        scope: scopeBody(r.scope),
-        checkpoint: r.checkpoint,
-        limit: r.limit,
-      }),
+      request<PullResponse>(
+        "POST",
+        `${app(r.scope.appId)}/pull`,
+        { scope: scopeBody(r.scope), checkpoint: r.checkpoint, limit: r.limit },
+        Math.round(r.limit * t.perDocumentMs),
+      ),
     push: (r: PushRequest) =>
-      request<PushResponse>("POST", `${app(r.scope.appId)}/push`, {
-        scope: scopeBody(r.scope),
-        idempotencyKey: r.idempotencyKey,
-        changes: r.changes,
-        ...(r.bulk ? { bulk: true } : {}),
-      }),
+      request<PushResponse>(
+        "POST",
+        `${app(r.scope.appId)}/push`,
+        {
+          scope: scopeBody(r.scope),
+          idempotencyKey: r.idempotencyKey,
+          changes: r.changes,
+          ...(r.bulk ? { bulk: true } : {}),
+        },
+        r.changes.length * t.perChangeMs,
+      ),
+    probe: async () => {
+      const res = await probeOnce(`${base}/v1/health`, { method: "GET" });
+      await res.body?.cancel();
+    },
     catalog: () => request<Catalog>("GET", "/v1/catalog"),
     registry: async (platform: Platform) =>
       (await request<{ apps: RegistryEntry[] }>("GET", `/v1/registry?platform=${platform}`)).apps,

@@ -1,4 +1,9 @@
-export { createHttpTransport, type HttpTransportOptions } from "./http-transport.js";
+export {
+  createHttpTransport,
+  DEFAULT_HTTP_TIMEOUTS,
+  type HttpTimeouts,
+  type HttpTransportOptions,
+} from "./http-transport.js";
 export {
   type CompressionOptions,
   compose,
@@ -6,6 +11,8 @@ export {
   type Layer,
   problemOf,
   type RetryOptions,
+  type TimedInit,
+  type TimeoutOptions,
   type TokenProvider,
   withAuth,
   withCompression,

@@ -74,24 +74,67 @@ export async function problemOf(res: Response): Promise<HokanError> {
   return new HokanError("protocol", detail);
 }
 
-/** Aborts a request that takes longer than `ms`: a `timeout` error (retryable). */
-export function withTimeout(ms: number): Layer {
+/**
+ * A request's own deadline for the answer's headers, set per request by whoever knows what it asks of the server (a
+ * push of 500 changes is not a health probe): read by {@link withTimeout} instead of its default.
+ */
+export type TimedInit = RequestInit & { readonly deadlineMs?: number };
+
+/** Options of {@link withTimeout}. */
+export interface TimeoutOptions {
+  /**
+   * Read the answer's body here too, giving up when no byte arrives for this long (a `timeout`): a connection frozen
+   * mid-answer reports no error, ever. Without it the body is the caller's (a stream that stays open, as the live
+   * channel's).
+   */
+  readonly idleMs?: number;
+}
+
+/**
+ * Aborts a request whose answer does not start within `ms` (or the request's own `deadlineMs`): a `timeout` error
+ * (retryable). With `idleMs`, also one whose body stalls.
+ */
+export function withTimeout(ms: number, options: TimeoutOptions = {}): Layer {
   return (next) => async (url, init) => {
     const controller = new AbortController();
     const outer = init.signal;
     const abort = () => controller.abort();
     outer?.addEventListener("abort", abort);
-    const timer = setTimeout(abort, ms);
+    const deadline = (init as TimedInit).deadlineMs ?? ms;
+    let timer = setTimeout(abort, deadline);
+    let phase = `no answer within ${deadline} ms`;
+    let streaming = false;
     try {
-      return await next(url, { ...init, signal: controller.signal });
+      const res = await next(url, { ...init, signal: controller.signal });
+      if (options.idleMs === undefined || !res.body) {
+        // A body left to the caller may still be cancelled through the caller's signal.
+        if (res.body) streaming = true;
+        return res;
+      }
+      const idle = options.idleMs;
+      phase = `the answer stalled for ${idle} ms`;
+      const reader = res.body.getReader();
+      const chunks: Uint8Array[] = [];
+      for (;;) {
+        clearTimeout(timer);
+        timer = setTimeout(abort, idle);
+        const { value, done } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+      }
+      return new Response(new Blob(chunks as BlobPart[]), {
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
+      });
     } catch (error) {
       if (controller.signal.aborted && !outer?.aborted) {
-        throw new HokanError("timeout", `${url}: no answer within ${ms} ms`, { cause: error });
+        throw new HokanError("timeout", `${url}: ${phase}`, { cause: error });
       }
       throw error;
     } finally {
       clearTimeout(timer);
-      outer?.removeEventListener("abort", abort);
+      if (!streaming) outer?.removeEventListener("abort", abort);
     }
   };
 }
@@ -106,8 +149,9 @@ export interface RetryOptions {
 }
 
 /**
- * Tries a failed request again when the failure is retryable (network, timeout, server, rate-limited), after an
- * exponential pause with jitter and a cap (honouring `Retry-After`). Every Hokan request may be repeated safely:
+ * Tries a failed request again when the failure is retryable (network, server, rate-limited; not a timeout, which
+ * already waited a whole deadline), after an exponential pause with jitter and a cap (honouring `Retry-After`).
+ * Every Hokan request may be repeated safely:
  * pulls read, pushes carry an idempotency key, deletes a request id. Longer outages are the engine's to wait out.
  */
 export function withRetry(options: RetryOptions = {}): Layer {
@@ -121,7 +165,8 @@ export function withRetry(options: RetryOptions = {}): Layer {
         return await next(url, init);
       } catch (error) {
         const e = HokanError.from(error, "network");
-        if (!e.retryable || attempt >= attempts || init.signal?.aborted) throw e;
+        // A request that timed out already waited its whole deadline: the engine, which probes, takes it from here.
+        if (!e.retryable || e.code === "timeout" || attempt >= attempts || init.signal?.aborted) throw e;
         const exp = Math.min(cap, base * 2 ** (attempt - 1));
         const hinted = Number(e.details?.retryAfterMs ?? 0);
         const delay = Math.max(hinted, Math.round(exp / 2 + runtime.random() * (exp / 2)));

@@ -2,7 +2,9 @@ import { HokanError } from "@hokan/core";
 import { describe, expect, it } from "vitest";
 import {
   compose,
+  createHttpTransport,
   type Fetcher,
+  type TimedInit,
   withAuth,
   withCompression,
   withProblems,
@@ -116,9 +118,120 @@ describe("withTimeout", () => {
     controller.abort();
     await expect(p).rejects.toThrow("aborted");
   });
+
+  it("takes a request's own deadline over its default", async () => {
+    const hang: Fetcher = (_url, init) =>
+      new Promise((_resolve, reject) =>
+        init.signal?.addEventListener("abort", () => reject(new Error("aborted"))),
+      );
+    const started = Date.now();
+    const e = await failure(withTimeout(10_000)(hang)("/x", { deadlineMs: 30 } as TimedInit));
+    expect(e.code).toBe("timeout");
+    expect(e.message).toContain("no answer within 30 ms");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("with idleMs, gives up an answer whose body stops arriving (a frozen connection), and reads a whole one", async () => {
+    const stalled: Fetcher = async (_url, init) => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"partial":'));
+          init.signal?.addEventListener("abort", () => controller.error(new Error("aborted")));
+        },
+      });
+      return new Response(body, { status: 200 });
+    };
+    const e = await failure(withTimeout(10_000, { idleMs: 30 })(stalled)("/x", {}));
+    expect(e).toMatchObject({ code: "timeout", retryable: true });
+    expect(e.message).toContain("stalled for 30 ms");
+    const whole = await withTimeout(10_000, { idleMs: 30 })(async () => json(200, { ok: true }))("/x", {});
+    expect(await whole.json()).toEqual({ ok: true });
+  });
+
+  it("without idleMs leaves the body to the caller, who can still cancel it through its signal", async () => {
+    let aborted = false;
+    const streaming: Fetcher = async (_url, init) => {
+      init.signal?.addEventListener("abort", () => {
+        aborted = true;
+      });
+      return new Response(new ReadableStream<Uint8Array>({ start() {} }), { status: 200 });
+    };
+    const controller = new AbortController();
+    const res = await withTimeout(20)(streaming)("/live", { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 60));
+    // Past the deadline, the stream is not cut: its answer had started.
+    expect(aborted).toBe(false);
+    controller.abort();
+    expect(aborted).toBe(true);
+    await res.body?.cancel();
+  });
+});
+
+describe("createHttpTransport's deadlines", () => {
+  /** A server that never answers: records when each request was given up. */
+  function silent() {
+    const gaveUp: { url: string; afterMs: number }[] = [];
+    const fetcher: Fetcher = (url, init) => {
+      const started = Date.now();
+      return new Promise((_resolve, reject) =>
+        init.signal?.addEventListener("abort", () => {
+          gaveUp.push({ url, afterMs: Date.now() - started });
+          reject(new Error("aborted"));
+        }),
+      );
+    };
+    return { fetcher, gaveUp };
+  }
+
+  it("fit the request: a push of many changes gets longer than a probe, and a live channel must open in time", async () => {
+    const server = silent();
+    const transport = createHttpTransport({
+      baseUrl: "http://127.0.0.1:9",
+      token: () => "t",
+      fetch: server.fetcher,
+      retry: { attempts: 1 },
+      timeouts: { connectMs: 40, perChangeMs: 4, perKiBMs: 0 },
+    });
+    const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "android" } as const;
+    const changes = Array.from({ length: 100 }, (_, i) => ({
+      collection: "settings",
+      id: `d${i}`,
+      changeId: `c${i}`,
+      baseRev: 0,
+      epoch: 1,
+      hlc: "000000000000001:000000:a",
+      data: { v: i },
+    }));
+    expect((await failure(transport.probe?.() ?? Promise.reject(new Error("no probe")))).code).toBe(
+      "timeout",
+    );
+    expect((await failure(transport.push({ scope, idempotencyKey: "k".repeat(16), changes }))).code).toBe(
+      "timeout",
+    );
+    const live = await new Promise<unknown>((resolve) =>
+      transport.live([scope]).subscribe({ error: resolve }),
+    );
+    expect(HokanError.is(live, "timeout")).toBe(true);
+    const [probe, push, channel] = server.gaveUp;
+    expect(probe?.url).toBe("http://127.0.0.1:9/v1/health");
+    // 40 ms, against 40 + 100 × 4 ms.
+    expect(probe?.afterMs).toBeLessThan(300);
+    expect(push?.afterMs).toBeGreaterThanOrEqual(400);
+    expect(channel?.url).toContain("/v1/live");
+    expect(channel?.afterMs).toBeLessThan(300);
+  });
 });
 
 describe("withRetry", () => {
+  it("leaves a timed-out request to the engine: it already waited its whole deadline", async () => {
+    const s = scripted(
+      () => Promise.reject(new HokanError("timeout", "no answer within 10 ms")),
+      json(200, { ok: true }),
+    );
+    expect((await failure(withRetry({ attempts: 3, baseMs: 1 })(s.fetcher)("/x", {}))).code).toBe("timeout");
+    expect(s.seen).toHaveLength(1);
+  });
+
   it("retries retryable failures with growing pauses, up to its limit", async () => {
     const s = scripted(problem(503, "server"), new TypeError("reset"), json(200, { ok: true }));
     const pauses: number[] = [];

@@ -62,6 +62,17 @@ export interface ReplicationOptions {
   readonly restoreFirst?: { readonly timeoutMs: number };
   /** Waits this long after a local write before pushing, so a burst of writes goes in one push (default 0). */
   readonly debounceMs?: number;
+  /**
+   * While waiting out a backoff after a `network` or `timeout` failure, ask the server whether it can be reached this
+   * often (ms, default 5 s, with jitter; 0 never), through the transport's `probe()`: once it answers, replication
+   * tries again at once instead of sleeping to the end of a delay of up to `backoff.maxMs`.
+   */
+  readonly probeMs?: number;
+  /**
+   * Pull when the server told this device nothing (no pull, no live hint) for this long while it rests (ms, default
+   * 5 minutes; 0 never): the live channel is best effort, and a hint lost on the way is caught up within this time.
+   */
+  readonly safetyPullMs?: number;
 }
 
 /** How long a wait may take: {@link Replication.whenIdle}, {@link Replication.sync}. */

@@ -1,26 +1,37 @@
 import type { Observable, Subscription } from "rxjs";
-import type { LiveEvent } from "../protocol.js";
+import { isLiveHint, LIVE_GIVE_UP_BEATS, type LiveEvent, type LiveHint } from "../protocol.js";
 import type { Runtime } from "../runtime.js";
 import { type BackoffOptions, backoffDelay } from "./machine.js";
 
 /** What a {@link LiveChannel} tells its owner. */
 export interface LiveHandlers {
   /** A hint arrived. */
-  readonly event: (event: LiveEvent) => void;
+  readonly event: (event: LiveHint) => void;
   /** The channel opened again after being down: whatever happened meanwhile must be pulled. */
   readonly reopened: () => void;
+  /** A channel just (re)opened said its first word: the server can be reached. */
+  readonly answered?: () => void;
 }
 
 /**
  * Keeps one live channel open while wanted: reopens it with backoff after it drops, and says when it reopened so the
  * owner catches up from its checkpoint (hints sent while it was down are gone).
+ *
+ * A channel that announced its heartbeat (`open`) and then stays silent for {@link LIVE_GIVE_UP_BEATS} intervals is
+ * taken for dead and reopened: a connection frozen by a NAT timeout or a Wi-Fi handover reports no error, ever.
+ * Reopening waits at most one heartbeat interval, so a device is back within about one interval of the network.
  */
 export class LiveChannel {
   private subscription: Subscription | undefined;
   private timer: unknown;
+  private watchdog: unknown;
   private attempt = 0;
   private wasDown = false;
   private wanted = false;
+  /** The server's heartbeat interval, once a channel announced it. */
+  private heartbeatMs: number | undefined;
+  /** The open channel said something (it did open). */
+  private heardSinceOpen = false;
 
   constructor(
     private readonly open: () => Observable<LiveEvent>,
@@ -46,27 +57,44 @@ export class LiveChannel {
     this.want(true);
   }
 
+  /**
+   * The server was just reached another way: a channel waiting to reopen tries now, and one still opening (it may hang
+   * on a connection frozen before) starts again.
+   */
+  retryNow(): void {
+    if (!this.wanted) return;
+    if (this.subscription && !this.heardSinceOpen) {
+      this.subscription.unsubscribe();
+      this.subscription = undefined;
+      this.wasDown = true;
+    }
+    if (this.subscription) return;
+    if (this.timer !== undefined) this.runtime.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.connect();
+  }
+
   /** Closes the channel and cancels any reopening. */
   close(): void {
     this.wanted = false;
     if (this.subscription) this.wasDown = true;
     this.subscription?.unsubscribe();
     this.subscription = undefined;
+    this.disarm();
     if (this.timer !== undefined) this.runtime.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private connect(): void {
+    this.heardSinceOpen = false;
     let ended = false;
     const end = (): void => {
       ended = true;
+      this.disarm();
       this.dropped();
     };
     const subscription = this.open().subscribe({
-      next: (event) => {
-        this.attempt = 0;
-        this.handlers.event(event);
-      },
+      next: (event) => this.heard(event),
       error: end,
       complete: end,
     });
@@ -79,17 +107,53 @@ export class LiveChannel {
     }
   }
 
+  private heard(event: LiveEvent): void {
+    if (!this.heardSinceOpen) {
+      this.heardSinceOpen = true;
+      // Not from inside subscribe(): the owner may act on the channel.
+      const answered = this.handlers.answered;
+      if (answered) queueMicrotask(answered);
+    }
+    if (event.type === "open") {
+      if (Number.isFinite(event.heartbeatMs) && event.heartbeatMs > 0) this.heartbeatMs = event.heartbeatMs;
+    } else {
+      // Only a channel that carries something counts as working: one that opens and drops at once backs off.
+      this.attempt = 0;
+    }
+    this.arm();
+    if (isLiveHint(event)) this.handlers.event(event);
+  }
+
+  /** Gives the channel {@link LIVE_GIVE_UP_BEATS} heartbeat intervals to say something. */
+  private arm(): void {
+    if (this.heartbeatMs === undefined) return;
+    this.disarm();
+    this.watchdog = this.runtime.setTimeout(() => {
+      this.watchdog = undefined;
+      if (!this.subscription) return;
+      this.subscription.unsubscribe();
+      this.dropped();
+    }, this.heartbeatMs * LIVE_GIVE_UP_BEATS);
+  }
+
+  private disarm(): void {
+    if (this.watchdog !== undefined) this.runtime.clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+  }
+
   private dropped(): void {
     this.subscription = undefined;
     this.wasDown = true;
     if (!this.wanted) return;
     this.attempt++;
+    // Never longer than a heartbeat interval between tries: the channel is how a device hears of other devices.
+    const cap = Math.min(this.backoff.maxMs, this.heartbeatMs ?? this.backoff.maxMs);
     this.timer = this.runtime.setTimeout(
       () => {
         this.timer = undefined;
         if (this.wanted) this.connect();
       },
-      backoffDelay(this.attempt, () => this.runtime.random(), this.backoff),
+      backoffDelay(this.attempt, () => this.runtime.random(), { ...this.backoff, maxMs: cap }),
     );
   }
 }

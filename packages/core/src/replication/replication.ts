@@ -21,7 +21,7 @@ import {
 import type {
   AppScope,
   Checkpoint,
-  LiveEvent,
+  LiveHint,
   PullResponse,
   PushResponse,
   PushResult,
@@ -97,6 +97,12 @@ export function createReplication(options: ReplicationOptions): Replication {
 }
 
 const REGISTRY_CODES = new Set(["retired", "upgrade-required", "capability", "unsupported"]);
+/** Failures after which the server may simply be out of reach: worth probing for while backing off. */
+const UNREACHABLE_CODES = new Set(["network", "timeout"]);
+/** Default {@link ReplicationOptions.probeMs}. */
+const PROBE_MS = 5_000;
+/** Default {@link ReplicationOptions.safetyPullMs}. */
+const SAFETY_PULL_MS = 5 * 60_000;
 
 class ReplicationRunner implements Replication {
   private readonly ns: Namespace;
@@ -110,6 +116,12 @@ class ReplicationRunner implements Replication {
   private readonly quota$ = new BehaviorSubject(false);
   private readonly statusSubject: BehaviorSubject<ReplicationStatus>;
   private readonly changesSubject = new Subject<DocumentChange>();
+  /** The code of the latest failure, while backing off from it. */
+  private failureCode: ErrorCode | undefined;
+  private probeTimer: unknown;
+  private safetyTimer: unknown;
+  /** When the server last told this device what changed (a pull, a live hint): runtime clock. */
+  private lastHeard = 0;
   private state: ReplicationState = "stopped";
   private context: MachineContext = INITIAL_CONTEXT;
   /** start() and stop() in the order they were called. */
@@ -158,7 +170,13 @@ class ReplicationRunner implements Replication {
       () => this.options.transport.live([this.app$.value]),
       this.runtime,
       options.backoff ?? DEFAULT_BACKOFF,
-      { event: (e) => this.onLive(e), reopened: () => this.dispatch({ type: "remote-change" }) },
+      {
+        event: (e) => this.onLive(e),
+        // Hints sent while it was down are lost: catch up.
+        reopened: () => this.dispatch({ type: "remote-change" }),
+        // The server answered: a backoff from its being out of reach need not run out.
+        answered: () => this.reachable(),
+      },
     );
     this.statusSubject = new BehaviorSubject<ReplicationStatus>({
       state: "stopped",
@@ -220,6 +238,7 @@ class ReplicationRunner implements Replication {
       },
       this.runtime,
     ).subscribe((snapshot) => this.onPolicy(snapshot));
+    this.lastHeard = this.runtime.now();
     this.dispatch({ type: "start" });
     this.fetchRegistry();
   }
@@ -238,6 +257,9 @@ class ReplicationRunner implements Replication {
     this.policySub?.unsubscribe();
     this.policySub = undefined;
     this.live.close();
+    this.stopProbing();
+    if (this.safetyTimer !== undefined) this.runtime.clearTimeout(this.safetyTimer);
+    this.safetyTimer = undefined;
     this.generation++;
     this.inFlight.clear();
     this.hints.clear();
@@ -491,6 +513,7 @@ class ReplicationRunner implements Replication {
     this.context = step.context;
     for (const effect of step.effects) this.perform(effect);
     this.syncLive();
+    this.syncSafetyPull();
     this.publish({});
   }
 
@@ -510,15 +533,88 @@ class ReplicationRunner implements Replication {
         );
         this.retryTimer = this.runtime.setTimeout(() => {
           this.retryTimer = undefined;
+          this.stopProbing();
           this.dispatch({ type: "retry-due" });
         }, delay);
+        const probeMs = this.options.probeMs ?? PROBE_MS;
+        if (probeMs > 0 && delay > probeMs && this.failureCode && UNREACHABLE_CODES.has(this.failureCode)) {
+          this.scheduleProbe(probeMs);
+        }
         return;
       }
       case "cancel-retry":
         if (this.retryTimer !== undefined) this.runtime.clearTimeout(this.retryTimer);
         this.retryTimer = undefined;
+        this.stopProbing();
         return;
     }
+  }
+
+  /**
+   * While backing off from a failure that may only mean the server is out of reach, asks whether it can be reached
+   * every `probeMs` (with jitter): a partition that heals is noticed within seconds, not at the end of a long delay.
+   * A server that answers but fails (`server`, `rate-limited`) is left its backoff.
+   */
+  private scheduleProbe(probeMs: number): void {
+    const probe = this.options.transport.probe?.bind(this.options.transport);
+    if (!probe) return;
+    const generation = this.generation;
+    this.probeTimer = this.runtime.setTimeout(
+      () => {
+        this.probeTimer = undefined;
+        probe().then(
+          () => {
+            if (generation === this.generation) this.reachable();
+          },
+          () => {
+            if (generation === this.generation && this.state === "backoff" && this.retryTimer !== undefined) {
+              this.scheduleProbe(probeMs);
+            }
+          },
+        );
+      },
+      Math.round(probeMs / 2 + this.runtime.random() * (probeMs / 2)),
+    );
+  }
+
+  private stopProbing(): void {
+    if (this.probeTimer !== undefined) this.runtime.clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  /** The server answered (a probe, a reopened live channel): a backoff from its being out of reach ends now. */
+  private reachable(): void {
+    if (this.state !== "backoff" || !this.failureCode || !UNREACHABLE_CODES.has(this.failureCode)) return;
+    this.perform({ type: "cancel-retry" });
+    this.dispatch({ type: "retry-due" });
+    this.live.retryNow();
+  }
+
+  /**
+   * A pull when the server has told this device nothing for `safetyPullMs` while it rests with restores allowed: a
+   * hint lost on the way (the live channel is best effort) is found within that time at worst. The timer runs only
+   * while resting so; the quiet counts from the server's last word.
+   */
+  private syncSafetyPull(): void {
+    const every = this.options.safetyPullMs ?? SAFETY_PULL_MS;
+    const wanted =
+      every > 0 && this.policySub !== undefined && this.state === "idle" && this.context.restoreAllowed;
+    if (!wanted) {
+      if (this.safetyTimer !== undefined) this.runtime.clearTimeout(this.safetyTimer);
+      this.safetyTimer = undefined;
+      return;
+    }
+    if (this.safetyTimer !== undefined) return;
+    const due = Math.max(1, every - (this.runtime.now() - this.lastHeard));
+    this.safetyTimer = this.runtime.setTimeout(() => {
+      this.safetyTimer = undefined;
+      if (this.runtime.now() - this.lastHeard >= every) {
+        this.lastHeard = this.runtime.now();
+        this.dispatch({ type: "remote-change" });
+      } else {
+        this.syncSafetyPull();
+      }
+    }, due);
   }
 
   private onPolicy(snapshot: PolicySnapshot): void {
@@ -591,6 +687,7 @@ class ReplicationRunner implements Replication {
         if (!Number.isNaN(response.serverTime)) this.contacted();
         this.afterCommit(planned);
         this.publish({ lastError: this.standingError() });
+        this.lastHeard = this.runtime.now();
         if (!response.more) {
           this.gate.openNow();
           this.dispatch({ type: "pull-done", more: false });
@@ -853,6 +950,7 @@ class ReplicationRunner implements Replication {
 
   private fail(error: unknown, inputsVersion: number): void {
     const e = unexpected(error);
+    this.failureCode = e.code;
     const lastError = statusError(e, this.runtime.now());
     for (const p of this.probes) p.failure ??= lastError;
     this.publish({ inFlight: false, lastError });
@@ -910,8 +1008,9 @@ class ReplicationRunner implements Replication {
     this.live.want(this.policySub !== undefined && this.context.restoreAllowed && this.state !== "fatal");
   }
 
-  private onLive(event: LiveEvent): void {
+  private onLive(event: LiveHint): void {
     if (event.appId !== this.app$.value.appId) return;
+    this.lastHeard = this.runtime.now();
     if (this.hints.receive(event, this.space.current?.checkpoint, this.inFlight.size > 0))
       this.dispatch({ type: "remote-change" });
   }

@@ -7,6 +7,7 @@ import type {
   CatalogEntry,
   DeleteResult,
   LiveEvent,
+  LiveHint,
   Platform,
   PullRequest,
   PullResponse,
@@ -15,6 +16,7 @@ import type {
   RegistryEntry,
   ServerDocument,
 } from "../protocol.js";
+import type { Runtime } from "../runtime.js";
 import {
   checkPush,
   checkQuota,
@@ -56,6 +58,14 @@ export interface MemoryServerOptions {
   readonly quotaBytes?: number;
   /** Idempotency answers kept per app (default 1000). */
   readonly rememberAnswers?: number;
+  /**
+   * Live channels open with `open` and send a `beat` every `heartbeatMs` on these timers, as the real server does.
+   * Without it they carry hints only (and a simulation comes to rest between beats).
+   */
+  readonly heartbeat?: {
+    readonly heartbeatMs: number;
+    readonly timers: Pick<Runtime, "setTimeout" | "clearTimeout">;
+  };
 }
 
 /** What a connection is allowed, as a token would say. */
@@ -72,7 +82,7 @@ export interface Credentials {
  */
 export class MemoryServer {
   private readonly accounts = new Map<string, Map<string, AppState>>();
-  private readonly live = new Subject<{ accountId: string; event: LiveEvent }>();
+  private readonly live = new Subject<{ accountId: string; event: LiveHint }>();
   /** Answers to deletes by account and request id, so a repeated request deletes nothing more. */
   private readonly deleteAnswers = new Map<string, DeleteResult>();
   private openLive = 0;
@@ -313,6 +323,19 @@ export class MemoryServer {
       subscriber.add(() => {
         this.openLive--;
       });
+      const heartbeat = this.options.heartbeat;
+      if (heartbeat) {
+        subscriber.next({ type: "open", heartbeatMs: heartbeat.heartbeatMs });
+        let timer: unknown;
+        const beat = () => {
+          timer = heartbeat.timers.setTimeout(() => {
+            subscriber.next({ type: "beat" });
+            beat();
+          }, heartbeat.heartbeatMs);
+        };
+        beat();
+        subscriber.add(() => heartbeat.timers.clearTimeout(timer));
+      }
       const sub = this.live
         .pipe(
           filter(
@@ -384,6 +407,9 @@ class MemoryConnection implements Transport {
   }
   catalog(): Promise<Catalog> {
     return answer(() => this.server.handleCatalog(this.credentials));
+  }
+  probe(): Promise<void> {
+    return answer(() => undefined);
   }
   registry(platform: Platform): Promise<RegistryEntry[]> {
     return answer(() => structuredClone(this.server.registry.filter((e) => e.platform === platform)));

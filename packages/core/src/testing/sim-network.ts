@@ -42,6 +42,13 @@ export interface SimLink {
   readonly network: NetworkInfo;
   /** The device is online (a partition when false: every request fails at once). */
   setOnline(online: boolean): void;
+  /**
+   * Freezes the link as a NAT timeout or a Wi-Fi handover does, with the host still reporting it online: open live
+   * channels carry nothing more, for good, and no error; requests made while frozen get no answer and fail with
+   * `timeout` after `requestTimeoutMs` (as the HTTP transport's deadline does). `false` lets new requests and channels
+   * through again; the channels frozen meanwhile stay dead.
+   */
+  setFrozen(frozen: boolean): void;
   setRoaming(roaming: boolean): void;
   readonly state: NetworkState;
 }
@@ -52,8 +59,19 @@ export interface SimLink {
  */
 export class SimNetwork {
   faults: Faults;
-  /** Requests sent, dropped and duplicated so far. */
-  readonly stats = { requests: 0, droppedRequests: 0, droppedResponses: 0, duplicated: 0, liveBreaks: 0 };
+  /** How long a request on a frozen link waits for its answer before failing with `timeout` (the transport's deadline). */
+  requestTimeoutMs = 10_000;
+  /** Requests sent (probes among them), dropped and duplicated so far. */
+  readonly stats = {
+    requests: 0,
+    droppedRequests: 0,
+    droppedResponses: 0,
+    duplicated: 0,
+    liveBreaks: 0,
+    /** Pushes and probes, counted in `requests` too. */
+    pushes: 0,
+    probes: 0,
+  };
 
   constructor(
     private readonly runtime: ManualRuntime,
@@ -65,21 +83,34 @@ export class SimNetwork {
   /** Puts a device's transport behind this network. */
   link(server: Transport, initial: Partial<NetworkState> = {}): SimLink {
     const state$ = new BehaviorSubject<NetworkState>({ online: true, roaming: false, ...initial });
-    const call = <T>(fn: () => Promise<T>): Promise<T> => this.call(state$, fn);
+    const frozen = { now: false, epoch: 0 };
+    const call = <T>(fn: () => Promise<T>): Promise<T> =>
+      frozen.now ? this.hang<T>() : this.call(state$, fn, frozen);
     const transport: Transport = {
       pull: (r) => call(() => server.pull(r)),
-      push: (r) => call(() => server.push(r)),
+      push: (r) => {
+        this.stats.pushes++;
+        return call(() => server.push(r));
+      },
       catalog: () => call(() => server.catalog()),
       registry: (p) => call(() => server.registry(p)),
       deleteApp: (s, id) => call(() => server.deleteApp(s, id)),
       deleteAll: (id, platform) => call(() => server.deleteAll(id, platform)),
-      live: (apps, options) => this.liveLink(state$, server.live(apps, options)),
+      live: (apps, options) => this.liveLink(state$, server.live(apps, options), frozen),
+      probe: () => {
+        this.stats.probes++;
+        return call(() => server.probe?.() ?? Promise.resolve());
+      },
     };
     return {
       transport,
       network: { state$: state$.asObservable() },
       setOnline: (online) => state$.next({ ...state$.value, online }),
       setRoaming: (roaming) => state$.next({ ...state$.value, roaming }),
+      setFrozen: (on) => {
+        if (on && !frozen.now) frozen.epoch++;
+        frozen.now = on;
+      },
       get state() {
         return state$.value;
       },
@@ -95,7 +126,11 @@ export class SimNetwork {
     return new Promise((resolve) => this.runtime.setTimeout(resolve, ms));
   }
 
-  private async call<T>(state$: BehaviorSubject<NetworkState>, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    state$: BehaviorSubject<NetworkState>,
+    fn: () => Promise<T>,
+    frozen: { readonly now: boolean },
+  ): Promise<T> {
     this.stats.requests++;
     const lost = (): HokanError => new HokanError("network", "simulated connection lost");
     if (!state$.value.online) throw lost();
@@ -113,6 +148,8 @@ export class SimNetwork {
     }
     const result = await fn();
     await this.sleep(this.delay());
+    // Frozen while the server acted: the answer never comes.
+    if (frozen.now) return this.hang<T>();
     if (!state$.value.online || prng.chance(this.faults.dropResponse)) {
       this.stats.droppedResponses++;
       throw lost();
@@ -120,16 +157,42 @@ export class SimNetwork {
     return result;
   }
 
-  private liveLink<T>(state$: BehaviorSubject<NetworkState>, source: Observable<T>): Observable<T> {
+  /** A request on a frozen link: no answer, until the transport's deadline. */
+  private hang<T>(): Promise<T> {
+    this.stats.requests++;
+    return new Promise<T>((_, reject) =>
+      this.runtime.setTimeout(
+        () => reject(new HokanError("timeout", "simulated frozen connection: no answer")),
+        this.requestTimeoutMs,
+      ),
+    );
+  }
+
+  private liveLink<T>(
+    state$: BehaviorSubject<NetworkState>,
+    source: Observable<T>,
+    frozen: { readonly now: boolean; readonly epoch: number },
+  ): Observable<T> {
     return new Observable<T>((subscriber) => {
       if (!state$.value.online) {
         subscriber.error(new HokanError("network", "simulated live channel down"));
         return;
       }
+      // Opened while frozen: it never opens, and the transport gives up at its deadline.
+      if (frozen.now) {
+        const timer = this.runtime.setTimeout(
+          () => subscriber.error(new HokanError("timeout", "simulated frozen connection: no answer")),
+          this.requestTimeoutMs,
+        );
+        return () => this.runtime.clearTimeout(timer);
+      }
+      const openedIn = frozen.epoch;
       const offline = state$.subscribe((s) => {
         if (!s.online) subscriber.error(new HokanError("network", "simulated live channel down"));
       });
       const sub = source.subscribe((event) => {
+        // A freeze since it opened: it carries nothing more, ever, and says nothing.
+        if (frozen.epoch !== openedIn) return;
         if (this.runtime.prng.chance(this.faults.breakLive)) {
           this.stats.liveBreaks++;
           subscriber.error(new HokanError("network", "simulated live channel broke"));

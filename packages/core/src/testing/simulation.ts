@@ -3,7 +3,7 @@ import type { ConflictStrategy } from "../conflict/types.js";
 import type { DeviceSettings } from "../policy.js";
 import type { LocalStore } from "../ports.js";
 import type { AppScope, Platform, RegistryEntry } from "../protocol.js";
-import type { Replication } from "../replication/api.js";
+import type { Replication, ReplicationOptions } from "../replication/api.js";
 import { createReplication } from "../replication/replication.js";
 import type { Migrations } from "../replication/schema.js";
 import { ManualRuntime } from "./manual-runtime.js";
@@ -24,6 +24,16 @@ export interface SimWorldOptions {
   readonly faults?: Faults;
   readonly registry?: readonly RegistryEntry[];
   readonly quotaBytes?: number;
+  /**
+   * The server's live channels announce this heartbeat and beat at it, as the real server does (off by default: a
+   * world with beating channels never comes to rest, so such tests run the clock for a set time).
+   */
+  readonly liveHeartbeatMs?: number;
+  /**
+   * The devices' {@link ReplicationOptions.safetyPullMs} (default 0, none: a timer minutes away would have the clock
+   * jump there while a store outside it, a real IndexedDB, still works).
+   */
+  readonly safetyPullMs?: number;
 }
 
 /** Registry with every platform and capability for the given apps. */
@@ -46,14 +56,19 @@ export class SimWorld {
   readonly network: SimNetwork;
   readonly server: MemoryServer;
   readonly devices: SimDevice[] = [];
+  readonly safetyPullMs: number;
 
   constructor(options: SimWorldOptions = {}) {
     this.runtime = new ManualRuntime({ seed: options.seed ?? 1 });
     this.network = new SimNetwork(this.runtime, options.faults ?? NO_FAULTS);
+    this.safetyPullMs = options.safetyPullMs ?? 0;
     this.server = new MemoryServer({
       registry: options.registry ?? openRegistry(["jp.example.mail", "jp.example.notes"]),
       now: () => this.runtime.now(),
       ...(options.quotaBytes === undefined ? {} : { quotaBytes: options.quotaBytes }),
+      ...(options.liveHeartbeatMs === undefined
+        ? {}
+        : { heartbeat: { heartbeatMs: options.liveHeartbeatMs, timers: this.runtime } }),
     });
   }
 
@@ -168,6 +183,7 @@ export class SimDevice {
       runtime: this.world.runtime.skewed(this.skew),
       pushBatchSize: 3,
       pullBatchSize: 25,
+      safetyPullMs: this.world.safetyPullMs,
       ...(app.migrations ? { migrations: app.migrations } : {}),
     });
     this.replications.set(app.scope.appId, replication);
@@ -215,6 +231,11 @@ export class SimDevice {
 
   setRoaming(roaming: boolean): void {
     this.linkValue.setRoaming(roaming);
+  }
+
+  /** See {@link SimLink.setFrozen}. */
+  setFrozen(frozen: boolean): void {
+    this.linkValue.setFrozen(frozen);
   }
 
   updateSettings(patch: Partial<DeviceSettings>): void {

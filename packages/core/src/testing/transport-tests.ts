@@ -1,9 +1,16 @@
-import { firstValueFrom, take, timeout, toArray } from "rxjs";
+import { filter, firstValueFrom, take, timeout, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { HokanError } from "../errors.js";
 import type { JsonObject } from "../json.js";
 import type { Transport } from "../ports.js";
-import type { AppScope, LiveEvent, PatchOperation, PushChange, RegistryEntry } from "../protocol.js";
+import {
+  type AppScope,
+  isLiveHint,
+  type LiveHint,
+  type PatchOperation,
+  type PushChange,
+  type RegistryEntry,
+} from "../protocol.js";
 
 /**
  * The registry a server under {@link runTransportTests} must be configured with.
@@ -43,6 +50,11 @@ export interface TransportSetup {
   readonly teardown: () => Promise<void>;
   /** Documents per pull the server allows at most, if lower than 1000. */
   readonly maxPullLimit?: number;
+  /**
+   * The heartbeat the server was started with (ms; keep it under a second or two for the suite's sake): its live
+   * channels must open with `open` announcing it, then beat at it.
+   */
+  readonly liveHeartbeatMs: number;
 }
 
 const MAIL: AppScope = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" };
@@ -81,8 +93,10 @@ async function openLive(
   t: Transport,
   count: number,
   scope: AppScope = MAIL,
-): Promise<{ events: Promise<LiveEvent[]> }> {
-  const events = firstValueFrom(t.live([scope]).pipe(take(count), toArray(), timeout(10_000)));
+): Promise<{ events: Promise<LiveHint[]> }> {
+  const events = firstValueFrom(
+    t.live([scope]).pipe(filter(isLiveHint), take(count), toArray(), timeout(10_000)),
+  );
   // Let the live channels open before the writes they should see.
   await new Promise((r) => setTimeout(r, 200));
   return { events };
@@ -614,7 +628,7 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         const writer = await s.connect(account);
         const screen = await s.connect(account);
         const events = firstValueFrom(
-          screen.live([], { catalog: true }).pipe(take(3), toArray(), timeout(10_000)),
+          screen.live([], { catalog: true }).pipe(filter(isLiveHint), take(3), toArray(), timeout(10_000)),
         );
         await new Promise((r) => setTimeout(r, 200));
         await writer.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
@@ -636,7 +650,10 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         const reader = await s.connect(account);
         const stranger = await s.connect(uid("other"));
         const strangerEvents: unknown[] = [];
-        const sub = stranger.live([MAIL]).subscribe((e) => strangerEvents.push(e));
+        const sub = stranger
+          .live([MAIL])
+          .pipe(filter(isLiveHint))
+          .subscribe((e) => strangerEvents.push(e));
         const { events } = await openLive(reader, 2);
         await writer.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [put("a", { v: 1 })] });
         await writer.deleteApp(MAIL, uid("del"));
@@ -645,6 +662,24 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
         expect(seen.map((e) => e.type)).toEqual(["changed", "deleted"]);
         expect(seen.every((e) => e.appId === MAIL.appId)).toBe(true);
         expect(strangerEvents).toEqual([]);
+      }),
+    );
+
+    it(
+      "opens a live channel with `open` announcing the heartbeat, then beats at it",
+      withServer(async (s) => {
+        const interval = s.liveHeartbeatMs;
+        const t = await s.connect(uid("acct"));
+        const started = Date.now();
+        const signals = await firstValueFrom(
+          t.live([MAIL]).pipe(take(3), toArray(), timeout(10_000 + interval * 4)),
+        );
+        expect(signals).toEqual([
+          { type: "open", heartbeatMs: interval },
+          { type: "beat" },
+          { type: "beat" },
+        ]);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(interval * 2 - 50);
       }),
     );
   });
