@@ -31,6 +31,7 @@ export const ERROR_CODES = [
   "storage",
   "protocol",
   "internal",
+  "deleted",
 ] as const;
 
 /** One stable error code. */
@@ -105,6 +106,12 @@ export const ERROR_TABLE: { readonly [C in ErrorCode]: CodeInfo } = {
   server: { status: 500, retryable: true, action: "It is retried; report it if it persists." },
   storage: { status: 500, retryable: true, action: "Local storage failed; it is retried." },
   protocol: { status: 400, retryable: false, action: "Client and server speak different protocol versions." },
+  deleted: {
+    status: 409,
+    retryable: false,
+    action:
+      "The app's backup was deleted (on the settings screen or another device) before this change reached the server, so it was dropped; write it again to back it up.",
+  },
   internal: {
     status: 500,
     retryable: false,

@@ -97,7 +97,13 @@ export {
   type WriteKind,
 } from "./protocol.js";
 export type {
+  UnacknowledgedWrite,
+  WriteReceipt,
+  WrittenDocument,
+} from "./replication/acknowledgements.js";
+export type {
   DocumentChange,
+  DroppedChanges,
   IdleResult,
   Replication,
   ReplicationOptions,

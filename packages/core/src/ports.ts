@@ -163,7 +163,11 @@ export interface LocalStore {
   outboxFor(ns: Namespace, keys: readonly DocumentKey[]): Promise<OutboxEntry[]>;
   countOutbox(ns: Namespace): Promise<number>;
   getSync(ns: Namespace): Promise<SyncState | undefined>;
-  commit(ns: Namespace, change: StoreCommit): Promise<void>;
+  /**
+   * Applies a commit atomically. Resolves with the seqs given to its new outbox entries (those put with a seq of 0 or
+   * below), in the order given; a store that resolves with nothing has them read back by the engine.
+   */
+  commit(ns: Namespace, change: StoreCommit): Promise<readonly number[] | undefined | undefined>;
   /** Removes everything of a namespace (an account removed from the device). */
   dropNamespace(ns: Namespace): Promise<void>;
   close(): Promise<void>;

@@ -148,7 +148,7 @@ describe("device hub", () => {
     await d.hub.close();
   });
 
-  it("bulk delete empties the list on this and other devices, drops queued changes, and nothing comes back", async () => {
+  it("bulk delete empties the list on this and other devices, drops queued changes (told), and nothing comes back", async () => {
     const w = world();
     const a = await w.device("phone");
     const b = await w.device("tablet");
@@ -169,12 +169,15 @@ describe("device hub", () => {
     await w.runtime.advance(1000);
     await w.settle();
     expect(w.server.documents("alice", MAIL.appId).filter((d) => d.data)).toEqual([]);
+    // The queued change was dropped, and the list says so rather than showing it as backed up.
     expect(row(await listOf(b.hub), MAIL.appId)).toMatchObject({
       documents: 0,
       pending: 0,
+      dropped: 1,
       state: "up-to-date",
     });
     expect(row(await listOf(a.hub), MAIL.appId)).toMatchObject({ documents: 0, state: "up-to-date" });
+    expect(row(await listOf(a.hub), MAIL.appId)?.dropped).toBeUndefined();
     await a.hub.close();
     await b.hub.close();
   });

@@ -566,7 +566,7 @@ describe("replication runner", () => {
     await world.settle();
     let release: (() => void) | undefined;
     class SlowStore extends MemoryStore {
-      override async commit(...args: Parameters<MemoryStore["commit"]>): Promise<void> {
+      override async commit(...args: Parameters<MemoryStore["commit"]>): Promise<number[]> {
         if (args[1].documents?.length) await new Promise<void>((resolve) => (release = resolve));
         return super.commit(...args);
       }

@@ -138,6 +138,20 @@ export async function runSchedule(schedule: Schedule): Promise<{ writes: number;
   /** Markers a device wrote back under epoch E while holding them locally: `${account}|${app}|${key}|${E}` → markers. */
   const carried = new Map<string, Set<string>>();
   let counter = 0;
+  const fail = (message: string): never => {
+    throw new Error(`${message}\nschedule: ${JSON.stringify(schedule)}`);
+  };
+  /** Waits for edits' acknowledgements, judged as they settle: none may come before the server's commit. */
+  const acks: { marker: string; r: Replication; settled: boolean; problem?: string }[] = [];
+  const committed = (account: string, appId: string, key: string, marker: string) =>
+    world.server.log.some(
+      (e) =>
+        e.accountId === account &&
+        e.appId === appId &&
+        `${e.document.collection}/${e.document.id}` === key &&
+        e.document.data !== null &&
+        marker in e.document.data,
+    );
 
   const record = async (
     d: SimDevice,
@@ -162,9 +176,28 @@ export async function runSchedule(schedule: Schedule): Promise<{ writes: number;
         const r = d.app(app.scope.appId);
         const before = await r.get("settings", docId(op.doc));
         const marker = `w${++counter}`;
-        await r.put("settings", docId(op.doc), { ...before, [marker]: d.id });
+        const receipt = await r.put("settings", docId(op.doc), { ...before, [marker]: d.id });
         const epoch = await record(d, r, app.scope.appId, `settings/${docId(op.doc)}`, before);
         const key = `settings/${docId(op.doc)}`;
+        const account = d.accountId;
+        const ack: (typeof acks)[number] = { marker, r, settled: false };
+        acks.push(ack);
+        r.acknowledged(receipt).then(
+          () => {
+            ack.settled = true;
+            if (!committed(account, app.scope.appId, key, marker)) {
+              ack.problem = `write ${marker} to ${account}/${app.scope.appId}/${key} was acknowledged before the server committed it`;
+            }
+          },
+          (error: unknown) => {
+            ack.settled = true;
+            const code = (error as { code?: string }).code;
+            const now = world.server.epochOf(account, app.scope.appId);
+            if (code !== "deleted" || (epoch !== 0 && now <= epoch)) {
+              ack.problem = `write ${marker} (epoch ${epoch}, server at ${now}) was refused: ${String(error)}`;
+            }
+          },
+        );
         writes.push({
           marker,
           account: d.accountId,
@@ -251,13 +284,18 @@ export async function runSchedule(schedule: Schedule): Promise<{ writes: number;
     if (d.accountId !== last) await d.switchAccount(last);
   }
   await world.settle();
+  const runningBeforeRestart = new Set(devices.flatMap((d) => APPS.map((app) => d.app(app.scope.appId))));
+  for (const a of acks) {
+    if (runningBeforeRestart.has(a.r) && !a.settled) {
+      fail(`the acknowledgement of ${a.marker} never came on a running, settled device`);
+    }
+  }
   // One more round: every device pulls what the last flushes sent.
   for (const d of devices) await d.restart();
   await world.settle();
 
-  const fail = (message: string): never => {
-    throw new Error(`${message}\nschedule: ${JSON.stringify(schedule)}`);
-  };
+  // Every acknowledgement came after the server's commit (and every refusal was a delete's).
+  for (const a of acks) if (a.problem) fail(a.problem);
 
   // No change crosses accounts: every marker on an account's server came from a write under that account.
   const byMarker = new Map(writes.map((w) => [w.marker, w]));

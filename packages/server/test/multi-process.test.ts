@@ -1,9 +1,10 @@
-import { isLiveHint, randomId, systemRuntime } from "@hokan/core";
-import { TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
+import { createReplication, isLiveHint, randomId, systemRuntime } from "@hokan/core";
+import { MemoryStore, TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing";
 import { createHttpTransport } from "@hokan/transport";
-import { filter, firstValueFrom, take, timeout, toArray } from "rxjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signDevelopmentToken } from "../src/index.js";
+import { BehaviorSubject, filter, firstValueFrom, take, timeout, toArray } from "rxjs";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { openPostgres, signDevelopmentToken } from "../src/index.js";
 import { freshDatabase, SECRET } from "./fixtures.js";
 import { type ServerProcess, spawnServer, writeRegistry } from "./processes.js";
 
@@ -117,6 +118,99 @@ describe("server processes on one PostgreSQL", () => {
       await server.stop();
     }
   }, 90_000);
+
+  it("acknowledges a write only once it is committed, across servers killed mid-stream, and every write in the end", async () => {
+    const url = db.url as string;
+    const account = `acct-${randomId(systemRuntime)}`;
+    let server: ServerProcess = await spawnServer(["--database-url", url, "--registry", registry]);
+    // The device's one address: a forwarder to whichever process runs now, as a load balancer would be.
+    let target = Number(new URL(server.url).port);
+    const open = new Set<Socket>();
+    const front = createServer((c) => {
+      const up = connect(target, "127.0.0.1");
+      open.add(c);
+      c.on("close", () => open.delete(c));
+      c.pipe(up).pipe(c);
+      c.on("error", () => up.destroy());
+      up.on("error", () => c.destroy());
+      c.on("close", () => up.destroy());
+      up.on("close", () => c.destroy());
+    });
+    await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+    const frontUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const direct = await openPostgres(url, 2);
+    const mail = createReplication({
+      store: new MemoryStore(),
+      transport: createHttpTransport({
+        baseUrl: frontUrl,
+        token: () => signDevelopmentToken(SECRET, { account }),
+        timeouts: { connectMs: 2_000 },
+        retry: { attempts: 2, baseMs: 20, maxMs: 100 },
+      }),
+      accountId: account,
+      app: SCOPE,
+      deviceId: "phone",
+      collections: { settings: "lww" },
+      settings$: new BehaviorSubject({ backupEnabled: true, overseasEnabled: false }),
+      network$: new BehaviorSubject({ online: true, roaming: false }),
+      backoff: { baseMs: 50, maxMs: 2_000 },
+      probeMs: 200,
+    });
+    const early: string[] = [];
+    const checks: Promise<void>[] = [];
+    const waits: { id: string; state: string }[] = [];
+    try {
+      await mail.start();
+      const restartAt = [Date.now() + 500, Date.now() + 1_000];
+      for (let i = 0; i < 400 && (restartAt.length > 0 || waits.length < 100); i++) {
+        const id = `d${i}`;
+        const receipt = await mail.put("settings", id, { v: i });
+        const wait = { id, state: "pending" };
+        waits.push(wait);
+        mail.acknowledged(receipt).then(
+          () => {
+            wait.state = "resolved";
+            // Told it is safe: the database must hold it now.
+            checks.push(
+              direct
+                .query<{ data: { v: number } }>(
+                  "SELECT data FROM documents WHERE account_id = $1 AND app_id = $2 AND id = $3",
+                  [account, SCOPE.appId, id],
+                )
+                .then((rows) => {
+                  if (rows[0]?.data?.v !== i) early.push(id);
+                }),
+            );
+          },
+          (error: unknown) => {
+            wait.state = `rejected: ${String(error)}`;
+          },
+        );
+        if (restartAt[0] !== undefined && Date.now() >= restartAt[0]) {
+          restartAt.shift();
+          await server.kill();
+          server = await spawnServer(["--database-url", url, "--registry", registry]);
+          target = Number(new URL(server.url).port);
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await vi.waitFor(() => expect(waits.filter((w) => w.state === "pending")).toEqual([]), {
+        timeout: 30_000,
+        interval: 50,
+      });
+      await Promise.all(checks);
+      expect(waits.filter((w) => w.state !== "resolved")).toEqual([]);
+      expect(early).toEqual([]);
+      expect(mail.status.pending).toBe(0);
+    } finally {
+      await mail.stop();
+      await direct.close();
+      // Idle keep-alive connections would hold the forwarder open for a minute.
+      for (const c of open) c.destroy();
+      await new Promise<void>((r) => front.close(() => r()));
+      await server.stop();
+    }
+  }, 60_000);
 
   it("announces the live heartbeat its operator set, and refuses one out of range at start", async () => {
     const url = db.url as string;

@@ -216,7 +216,7 @@ export class DexieStore implements LocalStore {
     });
   }
 
-  commit(ns: Namespace, change: StoreCommit): Promise<void> {
+  commit(ns: Namespace, change: StoreCommit): Promise<number[]> {
     const n = nsKey(ns);
     const { documents, outbox, sync, counts } = this.db;
     return this.run("commit", () =>
@@ -255,6 +255,7 @@ export class DexieStore implements LocalStore {
         const numbered = (change.outboxPut ?? []).filter((e) => e.seq > 0).map((e) => e.seq);
         size += (change.outboxPut?.length ?? 0) - (await existing(numbered));
         const fresh = change.outboxPut?.some((e) => e.seq <= 0) ?? false;
+        const numberedHere: number[] = [];
         if (change.sync || fresh) {
           // Read and write the sync row in this transaction: IndexedDB serialises it with every other tab's.
           const stored = await sync.get(n);
@@ -265,6 +266,7 @@ export class DexieStore implements LocalStore {
           const rows = (change.outboxPut ?? []).map((e) => {
             if (e.seq > 0) return { ...e, ns: n };
             const row = { ...e, seq: next.nextSeq, ns: n };
+            numberedHere.push(next.nextSeq);
             next = { ...next, nextSeq: next.nextSeq + 1 };
             return row;
           });
@@ -277,6 +279,7 @@ export class DexieStore implements LocalStore {
           documents.bulkPut(part.map((d) => ({ ...d, ns: n }))),
         );
         await counts.put({ ns: n, outbox: size });
+        return numberedHere;
       }),
     );
   }

@@ -1,4 +1,4 @@
-import { HokanError, type Json, type Replication } from "@hokan/core";
+import { HokanError, type Json, type Replication, type WriteReceipt } from "@hokan/core";
 import { concat, defer, distinctUntilChanged, filter, map, type Observable } from "rxjs";
 
 /**
@@ -7,8 +7,9 @@ import { concat, defer, distinctUntilChanged, filter, map, type Observable } fro
  */
 export interface KeyValue {
   get<T extends Json = Json>(key: string): Promise<T | undefined>;
-  set(key: string, value: Json): Promise<void>;
-  delete(key: string): Promise<void>;
+  /** Resolves once stored on the device, with a receipt for `Replication.acknowledged`. */
+  set(key: string, value: Json): Promise<WriteReceipt>;
+  delete(key: string): Promise<WriteReceipt>;
   /** The key's value now, then every change, local or restored; `undefined` while absent. */
   observe<T extends Json = Json>(key: string): Observable<T | undefined>;
   /** Every key with a value. */
@@ -34,7 +35,7 @@ export function createKeyValue(replication: Replication, collection = "kv"): Key
     get: read,
     set: async (key, value) => {
       if (value === undefined) throw new HokanError("bad-request", "a value must be JSON, not undefined");
-      await replication.put(collection, checkKey(key), { value });
+      return replication.put(collection, checkKey(key), { value });
     },
     delete: async (key) => replication.delete(collection, checkKey(key)),
     observe: <T extends Json>(key: string) =>

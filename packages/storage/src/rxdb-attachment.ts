@@ -96,11 +96,12 @@ export class RxAttachment implements LocalStore {
    * Commits to Hokan's store, then writes the documents into RxDB. Should the app die in between, the next
    * {@link watch} finds the difference and writes them then.
    */
-  async commit(ns: Namespace, change: StoreCommit): Promise<void> {
+  async commit(ns: Namespace, change: StoreCommit): Promise<readonly number[] | undefined | undefined> {
     const mine = sameNamespace(ns, this.options.namespace) ? (change.documents ?? []) : [];
     const before = mine.length ? await this.options.meta.getDocuments(ns, mine) : [];
-    await this.options.meta.commit(ns, change);
+    const seqs = await this.options.meta.commit(ns, change);
     for (const [i, doc] of mine.entries()) await this.mirror(doc, before[i]?.data ?? null);
+    return seqs;
   }
 
   async close(): Promise<void> {

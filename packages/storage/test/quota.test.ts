@@ -30,7 +30,7 @@ class FullDisk implements LocalStore {
     this.dropNamespace = (...a) => inner.dropNamespace(...a);
     this.close = () => inner.close();
   }
-  async commit(ns: Namespace, change: StoreCommit): Promise<void> {
+  async commit(ns: Namespace, change: StoreCommit): Promise<readonly number[] | undefined | undefined> {
     if (this.full) {
       const quota = {
         name: "AbortError",

@@ -86,6 +86,11 @@ export interface BackedUpApp {
     | "not-on-device";
   /** Changes waiting on this device. */
   readonly pending: number;
+  /**
+   * Changes made on this device that a delete of the backup dropped before they reached the server, since the app
+   * started (its `status.dropped`): they left `pending` without being backed up. Absent while none.
+   */
+  readonly dropped?: number;
   /** Why backup waits or is refused (the app's `status.reason`). */
   readonly reason?: StatusReason;
   /** The app's last failure on this device, until its next success. */
@@ -453,6 +458,7 @@ export class DeviceHub {
         documents: entry?.documents ?? 0,
         bytes: entry?.bytes ?? 0,
         pending: status?.pending ?? 0,
+        ...(status?.dropped ? { dropped: status.dropped } : {}),
       };
       if (!status) return { ...base, state: entry?.status === "retired" ? "retired" : "not-on-device" };
       const why = {

@@ -5,6 +5,7 @@ import type { DeviceSettings, NetworkState, RegistryKnowledge } from "../policy.
 import type { LocalStore, Transport } from "../ports.js";
 import type { AppScope } from "../protocol.js";
 import type { Runtime } from "../runtime.js";
+import type { WriteReceipt } from "./acknowledgements.js";
 import type { BackoffOptions } from "./machine.js";
 import type { Migrations } from "./schema.js";
 import type { ReplicationStatus, StatusError, StatusReason } from "./status.js";
@@ -129,6 +130,19 @@ export interface WriteChange {
   readonly data: JsonObject | null;
 }
 
+/**
+ * Changes that will never reach the server because the app's backup was deleted (from a settings screen's bulk
+ * delete, or another device) after they were made and before they were sent: the rule is that a delete wins over
+ * changes made before the device heard of it. The documents stay on the device as they are; write one again to back it
+ * up under the new epoch.
+ */
+export interface DroppedChanges {
+  readonly reason: "deleted";
+  /** The backup's epoch after the delete. */
+  readonly epoch: number;
+  readonly documents: readonly { readonly collection: string; readonly id: string }[];
+}
+
 /** A change of a document as the app sees it. */
 export interface DocumentChange {
   readonly collection: string;
@@ -157,6 +171,8 @@ export interface Replication {
   readonly status: ReplicationStatus;
   /** Local and remote changes of documents. */
   readonly changes$: Observable<DocumentChange>;
+  /** Queued changes dropped by a delete of the app's backup (counted in `status.dropped`), as they are dropped. */
+  readonly dropped$: Observable<DroppedChanges>;
   /**
    * Starts replicating. Resolves once the app's data is ready on this device and replication runs: it never waits for
    * the server (an offline first launch must start), so what the server or the registry says comes later, in
@@ -174,7 +190,11 @@ export interface Replication {
   get(collection: string, id: string): Promise<JsonObject | undefined>;
   /** All live documents of a collection. */
   list(collection: string): Promise<{ id: string; data: JsonObject }[]>;
-  put(collection: string, id: string, data: JsonObject): Promise<void>;
+  /**
+   * Writes a document on this device and queues it for backup; resolves once it is stored here (never waiting for
+   * the server), with a receipt to pass to {@link acknowledged} to learn when the server holds it.
+   */
+  put(collection: string, id: string, data: JsonObject): Promise<WriteReceipt>;
   /**
    * Writes an app's first-launch default where the device holds no document (none, or a deleted one), after the first
    * restore or its timeout (with `restoreFirst`); resolves whether it wrote. A default never replaces a backed-up
@@ -187,17 +207,43 @@ export interface Replication {
    * ```
    */
   putDefault(collection: string, id: string, data: JsonObject): Promise<boolean>;
-  delete(collection: string, id: string): Promise<void>;
+  /** Deletes a document on this device and queues the deletion; resolves with a receipt, as {@link put}. */
+  delete(collection: string, id: string): Promise<WriteReceipt>;
   /**
    * Writes many documents in one store transaction (an import, a migration of the app's own data, a first sync of an
    * existing database): the same result as a `put` or `delete` for each, far faster on IndexedDB.
    */
-  bulkWrite(changes: readonly WriteChange[]): Promise<void>;
+  bulkWrite(changes: readonly WriteChange[]): Promise<WriteReceipt>;
+  /**
+   * Resolves once the server has committed the writes of a receipt (from {@link put}, {@link delete} or
+   * {@link bulkWrite}): never before its commit, and only from its answer. A document written again before that is
+   * acknowledged with the later write; one whose change lost a conflict is acknowledged once the server holds the
+   * resolution.
+   *
+   * Rejects with a `HokanError` when a write can never be acknowledged: the refusal's code (`payload-too-large`,
+   * `forbidden`, ...; it waits for the document's next write), or `deleted` when the app's backup was deleted before
+   * the write reached the server (see {@link dropped$}); `details.documents` lists each such document. With
+   * `timeoutMs` it rejects with `timeout` once that passes (the writes are still queued and sent); with `signal`, with
+   * the signal's reason. Waiting costs nothing while offline: the writes are sent when policy allows.
+   *
+   * @example
+   * ```ts
+   * const receipt = await mail.put("consent", "tos", { version: 3, accepted: true });
+   * await mail.acknowledged(receipt, { timeoutMs: 30_000 }); // now safe on the server
+   * ```
+   */
+  acknowledged(receipt: WriteReceipt, options?: WaitOptions): Promise<void>;
+  /**
+   * {@link acknowledged} for every write made on this device so far (every change queued now, refused ones
+   * included): resolves when the server holds them all, rejects as `acknowledged` does when one never can be.
+   */
+  whenAcknowledged(options?: WaitOptions): Promise<void>;
   /**
    * Resolves when nothing can be done now: idle, held, fatal or stopped (not while a request is in flight or while
    * backing off). The result says whether everything was acknowledged; with `timeoutMs` it resolves with
    * `idle: false` once that passes (a change pending while the server is down never comes to rest by itself); with
-   * `signal` it rejects when the signal aborts.
+   * `signal` it rejects when the signal aborts. It resolves on an offline device at once: to wait for the server to
+   * hold the writes, use {@link whenAcknowledged} or {@link acknowledged}.
    *
    * @example
    * ```ts

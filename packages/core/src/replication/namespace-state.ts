@@ -97,14 +97,16 @@ export class NamespaceState {
     };
   }
 
-  /** Commits atomically and keeps the cached sync state in step. */
-  async commit(commit: StoreCommit): Promise<void> {
+  /** Commits atomically and keeps the cached sync state in step; resolves with the store's new seqs, if it told. */
+  async commit(commit: StoreCommit): Promise<readonly number[] | undefined> {
+    let seqs: readonly number[] | undefined | undefined;
     try {
-      await this.store.commit(this.ns, commit);
+      seqs = await this.store.commit(this.ns, commit);
     } catch (error) {
       throw HokanError.from(error, "storage");
     }
     if (commit.sync) this.sync = mergeSyncState(this.sync, commit.sync);
+    return Array.isArray(seqs) ? seqs : undefined;
   }
 
   /**

@@ -2,6 +2,7 @@ import jsonPatch from "fast-json-patch";
 import { type JsonObject, jsonEqual } from "../json.js";
 import type { DocumentKey, LocalDocument, OutboxEntry, StoreCommit, SyncState } from "../ports.js";
 import type { PullResponse, PushChange, PushResponse, PushResult, WriteKind } from "../protocol.js";
+import type { WrittenDocument } from "./acknowledgements.js";
 import { type PlanContext, planReset, reconcile } from "./reconcile.js";
 
 /** The key of a document in maps. */
@@ -26,6 +27,10 @@ export interface PlannedCommit {
   readonly changed: readonly LocalDocument[];
   /** The server's epoch moved on: the app's backup was deleted. */
   readonly reset: boolean;
+  /** Documents the server acknowledged, each with the seq of the device's change it acknowledged. */
+  readonly acked?: readonly WrittenDocument[];
+  /** Queued changes dropped by a delete of the backup: they will never reach the server. */
+  readonly dropped?: readonly OutboxEntry[];
 }
 
 /**
@@ -51,6 +56,8 @@ class CommitBuilder {
   private readonly deletes = new Set<number>();
   private readonly puts = new Map<number, OutboxEntry>();
   readonly changed: LocalDocument[] = [];
+  readonly acked: WrittenDocument[] = [];
+  private readonly dropped = new Map<number, OutboxEntry>();
 
   doc(d: LocalDocument): void {
     this.documents.set(docKey(d), d);
@@ -64,6 +71,22 @@ class CommitBuilder {
   put(e: OutboxEntry): void {
     this.deletes.delete(e.seq);
     this.puts.set(e.seq, e);
+  }
+  /** The server acknowledged the device's change `seq` of `key`. */
+  ack(key: DocumentKey, seq: number): void {
+    this.acked.push({ collection: key.collection, id: key.id, seq });
+  }
+  /** Changes dropped because the backup was deleted. */
+  dropByDelete(entries: readonly OutboxEntry[]): void {
+    this.drop(entries.map((e) => e.seq));
+    for (const e of entries) this.dropped.set(e.seq, e);
+  }
+  /** What the app is told of the commit besides its documents. */
+  outcomes(): Pick<PlannedCommit, "acked" | "dropped"> {
+    return {
+      ...(this.acked.length > 0 ? { acked: this.acked } : {}),
+      ...(this.dropped.size > 0 ? { dropped: [...this.dropped.values()] } : {}),
+    };
   }
   build(sync: Partial<SyncState>): StoreCommit {
     return {
@@ -113,7 +136,7 @@ export async function planPull(
       b.doc(d);
       docs.set(docKey(d), d);
     }
-    b.drop(r.outboxDelete);
+    b.dropByDelete(r.dropped);
     const dropped = new Set(r.outboxDelete);
     entries = all.entries.filter((e) => !dropped.has(e.seq));
   } else if (sync.epoch === 0) {
@@ -137,6 +160,7 @@ export async function planPull(
     docs.set(k, plan.document);
     b.drop(plan.outboxDelete);
     for (const e of plan.outboxPut) b.put(e);
+    if (plan.acked !== undefined) b.ack(server, plan.acked);
     pending.set(k, [...plan.outboxPut]);
     if (plan.changed) b.changed.push(plan.document);
   }
@@ -148,7 +172,7 @@ export async function planPull(
     ...(sync.clockOffset === undefined ? {} : { clockOffset: sync.clockOffset }),
     ...(awaiting > 0 ? { awaitingSchema: awaiting } : {}),
   };
-  return { commit: b.build(next), changed: b.changed, reset };
+  return { commit: b.build(next), changed: b.changed, reset, ...b.outcomes() };
 }
 
 /** Options for building a push. */
@@ -283,6 +307,7 @@ export async function planPushResults(
       (e) => e.seq === entry.seq && e.changeId !== entry.changeId,
     );
     if (result.status === "accepted") {
+      b.ack(entry, entry.seq);
       if (!superseded) {
         b.drop([entry.seq]);
         pending.set(
@@ -317,7 +342,7 @@ export async function planPushResults(
         if (!superseded) b.put({ ...entry, epoch: response.epoch });
       } else {
         // Made under an epoch the server has left behind: superseded by a delete, never to be sent again.
-        b.drop([entry.seq]);
+        b.dropByDelete([entry]);
         pending.set(
           k,
           (pending.get(k) ?? []).filter((e) => e.seq !== entry.seq),
@@ -345,6 +370,7 @@ export async function planPushResults(
       docs.set(k, plan.document);
       b.drop(plan.outboxDelete);
       for (const e of plan.outboxPut) b.put(e);
+      if (plan.acked !== undefined) b.ack(entry, plan.acked);
       pending.set(k, [...plan.outboxPut]);
       if (plan.changed) b.changed.push(plan.document);
     }
@@ -355,7 +381,7 @@ export async function planPushResults(
     const all = records.all ?? { documents: [], entries: [] };
     const r = planReset(response.epoch, all.documents, all.entries);
     for (const d of r.documents) b.doc(d);
-    b.drop(r.outboxDelete);
+    b.dropByDelete(r.dropped);
     epochFields = r.sync;
   } else if (sync.epoch === 0) {
     epochFields = { epoch: response.epoch };
@@ -368,7 +394,7 @@ export async function planPushResults(
     ...(sync.clockOffset === undefined ? {} : { clockOffset: sync.clockOffset }),
     ...(awaiting > 0 ? { awaitingSchema: awaiting } : {}),
   };
-  return { commit: b.build(next), changed: b.changed, reset, pullNeeded: reset, rejected };
+  return { commit: b.build(next), changed: b.changed, reset, pullNeeded: reset, rejected, ...b.outcomes() };
 }
 
 /**

@@ -32,6 +32,8 @@ export interface DocumentPlan {
   readonly outboxPut: readonly OutboxEntry[];
   /** The local state changed (the app should be told). */
   readonly changed: boolean;
+  /** The server state is the device's own queued change of this seq: it and those before it are acknowledged. */
+  readonly acked?: number;
 }
 
 /** The base record for a server state (`migrated`: its data was brought up from an older schema). */
@@ -83,7 +85,13 @@ export async function reconcile(
     const rest = pending.slice(own + 1);
     const acked = pending.slice(0, own + 1).map((e) => e.seq);
     const document = rest.length === 0 || local === undefined ? serverState : { ...local, base };
-    return { document, outboxDelete: acked, outboxPut: [], changed: false };
+    return {
+      document,
+      outboxDelete: acked,
+      outboxPut: [],
+      changed: false,
+      acked: (pending[own] as OutboxEntry).seq,
+    };
   }
   if (pending.length === 0 || local === undefined) {
     const changed = local === undefined ? server.data !== null : local.hlc !== server.hlc;
@@ -178,14 +186,16 @@ export function planReset(
   newEpoch: number,
   documents: readonly LocalDocument[],
   entries: readonly OutboxEntry[],
-): { documents: LocalDocument[]; outboxDelete: number[]; sync: Partial<SyncState> } {
-  const outboxDelete = entries.filter((e) => e.epoch !== 0 && e.epoch !== newEpoch).map((e) => e.seq);
+): { documents: LocalDocument[]; outboxDelete: number[]; dropped: OutboxEntry[]; sync: Partial<SyncState> } {
+  const dropped = entries.filter((e) => e.epoch !== 0 && e.epoch !== newEpoch);
+  const outboxDelete = dropped.map((e) => e.seq);
   const rebased = documents
     .filter((d) => d.base !== undefined)
     .map(({ base: _, ...rest }): LocalDocument => rest);
   return {
     documents: rebased,
     outboxDelete,
+    dropped,
     sync: { epoch: newEpoch, checkpoint: { epoch: newEpoch, seq: 0 } },
   };
 }

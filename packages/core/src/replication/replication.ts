@@ -29,8 +29,15 @@ import type {
 } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
+import {
+  Acknowledgements,
+  NOTHING_QUEUED,
+  type WriteReceipt,
+  type WrittenDocument,
+} from "./acknowledgements.js";
 import type {
   DocumentChange,
+  DroppedChanges,
   IdleResult,
   Replication,
   ReplicationOptions,
@@ -116,6 +123,11 @@ class ReplicationRunner implements Replication {
   private readonly quota$ = new BehaviorSubject(false);
   private readonly statusSubject: BehaviorSubject<ReplicationStatus>;
   private readonly changesSubject = new Subject<DocumentChange>();
+  private readonly droppedSubject = new Subject<DroppedChanges>();
+  /** The app's waits for its writes' acknowledgements. */
+  private readonly acks = new Acknowledgements();
+  /** Changes dropped by deletes of the backup since this replication was created. */
+  private droppedCount = 0;
   /** The code of the latest failure, while backing off from it. */
   private failureCode: ErrorCode | undefined;
   private probeTimer: unknown;
@@ -202,6 +214,10 @@ class ReplicationRunner implements Replication {
     return this.changesSubject.asObservable();
   }
 
+  get dropped$(): Observable<DroppedChanges> {
+    return this.droppedSubject.asObservable();
+  }
+
   start(): Promise<void> {
     // Serialised with stop(): a stop() called while starting waits for the start, then stops.
     this.lifecycle = this.lifecycle.then(() => this.doStart());
@@ -279,17 +295,64 @@ class ReplicationRunner implements Replication {
     return docs.flatMap((d) => (d.data === null ? [] : [{ id: d.id, data: ownCopy(d.data) }]));
   }
 
-  put(collection: string, id: string, data: JsonObject): Promise<void> {
+  put(collection: string, id: string, data: JsonObject): Promise<WriteReceipt> {
     if (typeof data !== "object" || data === null || Array.isArray(data)) {
       return Promise.reject(
         new HokanError("bad-request", `a document must be a JSON object (${collection}/${id})`),
       );
     }
-    return this.write([{ collection, id, data }]).then(() => undefined);
+    return this.write([{ collection, id, data }]).then((w) => w.receipt);
   }
 
-  delete(collection: string, id: string): Promise<void> {
-    return this.write([{ collection, id, data: null }]).then(() => undefined);
+  delete(collection: string, id: string): Promise<WriteReceipt> {
+    return this.write([{ collection, id, data: null }]).then((w) => w.receipt);
+  }
+
+  async acknowledged(receipt: WriteReceipt, options: WaitOptions = {}): Promise<void> {
+    if (!receipt || !Array.isArray(receipt.writes)) {
+      throw new HokanError(
+        "bad-request",
+        "acknowledged() takes what put(), delete() or bulkWrite() resolved with",
+      );
+    }
+    const ticket = this.acks.open(receipt);
+    try {
+      await this.space.serial(async () => {
+        const { epoch } = await this.space.ready();
+        const keys = [...ticket.remaining.values()];
+        const entries = atEpoch(await this.store.outboxFor(this.ns, keys), epoch);
+        this.acks.judge(keys, entries, epoch);
+      });
+      const done = await this.waiters.wait(() => ticket.done, options);
+      if (!done) {
+        const pending = ticket.remaining.size;
+        throw new HokanError(
+          "timeout",
+          `${pending} written documents not acknowledged within ${options.timeoutMs} ms`,
+          {
+            details: { pending },
+          },
+        );
+      }
+    } finally {
+      this.acks.close(ticket);
+    }
+    const error = ticket.error();
+    if (error) throw error;
+  }
+
+  async whenAcknowledged(options: WaitOptions = {}): Promise<void> {
+    const receipt = await this.space.serial(async () => {
+      const { epoch } = await this.space.ready();
+      const entries = await this.store.readOutbox(this.ns);
+      const writes: WrittenDocument[] = entries.map((e) => ({
+        collection: e.collection,
+        id: e.id,
+        seq: e.seq,
+      }));
+      return { writes, epoch };
+    });
+    await this.acknowledged(receipt, options);
   }
 
   async whenIdle(options: WaitOptions = {}): Promise<IdleResult> {
@@ -371,6 +434,7 @@ class ReplicationRunner implements Replication {
         commit: { documents: reset.documents, outboxDelete: reset.outboxDelete, sync: reset.sync },
         changed: [],
         reset: true,
+        ...(reset.dropped.length > 0 ? { dropped: reset.dropped } : {}),
       };
       await this.commitPlan(planned);
       await this.refreshCounts();
@@ -383,7 +447,11 @@ class ReplicationRunner implements Replication {
   }
 
   async refresh(): Promise<void> {
-    await this.space.serial(() => this.refreshCounts());
+    await this.space.serial(async () => {
+      await this.refreshCounts();
+      if (this.acks.waiting) await this.judgeAcknowledgements();
+    });
+    this.waiters.check();
     this.dispatch({ type: "local-change" });
   }
 
@@ -401,7 +469,7 @@ class ReplicationRunner implements Replication {
       throw new HokanError("bad-request", `a default must be a JSON object (${collection}/${id})`);
     }
     // Checked and written in one store step: a restore landing in between is never overwritten locally either.
-    return (await this.write([{ collection, id, data }], "default")) > 0;
+    return (await this.write([{ collection, id, data }], "default")).count > 0;
   }
 
   /** With the guard on, waits for this device's first restore (or its timeout). */
@@ -412,7 +480,7 @@ class ReplicationRunner implements Replication {
     await this.gate.wait();
   }
 
-  async bulkWrite(changes: readonly WriteChange[]): Promise<void> {
+  async bulkWrite(changes: readonly WriteChange[]): Promise<WriteReceipt> {
     for (const c of changes) {
       if (c.data !== null && (typeof c.data !== "object" || Array.isArray(c.data))) {
         throw new HokanError(
@@ -421,14 +489,17 @@ class ReplicationRunner implements Replication {
         );
       }
     }
-    await this.write(changes);
+    return (await this.write(changes)).receipt;
   }
 
   /**
    * Writes documents in one store commit. A document written twice in the batch keeps its last state; a write that
    * changes nothing queues nothing.
    */
-  private async write(changes: readonly WriteChange[], kind?: WriteKind): Promise<number> {
+  private async write(
+    changes: readonly WriteChange[],
+    kind?: WriteKind,
+  ): Promise<{ count: number; receipt: WriteReceipt }> {
     await this.restoreGate();
     const last = new Map<string, WriteChange>();
     for (const c of changes) {
@@ -442,21 +513,35 @@ class ReplicationRunner implements Replication {
       last.delete(k);
       last.set(k, c);
     }
-    if (last.size === 0) return 0;
-    const wrote = await this.space.serial(async () => {
+    if (last.size === 0) return { count: 0, receipt: { writes: [], epoch: 0 } };
+    const { wrote, receipt } = await this.space.serial(async () => {
       await this.space.ready();
       const wanted = [...last.values()];
       // Read afresh: another tab's engine may have learned a new epoch or ticked the clock meanwhile.
       const sync = (await this.store.getSync(this.ns)) ?? INITIAL_SYNC_STATE;
       const locals = await this.store.getDocuments(this.ns, wanted);
+      const byKey = groupByDoc(atEpoch(await this.store.outboxFor(this.ns, wanted), sync.epoch));
+      const writes: WrittenDocument[] = [];
       const changed = wanted.filter((c, i) => {
         const local = locals[i];
+        const queued = byKey.get(docKey(c)) ?? [];
         // A default is written only where the document does not exist (or was deleted).
-        if (kind === "default") return local === undefined || local.data === null;
-        return local === undefined ? c.data !== null : !jsonEqual(local.data, c.data);
+        const changes =
+          kind === "default"
+            ? local === undefined || local.data === null
+            : local === undefined
+              ? c.data !== null
+              : !jsonEqual(local.data, c.data) ||
+                // The same data, but not on the server: a delete of the backup dropped it. Written again, it goes.
+                (local.data !== null && local.base === undefined && queued.length === 0);
+        // A write that changes nothing is acknowledged with the state it left alone: its latest queued change.
+        if (!changes) {
+          const seq = queued.at(-1)?.seq ?? NOTHING_QUEUED;
+          writes.push({ collection: c.collection, id: c.id, seq });
+        }
+        return changes;
       });
-      if (changed.length === 0) return [];
-      const byKey = groupByDoc(atEpoch(await this.store.outboxFor(this.ns, changed), sync.epoch));
+      if (changed.length === 0) return { wrote: [], receipt: { writes, epoch: sync.epoch } };
       const localByKey = new Map(locals.flatMap((d) => (d ? [[docKey(d), d] as const] : [])));
       const ctx = this.planContext(sync.epoch);
       ctx.clock.receive(sync.hlc);
@@ -479,16 +564,39 @@ class ReplicationRunner implements Replication {
         outboxPut.push(plan.entry);
         if (plan.replaces !== undefined) replaced.push(plan.replaces);
       }
-      await this.space.commit({ documents, outboxPut, sync: { hlc: ctx.clock.current } });
+      const given = await this.space.commit({ documents, outboxPut, sync: { hlc: ctx.clock.current } });
+      writes.push(...(await this.writtenSeqs(outboxPut, given)));
       for (const seq of replaced) this.rejectedSeqs.delete(seq);
       await this.refreshCounts();
-      return changed;
+      return { wrote: changed, receipt: { writes, epoch: sync.epoch } };
     });
-    if (wrote.length === 0) return 0;
+    if (wrote.length === 0) return { count: 0, receipt };
     for (const w of wrote)
       this.changesSubject.next({ collection: w.collection, id: w.id, data: w.data, origin: "local" });
     this.announceLocalChange();
-    return wrote.length;
+    return { count: wrote.length, receipt };
+  }
+
+  /**
+   * The seqs the store gave a write's outbox entries: those it joined keep theirs, new ones get what the store says
+   * it gave them (in the order put), or, from a store that does not say, what reading them back finds.
+   */
+  private async writtenSeqs(
+    put: readonly OutboxEntry[],
+    given: readonly number[] | undefined,
+  ): Promise<WrittenDocument[]> {
+    const fresh = put.filter((e) => e.seq <= 0);
+    let seqOf = (_e: OutboxEntry, i: number): number => given?.[i] ?? NOTHING_QUEUED;
+    if (given === undefined || given.length !== fresh.length) {
+      const back = await this.store.outboxFor(this.ns, fresh);
+      const byChange = new Map(back.map((e) => [e.changeId, e.seq]));
+      const latest = new Map(back.map((e) => [docKey(e), e.seq]));
+      // Not found by its change: another engine sharing the store wrote the document into it (its latest change), or
+      // sent it and had it acknowledged (none left).
+      seqOf = (e) => byChange.get(e.changeId) ?? latest.get(docKey(e)) ?? NOTHING_QUEUED;
+    }
+    let i = 0;
+    return put.map((e) => ({ collection: e.collection, id: e.id, seq: e.seq > 0 ? e.seq : seqOf(e, i++) }));
   }
 
   /** Tells the machine about local writes; with `debounceMs`, a burst of writes becomes one push. */
@@ -902,6 +1010,30 @@ class ReplicationRunner implements Replication {
   private async commitPlan(plan: PlannedCommit): Promise<void> {
     await this.space.commit(plan.commit);
     for (const seq of plan.commit.outboxDelete ?? []) this.rejectedSeqs.delete(seq);
+    if (plan.dropped) this.acks.noteDropped(plan.dropped);
+    if (this.acks.waiting) await this.judgeAcknowledgements(plan);
+  }
+
+  /**
+   * Judges the waits for acknowledgements that a commit may have settled (every wait without one), in the store
+   * step of the commit: what the server acknowledged is noted first, then each waited-for document's queued changes
+   * are read.
+   */
+  private async judgeAcknowledgements(plan?: PlannedCommit): Promise<void> {
+    for (const a of plan?.acked ?? []) this.acks.noteAcknowledged(a, a.seq);
+    const touched =
+      plan === undefined || plan.reset
+        ? undefined
+        : [
+            ...(plan.commit.documents ?? []),
+            ...(plan.commit.outboxPut ?? []),
+            ...(plan.dropped ?? []),
+            ...(plan.acked ?? []),
+          ];
+    const keys = this.acks.waitedFor(touched);
+    if (keys.length === 0) return;
+    const epoch = this.space.current?.epoch ?? 0;
+    this.acks.judge(keys, atEpoch(await this.store.outboxFor(this.ns, keys), epoch), epoch);
   }
 
   private afterCommit(plan: PlannedCommit): void {
@@ -912,6 +1044,18 @@ class ReplicationRunner implements Replication {
     for (const d of plan.changed) {
       this.changesSubject.next({ collection: d.collection, id: d.id, data: d.data, origin: "remote" });
     }
+    if (plan.dropped && plan.dropped.length > 0) {
+      // The rule is right (a delete wins over changes made before the device heard of it), but never silent.
+      this.droppedCount += plan.dropped.length;
+      const documents = new Map(plan.dropped.map((e) => [docKey(e), { collection: e.collection, id: e.id }]));
+      this.droppedSubject.next({
+        reason: "deleted",
+        epoch: this.space.current?.epoch ?? 0,
+        documents: [...documents.values()],
+      });
+      this.publish({ dropped: this.droppedCount });
+    }
+    this.waiters.check();
   }
 
   /** An error that stands until its cause goes: a refused change, or backed-up data too new for this app. */

@@ -47,6 +47,11 @@ export interface ReplicationStatus {
   readonly epoch: number;
   /** Writes wait for this device's first restore (the restore-before-write guard). */
   readonly awaitingRestore?: boolean;
+  /**
+   * Changes dropped because the app's backup was deleted before they reached the server (since this replication
+   * started; absent while none): they left `pending` without being acknowledged. `dropped$` names them.
+   */
+  readonly dropped?: number;
 }
 
 /**

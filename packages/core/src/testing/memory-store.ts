@@ -94,7 +94,7 @@ export class MemoryStore implements LocalStore, DeviceValues {
     return this.read(ns)?.sync;
   }
 
-  async commit(ns: Namespace, change: StoreCommit): Promise<void> {
+  async commit(ns: Namespace, change: StoreCommit): Promise<number[]> {
     this.open();
     // Copy (and so validate) everything before touching stored state: a commit applies whole or not at all.
     let prepared: StoreCommit;
@@ -113,6 +113,7 @@ export class MemoryStore implements LocalStore, DeviceValues {
       space.byDoc.clear();
     }
     for (const seq of prepared.outboxDelete ?? []) removeEntry(space, seq);
+    const fresh: number[] = [];
     for (const e of prepared.outboxPut ?? []) {
       if (e.seq > 0) {
         putEntry(space, e);
@@ -120,10 +121,12 @@ export class MemoryStore implements LocalStore, DeviceValues {
       }
       const base = sync ?? INITIAL_SYNC_STATE;
       putEntry(space, Object.freeze({ ...e, seq: base.nextSeq }));
+      fresh.push(base.nextSeq);
       sync = { ...base, nextSeq: base.nextSeq + 1 };
     }
     for (const d of prepared.documents ?? []) space.documents.set(docKey(d), d);
     space.sync = sync && Object.freeze(sync);
+    return fresh;
   }
 
   async dropNamespace(ns: Namespace): Promise<void> {
