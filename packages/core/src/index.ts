@@ -33,7 +33,15 @@ export {
   type DeviceHubOptions,
   type HubApp,
 } from "./hub/device-hub.js";
-export { cloneJson, type Json, type JsonObject, jsonDepth, jsonEqual, jsonSize } from "./json.js";
+export {
+  cloneJson,
+  findUnstorableString,
+  type Json,
+  type JsonObject,
+  jsonDepth,
+  jsonEqual,
+  jsonSize,
+} from "./json.js";
 export {
   type AccountState,
   type Decision,
@@ -144,6 +152,7 @@ export {
   LIVE_NOTICE_BYTES,
   liveDocuments,
   liveEventFor,
+  MAX_SCHEMA_VERSION,
   type Measured,
   measureChanges,
   measureDocument,

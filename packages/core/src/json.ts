@@ -49,12 +49,66 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-/** Nesting depth of a JSON value (a scalar is 0). */
-export function jsonDepth(value: Json): number {
-  if (value === null || typeof value !== "object") return 0;
+/**
+ * Nesting depth of a JSON value (a scalar is 0), counted without recursion, so a hostile document 10,000 levels deep
+ * cannot overflow the stack; counting stops once past `limit`.
+ */
+export function jsonDepth(value: Json, limit = Number.POSITIVE_INFINITY): number {
   let max = 0;
-  for (const v of Array.isArray(value) ? value : Object.values(value)) max = Math.max(max, jsonDepth(v));
-  return max + 1;
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, depth] = top;
+    if (v === null || typeof v !== "object") continue;
+    const here = depth + 1;
+    if (here > max) {
+      max = here;
+      if (max > limit) return max;
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, here]);
+  }
+  return max;
+}
+
+/**
+ * The path (`changes[0].data.s`) to the first string of a JSON value, key or value, that no backup can keep: one
+ * holding U+0000 (PostgreSQL text cannot), or one that is not well-formed UTF-16 (a lone surrogate, half an emoji cut
+ * by an app: stored as U+FFFD it would merge two distinct ids). `undefined` when there is none. Without recursion.
+ */
+export function findUnstorableString(value: unknown): string | undefined {
+  const stack: [unknown, string][] = [[value, ""]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, path] = top;
+    if (typeof v === "string") {
+      if (!storable(v)) return path || "(the value)";
+      continue;
+    }
+    if (v === null || typeof v !== "object") continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`]);
+      continue;
+    }
+    const entries = Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, child] = entries[i] as [string, unknown];
+      const at = path ? `${path}.${k}` : k;
+      if (!storable(k)) return `${at} (a key)`;
+      stack.push([child, at]);
+    }
+  }
+  return undefined;
+}
+
+function storable(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) return false;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
+  }
+  return true;
 }
 
 /** A deep copy through JSON (documents are plain JSON by contract). */

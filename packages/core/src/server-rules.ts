@@ -132,6 +132,9 @@ export function measureChanges(
   );
 }
 
+/** The largest schema version a change or a scope may name (a 32-bit integer, as the servers store it). */
+export const MAX_SCHEMA_VERSION = 2_147_483_647;
+
 /** Checks a document against the size and depth limits. */
 export function checkDocument(data: JsonObject, limits: ServerLimits): HokanError | undefined {
   const measured = measureDocument(data, limits);
@@ -143,7 +146,7 @@ export function measureDocument(
   data: JsonObject,
   limits: ServerLimits,
 ): { readonly error: HokanError } | { readonly json: string; readonly bytes: number } {
-  if (jsonDepth(data) > limits.maxDepth) {
+  if (jsonDepth(data, limits.maxDepth) > limits.maxDepth) {
     return {
       error: new HokanError("payload-too-large", `document nests deeper than ${limits.maxDepth} levels`, {
         details: { depthLimit: limits.maxDepth },
@@ -188,11 +191,14 @@ function validateChange(change: PushChange, limits: ServerLimits): HokanError | 
   }
   if (
     change.schemaVersion !== undefined &&
-    (!Number.isSafeInteger(change.schemaVersion) || change.schemaVersion < 1)
+    (!Number.isSafeInteger(change.schemaVersion) ||
+      change.schemaVersion < 1 ||
+      change.schemaVersion > MAX_SCHEMA_VERSION)
   ) {
-    return new HokanError("bad-request", "schemaVersion must be a positive integer");
+    return new HokanError("bad-request", `schemaVersion must be an integer from 1 to ${MAX_SCHEMA_VERSION}`);
   }
-  if (typeof change.hlc !== "string" || change.hlc.length > 64) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (typeof change.hlc !== "string" || change.hlc.length > 64 || /[\u0000-\u001f]/.test(change.hlc)) {
     return new HokanError("bad-request", "hlc must be a hybrid logical clock time");
   }
   if (change.kind !== undefined && change.kind !== "default") {
@@ -281,6 +287,8 @@ export function pageLength(sizes: readonly number[], limit: number, maxBytes: nu
 /** Checks a push request as a whole: batch size. */
 export function checkPush(request: PushRequest, limits: ServerLimits): HokanError | undefined {
   if (!Array.isArray(request.changes)) return new HokanError("bad-request", "changes must be an array");
+  const odd = request.changes.findIndex((c) => typeof c !== "object" || c === null || Array.isArray(c));
+  if (odd >= 0) return new HokanError("bad-request", `changes[${odd}] is not a change object`);
   if (request.changes.length > limits.maxBatchChanges) {
     return new HokanError(
       "batch-too-large",

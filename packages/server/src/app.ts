@@ -3,11 +3,13 @@ import {
   type AppScope,
   checkScope,
   DEFAULT_LIMITS,
+  findUnstorableString,
   HokanError,
   isVersion,
   LIVE_HEARTBEAT_MS,
   type LiveEvent,
   liveEventFor,
+  MAX_SCHEMA_VERSION,
   PLATFORMS,
   type Platform,
   type PolicyWarning,
@@ -27,6 +29,8 @@ import type { Registry } from "./registry.js";
 
 /** An app id as the server takes it: reverse-DNS letters, digits, `.`, `_` and `-`. */
 const APP_ID = /^[\w.-]{1,200}$/;
+/** A JSON escape of U+0000 or of a surrogate: a body holding one is checked for strings no database can keep. */
+const SUSPECT_ESCAPE = /\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})/;
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
@@ -79,7 +83,33 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     liveEventFor(event, scope, scope && options.registry.entry(scope.appId, scope.platform), now()),
   );
   await hub.start(options.db);
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? 8 * 2 ** 20 });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 8 * 2 ** 20,
+    // Long path parameters reach the routes, which refuse them with a problem document, not the router's bare 414
+    // (Node refuses a request line longer than its 16 KiB header limit before any of this).
+    routerOptions: { maxParamLength: 16 * 1024 },
+  });
+  // JSON bodies as Fastify parses them (prototype poisoning refused), and then no string that cannot be stored: a NUL
+  // or a lone surrogate is a 400 naming where it is, never a database error answered with a retryable 500. Only a
+  // body whose text holds such an escape is walked.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = String(body);
+    void parseJson(request, text, (error: Error | null, value?: unknown) => {
+      if (error) return done(error);
+      const where = SUSPECT_ESCAPE.test(text) ? findUnstorableString(value) : undefined;
+      if (where) {
+        return done(
+          new HokanError(
+            "bad-request",
+            `${where} holds U+0000 or a lone surrogate: text must be well-formed Unicode without NUL`,
+          ),
+        );
+      }
+      done(null, value);
+    });
+  });
   const buckets = new Map<string, { tokens: number; at: number }>();
   const rate = options.rateLimit ?? { perSecond: 50, burst: 200 };
 
@@ -150,8 +180,14 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     if (p.apps && !p.apps.includes(appId))
       throw new HokanError("forbidden", `this token does not allow ${appId}`);
     const schemaVersion = s.schemaVersion;
-    if (schemaVersion !== undefined && (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1)) {
-      throw new HokanError("bad-request", "scope.schemaVersion must be a positive integer");
+    if (
+      schemaVersion !== undefined &&
+      (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1 || schemaVersion > MAX_SCHEMA_VERSION)
+    ) {
+      throw new HokanError(
+        "bad-request",
+        `scope.schemaVersion must be an integer from 1 to ${MAX_SCHEMA_VERSION}`,
+      );
     }
     return {
       appId,
@@ -233,6 +269,8 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   app.delete("/v1/apps/:appId", async (request) => {
     const p = principal(request);
     const appId = (request.params as { appId: string }).appId;
+    if (!APP_ID.test(appId))
+      throw new HokanError("bad-request", "the app id in the path is not a reverse-DNS id");
     if (p.apps && !p.apps.includes(appId))
       throw new HokanError("forbidden", `this token does not allow ${appId}`);
     const requestId = ((request.body ?? {}) as { requestId?: string }).requestId as string;
@@ -245,10 +283,11 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     const body = (request.body ?? {}) as { requestId?: string; platform?: unknown };
     if (body.platform !== undefined && !PLATFORMS.includes(body.platform as Platform))
       throw new HokanError("bad-request", `platform must be one of ${PLATFORMS.join(", ")}`);
-    // Only the apps the registry offers bulk delete for (on the device's platform, else each app's own).
+    // Only the apps the registry offers bulk delete for (on the device's platform, else each app's own), and of those
+    // only the ones the token may touch: a token limited to some apps (hokan_apps) never sees the others.
     const bulk = (apps: readonly { appId: string; platform: Platform }[]) =>
       planBulkDelete(
-        apps,
+        p.apps ? apps.filter((a) => p.apps?.includes(a.appId)) : apps,
         (appId, platform) => options.registry.entry(appId, platform),
         body.platform as Platform | undefined,
         now(),

@@ -482,12 +482,23 @@ export class BackupStore {
         "a delete needs a request id of 8 to 128 letters, digits, '_' or '-'",
       );
     }
+    // What the request deleted: its answer is for that request alone, not for another app under the same id.
+    const target = appIds === "all" ? "all" : `apps:${[...appIds].sort().join(",")}`;
     return this.db.transaction(async (tx) => {
-      const [known] = await tx.query<{ result: DeleteResult }>(
+      const [known] = await tx.query<{ result: DeleteResult & { target?: string } }>(
         "SELECT result FROM delete_answers WHERE account_id = $1 AND request_id = $2",
         [account, requestId],
       );
-      if (known) return known.result;
+      if (known) {
+        const { target: was, ...answer } = known.result;
+        if (was !== undefined && was !== target) {
+          throw new HokanError(
+            "idempotency-mismatch",
+            "this request id was used for a delete of something else; use a new request id",
+          );
+        }
+        return answer;
+      }
       type Row = { app_id: string; epoch: number; seq: string | number; platform: AppScope["platform"] };
       let rows =
         appIds === "all"
@@ -521,7 +532,7 @@ export class BackupStore {
       const result: DeleteResult = { apps: out, ...(skipped.length > 0 ? { skipped } : {}) };
       await tx.query(
         "INSERT INTO delete_answers (account_id, request_id, result, created_at) VALUES ($1, $2, $3::jsonb, $4)",
-        [account, requestId, JSON.stringify(result), this.now()],
+        [account, requestId, JSON.stringify({ ...result, target }), this.now()],
       );
       return result;
     });

@@ -426,7 +426,7 @@ const CASES: readonly Case[] = [
     name: "control characters in an id",
     path: "/v1/apps/jp.example.mail/push",
     token: attacker,
-    body: { scope, idempotencyKey: "k-00000012", changes: [change("a\u0000b", { v: 1 })] },
+    body: { scope, idempotencyKey: "k-00000012", changes: [change("a\u0001b", { v: 1 })] },
     status: 200,
     code: "bad-request",
   },
@@ -456,6 +456,140 @@ const CASES: readonly Case[] = [
     status: 200,
     code: "accepted",
   },
+  // Ordinary bad input: a clear 4xx or a per-change refusal that names the change, never a retryable 500.
+  ...(
+    [
+      ["a NUL in a data string", change("nul-value", { s: "a\u0000b" })],
+      ["a NUL in a data key", change("nul-key", { "a\u0000b": 1 })],
+      ["a lone surrogate in a data string (half an emoji)", change("half-emoji", { s: "\ud83d" })],
+      ["a lone surrogate in a data key", change("half-emoji-key", { "\udc00": 1 })],
+    ] as const
+  ).map(
+    ([name, c], i): Case => ({
+      name,
+      path: "/v1/apps/jp.example.mail/push",
+      token: attacker,
+      body: { scope, idempotencyKey: `k-bad-doc-${i}`, changes: [c] },
+      status: name.includes("deep") ? 200 : 400,
+      code: name.includes("deep") ? "payload-too-large" : "bad-request",
+    }),
+  ),
+  {
+    // Built as text: JSON.stringify itself overflows the stack on it.
+    name: "a document nested 10,000 deep",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    rawBody: `{"scope":${JSON.stringify(scope)},"idempotencyKey":"k-very-deep-1","changes":[${JSON.stringify(
+      change("very-deep", null),
+    ).replace('"data":null', `"data":${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}`)}]}`,
+    status: 200,
+    code: "payload-too-large",
+  },
+  ...(
+    [
+      ["a patch onto __proto__", [{ op: "add", path: "/__proto__/polluted", value: true }]],
+      ["a patch onto constructor/prototype", [{ op: "add", path: "/constructor/prototype/x", value: 1 }]],
+      ["a patch op outside RFC 6902 (_get)", [{ op: "_get", path: "/v", value: 1 }]],
+      ["a patch that is not a list", { op: "add", path: "/v", value: 1 }],
+    ] as const
+  ).map(
+    ([name, patch], i): Case => ({
+      name,
+      path: "/v1/apps/jp.example.mail/push",
+      token: attacker,
+      body: {
+        scope,
+        idempotencyKey: `k-bad-patch-${i}`,
+        changes: [{ ...change("patched", undefined), data: undefined, patch }],
+      },
+      status: 200,
+      code: "bad-patch",
+    }),
+  ),
+  ...(
+    [
+      [
+        "a NUL in a change's hlc",
+        { changes: [change("h", { v: 1 }, { hlc: "000000000000001:000000:\u0000" })] },
+      ],
+      ["a NUL in a change id", { changes: [change("c", { v: 1 }, { changeId: "c-\u0000" })] }],
+      ["a lone surrogate in a document id", { changes: [change("\ud800", { v: 1 })] }],
+      ["a lone surrogate in a collection", { changes: [change("x", { v: 1 }, { collection: "s\udfff" })] }],
+      ["a schema version past 32 bits in the scope", { scope: { ...scope, schemaVersion: 2147483648 } }],
+      ["a NUL in the app version", { scope: { ...scope, appVersion: "3.2.0-\u0000" } }],
+      ["a change that is null", { changes: [null] }],
+      ["a change that is a string", { changes: ["change"] }],
+    ] as const
+  ).map(
+    ([name, over], i): Case => ({
+      name,
+      path: "/v1/apps/jp.example.mail/push",
+      token: attacker,
+      body: { scope, idempotencyKey: `k-bad-envelope-${i}`, changes: [change("fine", { v: 1 })], ...over },
+      status: 400,
+      code: "bad-request",
+    }),
+  ),
+  // A change the server cannot take, named in its own result (the rest of the push goes on).
+  ...(
+    [
+      ["a schema version past 32 bits in a change", { schemaVersion: 2147483648 }],
+      ["an epoch past 2^53", { epoch: 2 ** 53 }],
+      ["a base revision that is a float", { baseRev: 0.5 }],
+      ["a control character in an hlc", { hlc: "000000000000001:000000:\u0001" }],
+    ] as const
+  ).map(
+    ([name, over], i): Case => ({
+      name,
+      path: "/v1/apps/jp.example.mail/push",
+      token: attacker,
+      body: { scope, idempotencyKey: `k-bad-change-${i}`, changes: [change(`odd-${i}`, { v: 1 }, over)] },
+      status: 200,
+      code: "bad-request",
+    }),
+  ),
+  {
+    name: "a NUL as the app id of a delete",
+    method: "DELETE",
+    path: "/v1/apps/%00",
+    token: attacker,
+    body: { requestId: "req-nul-app" },
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "a path escape as the app id of a delete",
+    method: "DELETE",
+    path: "/v1/apps/..%2F..",
+    token: attacker,
+    body: { requestId: "req-dotdot-app" },
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "an app id of 150 characters (not in the registry)",
+    path: `/v1/apps/${"a".repeat(150)}/pull`,
+    token: attacker,
+    body: { scope, checkpoint: { epoch: 0, seq: 0 } },
+    status: 404,
+    code: "unsupported",
+  },
+  {
+    name: "an app id of 1,500 characters",
+    path: `/v1/apps/${"a".repeat(1500)}/pull`,
+    token: attacker,
+    body: { scope, checkpoint: { epoch: 0, seq: 0 } },
+    status: 400,
+    code: "bad-request",
+  },
+  {
+    name: "an app id of 5,000 characters (past the router's limit)",
+    path: `/v1/apps/${"a".repeat(5000)}/pull`,
+    token: attacker,
+    body: { scope, checkpoint: { epoch: 0, seq: 0 } },
+    status: 400,
+    code: "bad-request",
+  },
   {
     name: "deleting the victim's app by path with one's own token",
     method: "DELETE",
@@ -464,6 +598,35 @@ const CASES: readonly Case[] = [
     body: { requestId: "req-00000002" },
     status: 200,
     code: "deleted",
+  },
+  {
+    name: "a delete's request id reused for another app",
+    method: "DELETE",
+    path: "/v1/apps/jp.example.notes",
+    token: attacker,
+    // The request id of the delete below, of another app: not its stored answer.
+    body: { requestId: "req-00000002" },
+    status: 422,
+    code: "idempotency-mismatch",
+  },
+  {
+    // The victim's own device token, but limited to another app: the victim's mail backup must survive (checked last).
+    name: "a bulk delete with a device token limited to one app",
+    path: "/v1/bulk-delete",
+    token: (s) => s.token("victim", { device: true, apps: ["jp.example.notes"] }),
+    body: { requestId: "req-limited-bulk" },
+    status: 200,
+    code: "deleted",
+  },
+  {
+    name: "a __proto__ key in a document",
+    path: "/v1/apps/jp.example.mail/push",
+    token: attacker,
+    rawBody: `{"scope":${JSON.stringify(scope)},"idempotencyKey":"k-proto-key-1","changes":[${JSON.stringify(
+      change("proto", null),
+    ).replace('"data":null', '"data":{"__proto__":{"polluted":true}}')}]}`,
+    status: 400,
+    code: "bad-request",
   },
 ];
 
