@@ -38,6 +38,13 @@ export interface ServerLimits {
   readonly maxDepth: number;
   /** Longest collection name or document id. */
   readonly maxIdLength: number;
+  /** Most operations in one change's JSON patch. */
+  readonly maxPatchOperations: number;
+  /**
+   * Most bytes one push's patches may add or copy, counted as they apply, before the work is done: a `copy` doubles
+   * a document, and a dozen of them in a few hundred bytes of request would take gigabytes and seconds.
+   */
+  readonly maxPatchWorkBytes: number;
 }
 
 /** The limits a server applies unless its operator configures others. */
@@ -48,6 +55,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxPullBytes: 4 * 1024 * 1024,
   maxDepth: 32,
   maxIdLength: 256,
+  maxPatchOperations: 1000,
+  maxPatchWorkBytes: 4 * 1024 * 1024,
 };
 
 /** What to do with one pushed change. */
@@ -80,6 +89,7 @@ export function decideChange(
   change: PushChange,
   limits: ServerLimits = DEFAULT_LIMITS,
   measured?: Measured,
+  budget: PatchBudget = { bytes: limits.maxPatchWorkBytes },
 ): ChangeDecision {
   const invalid = validateChange(change, limits);
   if (invalid) return { kind: "reject", error: invalid };
@@ -101,7 +111,7 @@ export function decideChange(
   }
   let data: JsonObject | null;
   if (change.patch !== undefined) {
-    const applied = applyPatch(current?.data ?? null, change.patch);
+    const applied = applyPatch(current?.data ?? null, change.patch, limits, budget);
     if (applied instanceof HokanError) return { kind: "reject", error: applied };
     data = applied;
   } else {
@@ -218,23 +228,61 @@ function validateChange(change: PushChange, limits: ServerLimits): HokanError | 
   return undefined;
 }
 
-/** Applies an RFC 6902 patch to a copy of `base`; a patch that does not apply or yields a non-object is `bad-patch`. */
+/** What is left of a push's patch work ({@link ServerLimits.maxPatchWorkBytes}), spent as patches apply. */
+export interface PatchBudget {
+  bytes: number;
+}
+
+const PATCH_OPS = new Set(["add", "remove", "replace", "move", "copy", "test"]);
+
+/**
+ * Applies an RFC 6902 patch to a copy of `base`, one operation at a time, paying for each `add`, `replace` and `copy`
+ * from `budget` (the bytes it puts in) before doing it: a patch that would cost more is refused as
+ * `payload-too-large` without the work. A patch that does not apply, names an operation outside RFC 6902, has more
+ * than `limits.maxPatchOperations` operations or yields a non-object is `bad-patch`.
+ */
 export function applyPatch(
   base: JsonObject | null,
   patch: readonly PatchOperation[],
+  limits: ServerLimits = DEFAULT_LIMITS,
+  budget: PatchBudget = { bytes: limits.maxPatchWorkBytes },
 ): JsonObject | HokanError {
   if (base === null) return new HokanError("bad-patch", "a patch needs an existing document as its base");
-  const error = jsonPatch.validate(patch as jsonPatch.Operation[], base);
-  if (error) return new HokanError("bad-patch", `patch does not apply: ${error.name}`);
+  if (!Array.isArray(patch)) return new HokanError("bad-patch", "patch must be an array");
+  if (patch.length > limits.maxPatchOperations) {
+    return new HokanError(
+      "bad-patch",
+      `${patch.length} patch operations, over the ${limits.maxPatchOperations} limit`,
+    );
+  }
+  for (const [i, op] of patch.entries()) {
+    if (!isPlainObject(op) || !PATCH_OPS.has(op.op as string) || typeof op.path !== "string") {
+      return new HokanError("bad-patch", `patch operation ${i} is not an RFC 6902 operation`);
+    }
+  }
   try {
-    const out = jsonPatch.applyPatch(
-      cloneJson(base),
-      patch as jsonPatch.Operation[],
-      false,
-      false,
-    ).newDocument;
-    if (!isPlainObject(out)) return new HokanError("bad-patch", "a patch must leave a JSON object");
-    return out;
+    let doc: unknown = cloneJson(base);
+    for (const [i, op] of patch.entries()) {
+      const adds =
+        op.op === "copy"
+          ? jsonPatch.getValueByPointer(doc, String(op.from))
+          : op.op === "add" || op.op === "replace"
+            ? op.value
+            : undefined;
+      if (adds !== undefined) {
+        budget.bytes -= utf8Length(JSON.stringify(adds) ?? "");
+        if (budget.bytes < 0) {
+          return new HokanError(
+            "payload-too-large",
+            `patch operation ${i} would take the push past ${limits.maxPatchWorkBytes} bytes of patch work`,
+            { details: { limit: limits.maxPatchWorkBytes } },
+          );
+        }
+      }
+      doc = jsonPatch.applyOperation(doc, op as jsonPatch.Operation, true, true, true, i).newDocument;
+    }
+    if (!isPlainObject(doc)) return new HokanError("bad-patch", "a patch must leave a JSON object");
+    return doc;
   } catch (e) {
     return new HokanError("bad-patch", `patch does not apply: ${(e as Error).name}`);
   }
@@ -430,6 +478,8 @@ export function decidePush(input: {
   readonly measured?: readonly (Measured | undefined)[];
 }): PushOutcome {
   const current = new Map(input.current);
+  // One budget for every patch of the push.
+  const budget: PatchBudget = { bytes: input.limits.maxPatchWorkBytes };
   const results: PushResult[] = [];
   const writes = new Map<string, ServerDocument & { bytes: number; json?: string }>();
   let seq = input.seq;
@@ -438,7 +488,14 @@ export function decidePush(input: {
   for (const [i, change] of input.changes.entries()) {
     const key = JSON.stringify([change.collection, change.id]);
     const before = current.get(key);
-    const decision = decideChange(before?.doc, input.epoch, change, input.limits, input.measured?.[i]);
+    const decision = decideChange(
+      before?.doc,
+      input.epoch,
+      change,
+      input.limits,
+      input.measured?.[i],
+      budget,
+    );
     if (decision.kind === "duplicate" && before) {
       results.push({
         changeId: change.changeId,

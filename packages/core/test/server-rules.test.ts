@@ -153,6 +153,48 @@ describe("applyPatch", () => {
     applyPatch(base, [{ op: "replace", path: "/a/b", value: 2 }]);
     expect(base).toEqual({ a: { b: 1 } });
   });
+
+  it("refuses what RFC 6902 does not name, and more operations than the limit", () => {
+    const base = { a: 1 };
+    const odd = applyPatch(base, [{ op: "_get", path: "/a", value: 1 } as never]);
+    expect(odd).toMatchObject({ code: "bad-patch" });
+    const many = Array.from({ length: DEFAULT_LIMITS.maxPatchOperations + 1 }, () => ({
+      op: "test" as const,
+      path: "/a",
+      value: 1,
+    }));
+    expect(applyPatch(base, many)).toMatchObject({ code: "bad-patch" });
+    expect(applyPatch(base, many.slice(1))).toEqual(base);
+  });
+
+  it("pays for what each operation adds or copies before doing it, from one budget per push", () => {
+    const limits = { ...DEFAULT_LIMITS, maxPatchWorkBytes: 10_000 };
+    const base = { blob: "x".repeat(1_000) };
+    const doubling = Array.from({ length: 8 }, (_, i) => ({ op: "copy" as const, from: "", path: `/c${i}` }));
+    // 1 KB, doubled eight times, would be 256 KB; the fourth copy (8 KB) passes the 10 KB budget.
+    const budget = { bytes: limits.maxPatchWorkBytes };
+    expect(applyPatch(base, doubling, limits, budget)).toMatchObject({
+      code: "payload-too-large",
+      message: expect.stringContaining("patch operation 3"),
+    });
+    const input = (n: number) => ({
+      changes: Array.from({ length: n }, (_, i) =>
+        patchOnly({ id: "a", changeId: `c-${i}`, baseRev: 3 + i }, [
+          { op: "add", path: `/p${i}`, value: "y".repeat(4_000) },
+        ]),
+      ),
+      current: new Map([[JSON.stringify(["settings", "a"]), { doc: current, bytes: 20 }]]),
+      epoch: 2,
+      seq: 10,
+      now: 5,
+      limits,
+    });
+    // Two patches of 4 KB fit the push's 10 KB; a third does not, though alone it would.
+    expect(decidePush(input(2)).results.map((r) => r.status)).toEqual(["accepted", "accepted"]);
+    const three = decidePush(input(3)).results;
+    expect(three.map((r) => r.status)).toEqual(["accepted", "accepted", "rejected"]);
+    expect(three[2]).toMatchObject({ code: "payload-too-large" });
+  });
 });
 
 describe("planPull", () => {

@@ -628,6 +628,59 @@ const CASES: readonly Case[] = [
     status: 400,
     code: "bad-request",
   },
+  {
+    name: "a 100 KB document, to patch next",
+    path: "/v1/apps/jp.example.notes/push",
+    token: attacker,
+    body: {
+      scope,
+      idempotencyKey: "k-bomb-base-1",
+      changes: [change("bomb", { blob: "z".repeat(100 * 1024) })],
+    },
+    status: 200,
+    code: "accepted",
+  },
+  {
+    // Each copy of the whole document into itself doubles it: 12 of them in a few hundred bytes would be 400 MB.
+    name: "a patch of 12 doubling copies",
+    path: "/v1/apps/jp.example.notes/push",
+    token: attacker,
+    body: {
+      scope,
+      idempotencyKey: "k-bomb-copy-1",
+      changes: [
+        {
+          ...change("bomb", undefined, { baseRev: 1 }),
+          data: undefined,
+          patch: Array.from({ length: 12 }, (_, i) => ({
+            op: "copy",
+            from: "",
+            path: `/c${i}`,
+          })),
+        },
+      ],
+    },
+    status: 200,
+    code: "payload-too-large",
+  },
+  {
+    name: "a patch of 2,000 operations",
+    path: "/v1/apps/jp.example.notes/push",
+    token: attacker,
+    body: {
+      scope,
+      idempotencyKey: "k-many-ops-1",
+      changes: [
+        {
+          ...change("bomb", undefined, { baseRev: 1 }),
+          data: undefined,
+          patch: Array.from({ length: 2000 }, (_, i) => ({ op: "test", path: "/blob", value: i })),
+        },
+      ],
+    },
+    status: 200,
+    code: "bad-patch",
+  },
 ];
 
 for (const kind of ["pglite", "postgres"] as DatabaseKind[]) {
@@ -698,6 +751,42 @@ for (const kind of ["pglite", "postgres"] as DatabaseKind[]) {
         }
       });
     }
+
+    it("refuses a copy bomb before the work: /v1/health keeps answering within 250 ms meanwhile", async () => {
+      const token = await attacker(s);
+      const bomb = fetch(`${s.url}/v1/apps/jp.example.notes/push`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          scope,
+          idempotencyKey: "k-bomb-copy-2",
+          changes: [
+            {
+              ...change("bomb", undefined, { baseRev: 1 }),
+              data: undefined,
+              patch: Array.from({ length: 14 }, (_, i) => ({
+                op: "copy",
+                from: "",
+                path: `/c${i}`,
+              })),
+            },
+          ],
+        }),
+      }).then(async (r) => ((await r.json()) as { results: { code?: string }[] }).results[0]?.code);
+      let done = false;
+      void bomb.finally(() => {
+        done = true;
+      });
+      const waits: number[] = [];
+      for (let i = 0; i < 200 && (!done || waits.length < 5); i++) {
+        const t = performance.now();
+        await fetch(`${s.url}/v1/health`).then((r) => r.json());
+        waits.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(await bomb).toBe("payload-too-large");
+      expect(Math.max(...waits)).toBeLessThan(250);
+    });
 
     it("left the victim's stored data exactly as it was", async () => {
       expect(await victimView()).toEqual(before);
