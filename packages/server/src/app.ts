@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from "node:http";
 import { createGunzip } from "node:zlib";
 import {
   type AppScope,
@@ -49,6 +50,13 @@ export interface ServerOptions {
   readonly logger?: boolean | object;
   /** Heartbeat on live connections, ms (default `LIVE_HEARTBEAT_MS`, 15 s), announced in each channel's `open`. */
   readonly liveHeartbeatMs?: number;
+  /** Live channels one account may hold open on this process (default 100); one more is `rate-limited`. */
+  readonly maxLiveChannelsPerAccount?: number;
+  /**
+   * How long a client may take to send a whole request, headers and body (default 30 s): a client that trickles or
+   * stalls its body gets 408 and the connection is closed, instead of holding it forever.
+   */
+  readonly requestTimeoutMs?: number;
   /**
    * Development only: `POST /v1/dev/token { account }` signs HS256 tokens with this secret. Never set in production;
    * the CLI and the demo enable it only when told to.
@@ -86,6 +94,19 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 8 * 2 ** 20,
+    // A client must send its whole request in time; Node checks at `connectionsCheckingInterval`, so that is kept
+    // well under the timeout (its default, 30 s, would let a stalled body live twice as long).
+    serverFactory: (handler) => {
+      const timeout = options.requestTimeoutMs ?? 30_000;
+      return createHttpServer(
+        {
+          requestTimeout: timeout,
+          headersTimeout: Math.min(timeout, 60_000),
+          connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(timeout / 4))),
+        },
+        handler,
+      );
+    },
     // Long path parameters reach the routes, which refuse them with a problem document, not the router's bare 414
     // (Node refuses a request line longer than its 16 KiB header limit before any of this).
     routerOptions: { maxParamLength: 16 * 1024 },
@@ -152,8 +173,17 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     const header = request.headers.authorization;
     const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
     if (!token) throw new HokanError("unauthorized", "send a bearer token in the Authorization header");
-    throttle(buckets, token, rate, now());
-    request.principal = await options.verify(token);
+    // Limits are kept per verified account; tokens that fail verification are limited per client address, so
+    // neither a token with a byte changed nor a stream of garbage gets a fresh bucket (or resets everyone's).
+    const failedFrom = `address:${request.ip}`;
+    refuseIfEmpty(buckets, failedFrom, rate, now());
+    try {
+      request.principal = await options.verify(token);
+    } catch (error) {
+      throttle(buckets, failedFrom, rate, now());
+      throw error;
+    }
+    throttle(buckets, `account:${request.principal.account}`, rate, now());
   });
 
   const principal = (r: FastifyRequest): Principal => {
@@ -304,6 +334,12 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     const apps = liveApps(query, catalog);
     const forbidden = p.apps ? [...apps.keys()].find((a) => !p.apps?.includes(a)) : undefined;
     if (forbidden) throw new HokanError("forbidden", `this token does not allow ${forbidden}`);
+    const most = options.maxLiveChannelsPerAccount ?? 100;
+    if (hub.connectionsOf(p.account) >= most) {
+      throw new HokanError("rate-limited", `this account holds ${most} live channels already`, {
+        details: { retryAfterMs: 30_000 },
+      });
+    }
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -366,24 +402,59 @@ function liveApps(
   return apps;
 }
 
+/** Buckets kept at most; past it the longest-unused go first (never everyone's at once). */
+const MAX_BUCKETS = 100_000;
+
+/** Takes one request from `key`'s bucket, or refuses with `rate-limited` and when to try again. */
 function throttle(
   buckets: Map<string, { tokens: number; at: number }>,
-  token: string,
+  key: string,
   rate: { perSecond: number; burst: number },
   now: number,
 ): void {
-  const b = buckets.get(token) ?? { tokens: rate.burst, at: now };
+  const b = refill(buckets, key, rate, now);
+  if (b.tokens < 1) throw limited(b, rate);
+  b.tokens -= 1;
+  // Re-inserted, so the map's order is least recently used first.
+  buckets.delete(key);
+  buckets.set(key, b);
+  if (buckets.size > MAX_BUCKETS) {
+    for (const k of buckets.keys()) {
+      buckets.delete(k);
+      if (buckets.size <= MAX_BUCKETS * 0.9) break;
+    }
+  }
+}
+
+/** Refuses without taking anything when `key`'s bucket is empty (a client address whose tokens keep failing). */
+function refuseIfEmpty(
+  buckets: Map<string, { tokens: number; at: number }>,
+  key: string,
+  rate: { perSecond: number; burst: number },
+  now: number,
+): void {
+  if (!buckets.has(key)) return;
+  const b = refill(buckets, key, rate, now);
+  if (b.tokens < 1) throw limited(b, rate);
+}
+
+function refill(
+  buckets: Map<string, { tokens: number; at: number }>,
+  key: string,
+  rate: { perSecond: number; burst: number },
+  now: number,
+): { tokens: number; at: number } {
+  const b = buckets.get(key) ?? { tokens: rate.burst, at: now };
   b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
   b.at = now;
-  if (b.tokens < 1) {
-    buckets.set(token, b);
-    // When the bucket holds a whole token again, in seconds (Retry-After's unit), never 0.
-    const retryAfterMs = Math.ceil(((1 - b.tokens) / rate.perSecond) * 1000);
-    throw new HokanError("rate-limited", `over ${rate.perSecond} requests per second for this token`, {
-      details: { retryAfterMs },
-    });
-  }
-  b.tokens -= 1;
-  buckets.set(token, b);
-  if (buckets.size > 100_000) buckets.clear();
+  buckets.set(key, b);
+  return b;
+}
+
+function limited(b: { tokens: number }, rate: { perSecond: number }): HokanError {
+  // When the bucket holds a whole request again, in seconds (Retry-After's unit), never 0.
+  const retryAfterMs = Math.ceil(((1 - b.tokens) / rate.perSecond) * 1000);
+  return new HokanError("rate-limited", `over ${rate.perSecond} requests per second`, {
+    details: { retryAfterMs },
+  });
 }

@@ -1,5 +1,13 @@
 import { HokanError } from "@hokan/core";
-import { createLocalJWKSet, importSPKI, type JSONWebKeySet, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  importSPKI,
+  type JSONWebKeySet,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 
 /** Who a request is from, as its token says. The account comes from nowhere else. */
 export interface Principal {
@@ -12,11 +20,17 @@ export interface Principal {
   readonly device: boolean;
 }
 
-/** How tokens are verified: an HS256 secret for development, ES256 public keys for production. */
-export type AuthOptions =
-  | { readonly secret: string; readonly issuer?: string; readonly audience?: string }
-  | { readonly publicKeyPem: string; readonly issuer?: string; readonly audience?: string }
-  | { readonly jwks: JSONWebKeySet; readonly issuer?: string; readonly audience?: string };
+/**
+ * How tokens are verified: an HS256 secret for development, ES256 public keys for production (one PEM key, a JWKS, or
+ * a JWKS fetched from the identity provider's URL and refreshed as it rotates keys). Every token must carry `exp`;
+ * with `issuer` or `audience` set, its `iss` or `aud` must match.
+ */
+export type AuthOptions = (
+  | { readonly secret: string }
+  | { readonly publicKeyPem: string }
+  | { readonly jwks: JSONWebKeySet }
+  | { readonly jwksUrl: string }
+) & { readonly issuer?: string; readonly audience?: string };
 
 /** Claim names, namespaced so they cannot collide with an identity provider's. */
 export const CLAIMS = { entitled: "hokan_ent", apps: "hokan_apps", device: "hokan_device" } as const;
@@ -24,6 +38,8 @@ export const CLAIMS = { entitled: "hokan_ent", apps: "hokan_apps", device: "hoka
 /** Builds the verifier for the configured keys. */
 export async function createVerifier(options: AuthOptions): Promise<(token: string) => Promise<Principal>> {
   const check = {
+    // A token without an expiry would be good forever.
+    requiredClaims: ["exp"],
     ...(options.issuer ? { issuer: options.issuer } : {}),
     ...(options.audience ? { audience: options.audience } : {}),
   };
@@ -35,8 +51,11 @@ export async function createVerifier(options: AuthOptions): Promise<(token: stri
   } else if ("publicKeyPem" in options) {
     const key = await importSPKI(options.publicKeyPem, "ES256");
     verify = async (t) => (await jwtVerify(t, key, { algorithms: ["ES256"], ...check })).payload;
-  } else {
+  } else if ("jwks" in options) {
     const set = createLocalJWKSet(options.jwks);
+    verify = async (t) => (await jwtVerify(t, set, { algorithms: ["ES256"], ...check })).payload;
+  } else {
+    const set = createRemoteJWKSet(new URL(options.jwksUrl));
     verify = async (t) => (await jwtVerify(t, set, { algorithms: ["ES256"], ...check })).payload;
   }
   return async (token) => {

@@ -17,6 +17,12 @@ Usage: hokan-server [options]
   --registry <file>       the registry of supported apps (JSON; required)
   --jwt-secret <secret>   HS256 secret, 32+ characters (development), or HOKAN_JWT_SECRET
   --jwt-public-key <file> ES256 public key (PEM) for production tokens
+  --jwks <file|url>       ES256 keys as a JWKS, a file or the identity provider's https URL (keys rotate)
+  --jwt-issuer <iss>      require this issuer (iss) in every token
+  --jwt-audience <aud>    require this audience (aud) in every token
+  --request-timeout-ms <n>
+                          time a client has to send a whole request (default 30000)
+  --live-per-account <n>  live channels one account may hold open on a process (default 100)
   --quota-bytes <n>       bytes each account may keep per app
   --body-limit <n>        largest request body in bytes (default 8 MiB)
   --cors-origins <list>   web origins whose pages may call the server, comma-separated
@@ -40,6 +46,11 @@ async function main(): Promise<void> {
       registry: { type: "string" },
       "jwt-secret": { type: "string" },
       "jwt-public-key": { type: "string" },
+      jwks: { type: "string" },
+      "jwt-issuer": { type: "string" },
+      "jwt-audience": { type: "string" },
+      "request-timeout-ms": { type: "string" },
+      "live-per-account": { type: "string" },
       "quota-bytes": { type: "string" },
       "body-limit": { type: "string" },
       "cors-origins": { type: "string" },
@@ -63,13 +74,29 @@ async function main(): Promise<void> {
   }
   if (!values.registry) fail("--registry <file> is required (see --help)");
   let auth: AuthOptions;
-  if (values["jwt-public-key"]) {
-    const { readFile } = await import("node:fs/promises");
-    auth = { publicKeyPem: await readFile(values["jwt-public-key"], "utf8") };
+  const claims = {
+    ...(values["jwt-issuer"] ? { issuer: values["jwt-issuer"] } : {}),
+    ...(values["jwt-audience"] ? { audience: values["jwt-audience"] } : {}),
+  };
+  const { readFile } = await import("node:fs/promises");
+  if (values.jwks) {
+    const where = values.jwks;
+    if (/^https?:\/\//.test(where)) {
+      auth = { jwksUrl: where, ...claims };
+    } else {
+      const text = await readFile(where, "utf8").catch((e: unknown) => fail(`--jwks: ${String(e)}`));
+      try {
+        auth = { jwks: JSON.parse(text), ...claims };
+      } catch (e) {
+        fail(`--jwks: ${where} is not a JSON Web Key Set (${(e as Error).message})`);
+      }
+    }
+  } else if (values["jwt-public-key"]) {
+    auth = { publicKeyPem: await readFile(values["jwt-public-key"], "utf8"), ...claims };
   } else if (secret) {
-    auth = { secret };
+    auth = { secret, ...claims };
   } else {
-    fail("give --jwt-public-key <file> (production) or --jwt-secret (development)");
+    fail("give --jwks <file|url> or --jwt-public-key <file> (production), or --jwt-secret (development)");
   }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -79,6 +106,17 @@ async function main(): Promise<void> {
   const heartbeat = heartbeatText === undefined ? undefined : Number(heartbeatText);
   if (heartbeat !== undefined && (!Number.isInteger(heartbeat) || heartbeat < 1000 || heartbeat > 600_000))
     fail(`--live-heartbeat-ms must be a whole number of ms from 1000 to 600000, not ${heartbeatText}`);
+
+  const whole = (name: string, min: number, max: number): number | undefined => {
+    const text = values[name as keyof typeof values] as string | undefined;
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max)
+      fail(`--${name} must be a whole number from ${min} to ${max}, not ${text}`);
+    return n;
+  };
+  const requestTimeout = whole("request-timeout-ms", 1000, 600_000);
+  const livePerAccount = whole("live-per-account", 1, 100_000);
 
   const corsList = values["cors-origins"] ?? process.env.HOKAN_CORS_ORIGINS;
   let cors: CorsOptions | undefined;
@@ -106,6 +144,8 @@ async function main(): Promise<void> {
     ...(values["body-limit"] ? { bodyLimit: Number(values["body-limit"]) } : {}),
     ...(cors ? { cors } : {}),
     ...(heartbeat === undefined ? {} : { liveHeartbeatMs: heartbeat }),
+    ...(requestTimeout === undefined ? {} : { requestTimeoutMs: requestTimeout }),
+    ...(livePerAccount === undefined ? {} : { maxLiveChannelsPerAccount: livePerAccount }),
   });
   const address = await server.app.listen({ host: values.host, port });
   server.app.log.info(

@@ -58,6 +58,13 @@ export class LiveHub {
     return this.listeners.size;
   }
 
+  /** Live connections of one account on this process. */
+  connectionsOf(account: string): number {
+    let n = 0;
+    for (const l of this.listeners) if (l.account === account) n++;
+    return n;
+  }
+
   async close(): Promise<void> {
     this.listeners.clear();
     await this.stop?.();

@@ -112,6 +112,18 @@ const CASES: readonly Case[] = [
     code: "unauthorized",
   },
   {
+    name: "token without an expiry (good forever)",
+    path: "/v1/catalog",
+    method: "GET",
+    token: () =>
+      new SignJWT({ sub: "victim", hokan_ent: true, hokan_device: true })
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuedAt()
+        .sign(new TextEncoder().encode(SECRET)),
+    status: 401,
+    code: "unauthorized",
+  },
+  {
     name: "token without an account",
     path: "/v1/catalog",
     method: "GET",

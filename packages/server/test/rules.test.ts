@@ -1,4 +1,5 @@
 import { isLiveHint, type LiveEvent, type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
+import { openRegistry } from "@hokan/core/testing";
 import { createHttpTransport } from "@hokan/transport";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { filter } from "rxjs";
@@ -217,6 +218,31 @@ describe("registry dates, quota and rate limits at the HTTP level", () => {
             })
           ).status,
         ).toBe(200);
+        // The limit is the account's, not the token string's: the same account with another token, or the token
+        // with its signature altered, gets no fresh bucket.
+        const again = await s.token("alice", { device: false });
+        const altered = `${token.slice(0, -2)}${token.endsWith("A") ? "B" : "A"}${token.slice(-1)}`;
+        const statuses: number[] = [];
+        for (const t of [again, `${token}=`, altered]) {
+          statuses.push(
+            (await fetch(`${s.url}/v1/registry?platform=web`, { headers: { authorization: `Bearer ${t}` } }))
+              .status,
+          );
+        }
+        expect(statuses.every((x) => x === 429 || x === 401)).toBe(true);
+        expect(statuses[0]).toBe(429);
+        // Tokens that fail are limited by client address: after the burst, refused before verification.
+        const garbage: number[] = [];
+        for (let i = 0; i < 6; i++) {
+          garbage.push(
+            (
+              await fetch(`${s.url}/v1/registry?platform=web`, {
+                headers: { authorization: `Bearer junk.${i}.x` },
+              })
+            ).status,
+          );
+        }
+        expect(garbage.slice(-2)).toEqual([429, 429]);
       } finally {
         await s.close();
         await fresh.db.close();
@@ -224,6 +250,58 @@ describe("registry dates, quota and rate limits at the HTTP level", () => {
       }
     },
   );
+});
+
+describe("slow and greedy clients", () => {
+  it("limits the live channels one account holds, and closes a request whose body stalls", async () => {
+    const s = await startServer(await openPGlite(), openRegistry(["jp.example.mail"]), {
+      maxLiveChannelsPerAccount: 2,
+      requestTimeoutMs: 1_000,
+    });
+    const ends: AbortController[] = [];
+    try {
+      const token = await s.token("alice");
+      const open = async (who = token) => {
+        const end = new AbortController();
+        ends.push(end);
+        return fetch(`${s.url}/v1/live?apps=jp.example.mail`, {
+          headers: { authorization: `Bearer ${who}` },
+          signal: end.signal,
+        });
+      };
+      expect((await open()).status).toBe(200);
+      expect((await open()).status).toBe(200);
+      const third = await open();
+      expect(third.status).toBe(429);
+      expect(third.headers.get("content-type")).toContain("application/problem+json");
+      expect(await third.json()).toMatchObject({ code: "rate-limited" });
+      // Another account is not held back by it.
+      expect((await open(await s.token("bob"))).status).toBe(200);
+      // A client that sends its headers and then trickles nothing of its body is cut off.
+      const { connect } = await import("node:net");
+      const port = Number(new URL(s.url).port);
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve) => {
+        let got = "";
+        const socket = connect(port, "127.0.0.1", () => {
+          socket.write(
+            `POST /v1/apps/jp.example.mail/push HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{`,
+          );
+        });
+        socket.on("data", (d) => {
+          got += d.toString();
+        });
+        socket.on("close", () => resolve(got));
+        setTimeout(() => socket.destroy(), 10_000);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      for (const e of ends) e.abort();
+      await s.close();
+      await s.db.close();
+    }
+  });
 });
 
 describe("tokens", () => {
@@ -245,6 +323,48 @@ describe("tokens", () => {
       .setSubject("alice")
       .sign(new TextEncoder().encode("x".repeat(40)));
     await expect(byPem(hs)).rejects.toMatchObject({ code: "unauthorized" });
+  });
+
+  it("requires an expiry, and the issuer and audience the operator sets; fetches a JWKS from its URL", async () => {
+    const secret = "s".repeat(40);
+    const key = new TextEncoder().encode(secret);
+    const sign = (claims: { iss?: string; aud?: string; exp?: boolean }) => {
+      let jwt = new SignJWT({ hokan_ent: true }).setProtectedHeader({ alg: "HS256" }).setSubject("alice");
+      if (claims.iss) jwt = jwt.setIssuer(claims.iss);
+      if (claims.aud) jwt = jwt.setAudience(claims.aud);
+      if (claims.exp !== false) jwt = jwt.setExpirationTime("5m");
+      return jwt.sign(key);
+    };
+    const plain = await createVerifier({ secret });
+    await expect(plain(await sign({ exp: false }))).rejects.toMatchObject({ code: "unauthorized" });
+    expect((await plain(await sign({}))).account).toBe("alice");
+    const strict = await createVerifier({ secret, issuer: "https://id.example.jp", audience: "hokan" });
+    await expect(strict(await sign({}))).rejects.toMatchObject({ code: "unauthorized" });
+    await expect(strict(await sign({ iss: "https://id.example.jp", aud: "other" }))).rejects.toMatchObject({
+      code: "unauthorized",
+    });
+    expect((await strict(await sign({ iss: "https://id.example.jp", aud: "hokan" }))).account).toBe("alice");
+    // An identity provider's key set, served over HTTP on 127.0.0.1.
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" };
+    const { createServer } = await import("node:http");
+    const idp = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((r) => idp.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(idp.address() as { port: number }).port}/.well-known/jwks.json`;
+      const remote = await createVerifier({ jwksUrl: url });
+      const token = await new SignJWT({ hokan_ent: true })
+        .setProtectedHeader({ alg: "ES256", kid: "k1" })
+        .setSubject("bob")
+        .setExpirationTime("5m")
+        .sign(privateKey);
+      expect((await remote(token)).account).toBe("bob");
+    } finally {
+      await new Promise<void>((r) => idp.close(() => r()));
+    }
   });
 
   it("refuses a development secret that is too short", async () => {
