@@ -7,7 +7,7 @@ import {
   type Transport,
 } from "../src/index.js";
 import { MemoryStore, openRegistry, type SimApp, SimWorld } from "../src/testing/index.js";
-import { behindSwitch, MAIL, relay, replicationOn, startOn } from "./helpers.js";
+import { behindSwitch, MAIL, relay, replicationOn, serverDocs, startOn } from "./helpers.js";
 
 /** A transport whose server is down until `server.up`. */
 function down(inner: Transport): { transport: Transport; server: { up: boolean } } {
@@ -276,6 +276,46 @@ describe("sync()", () => {
         }),
       ),
     ).rejects.toMatchObject({ code: "capability" });
+    await mail.stop();
+  });
+});
+
+describe("a change the server fails on (500)", () => {
+  it("is found by sending alone, set aside as refused after three tries, and the rest is backed up", async () => {
+    const world = new SimWorld();
+    const device = world.device({ id: "a", accountId: "alice" });
+    let pushes = 0;
+    // A server bug that only this document's data triggers.
+    const transport = relay(device.link.transport, {
+      push: (r) => {
+        pushes++;
+        return r.changes.some((c) => c.id === "poison")
+          ? Promise.reject(new HokanError("server", "HTTP 500"))
+          : device.link.transport.push(r);
+      },
+    });
+    const mail = await startOn(world, device, MAIL, { transport });
+    await world.settle();
+    const poison = await mail.put("settings", "poison", { v: 1 });
+    for (let i = 0; i < 5; i++) await mail.put("settings", `fine${i}`, { v: i });
+    const refused = mail.acknowledged(poison).catch((e: unknown) => e);
+    await world.settle();
+    expect(Object.keys(serverDocs(world, "alice", MAIL.scope.appId)).sort()).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `settings/fine${i}`),
+    );
+    expect(mail.status).toMatchObject({ state: "idle", pending: 1, rejected: 1 });
+    expect(mail.status.lastError).toMatchObject({ code: "server", retryable: false });
+    expect(mail.status.lastError?.message).toContain("settings/poison");
+    expect(await refused).toMatchObject({ code: "server" });
+    // Bounded: the first batch twice at most, then three tries alone, then the rest.
+    expect(pushes).toBeLessThanOrEqual(8);
+    const before = pushes;
+    await world.runtime.advance(30 * 60_000);
+    expect(pushes).toBe(before);
+    // Written again, the document gets its chances again (the server may have been fixed).
+    await mail.put("settings", "poison", { v: 2 });
+    await world.settle();
+    expect(pushes).toBeGreaterThan(before);
     await mail.stop();
   });
 });

@@ -104,6 +104,8 @@ export function createReplication(options: ReplicationOptions): Replication {
 }
 
 const REGISTRY_CODES = new Set(["retired", "upgrade-required", "capability", "unsupported"]);
+/** A change the server fails on (500) this many times, sent alone, is set aside as refused. */
+const SERVER_FAILURES_PER_CHANGE = 3;
 /** Failures after which the server may simply be out of reach: worth probing for while backing off. */
 const UNREACHABLE_CODES = new Set(["network", "timeout"]);
 /** Default {@link ReplicationOptions.probeMs}. */
@@ -140,6 +142,13 @@ class ReplicationRunner implements Replication {
   private lifecycle: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<number>();
   private readonly rejectedSeqs = new Set<number>();
+  /**
+   * Changes of batches the server failed on (500), sent alone until each is answered or set aside (see
+   * {@link serverFailed}), so one change the server cannot take never stops the rest. By seq: its failures alone.
+   */
+  private readonly suspects = new Map<number, number>();
+  /** A push was answered since the suspects were found: the server works, for other changes at least. */
+  private othersAnswered = false;
   private readonly schema: Schema;
   private readonly gate: RestoreGate;
   private debounceTimer: unknown;
@@ -881,7 +890,10 @@ class ReplicationRunner implements Replication {
         if ("reason" in outcome) {
           failure ??= { reason: outcome.reason };
           this.lastAttempts.set(pushFingerprint(head.changes), head.key);
+          if (HokanError.is(outcome.reason, "server")) await this.serverFailed(head.batch, outcome.reason);
         } else {
+          for (const e of head.batch) this.suspects.delete(e.seq);
+          this.othersAnswered = true;
           const plan = await this.space.serial(async () => {
             const current = await this.space.ready();
             // Changes a conflict resolution queues are made knowing the server's current epoch.
@@ -944,6 +956,28 @@ class ReplicationRunner implements Replication {
    * change left behind (its document busy) goes in the next push.
    */
   private async prepareBatch(window: readonly InFlightBatch[]): Promise<PreparedBatch | undefined> {
+    if (this.suspects.size > 0) {
+      // Finding the change the server fails on: one at a time, alone.
+      if (window.length > 0) return undefined;
+      const { epoch } = await this.space.ready();
+      const queued = atEpoch(await this.store.readOutbox(this.ns), epoch);
+      // The least tried first: the others get their turn between a failing change's tries.
+      let next: OutboxEntry | undefined;
+      for (const e of queued) {
+        const tries = this.suspects.get(e.seq);
+        if (tries === undefined || e.rejected !== undefined) continue;
+        if (next === undefined || tries < (this.suspects.get(next.seq) ?? 0)) next = e;
+      }
+      if (next) {
+        const [doc] = await this.store.getDocuments(this.ns, [next]);
+        this.inFlight.add(next.seq);
+        return {
+          batch: [next],
+          changes: [toPushChange(next, doc, this.options.deltas ?? true, this.schema.version)],
+        };
+      }
+      this.suspects.clear();
+    }
     const size = this.options.pushBatchSize ?? 200;
     const busy = new Set<string>();
     let newest: number | undefined;
@@ -975,6 +1009,46 @@ class ReplicationRunner implements Replication {
     );
     for (const e of batch) this.inFlight.add(e.seq);
     return { batch, changes };
+  }
+
+  /**
+   * The server failed (500) on a batch: its changes are suspects, sent alone from now on, the least tried first. One
+   * that fails alone {@link SERVER_FAILURES_PER_CHANGE} times while the server answers other changes is set aside as
+   * refused with `server` (status shows it, its wait rejects, its document's next write replaces it), and the rest goes
+   * on. A server failing on everything is only retried, with backoff, and shown in `lastError`.
+   */
+  private async serverFailed(batch: readonly OutboxEntry[], error: HokanError): Promise<void> {
+    if (batch.length !== 1) {
+      if (this.suspects.size === 0) this.othersAnswered = false;
+      for (const e of batch) if (!this.suspects.has(e.seq)) this.suspects.set(e.seq, 0);
+      return;
+    }
+    const entry = batch[0] as OutboxEntry;
+    const failures = (this.suspects.get(entry.seq) ?? 0) + 1;
+    this.suspects.set(entry.seq, failures);
+    // Set aside only while the server answers other changes: a server failing on everything is waited out instead.
+    if (failures < SERVER_FAILURES_PER_CHANGE || !this.othersAnswered) return;
+    this.suspects.delete(entry.seq);
+    const message = `the server failed on this change ${failures} times (${error.message})`;
+    await this.space.serial(async () => {
+      const [current] = await this.store.outboxFor(this.ns, [entry]);
+      // Written again meanwhile: the new change gets its own chances.
+      if (!current || current.seq !== entry.seq || current.changeId !== entry.changeId) return;
+      const plan: PlannedCommit = {
+        commit: { outboxPut: [{ ...current, rejected: { code: "server", message } }] },
+        changed: [],
+        reset: false,
+      };
+      await this.commitPlan(plan);
+      this.rejectedSeqs.add(entry.seq);
+      this.rejection = {
+        code: "server",
+        message: `${entry.collection}/${entry.id}: ${message}`,
+        retryable: false,
+        at: this.runtime.now(),
+      };
+      await this.refreshCounts();
+    });
   }
 
   /** Changes the server refused for good wait for their document's next write; the latest refusal is reported. */
