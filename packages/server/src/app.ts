@@ -271,7 +271,9 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     const checkpoint = body.checkpoint as { epoch: number; seq: number } | undefined;
     if (!checkpoint || typeof checkpoint !== "object")
       throw new HokanError("bad-request", "the body needs a checkpoint { epoch, seq }");
-    const limit = body.limit === undefined ? 500 : Number(body.limit);
+    if (body.limit !== undefined && !Number.isSafeInteger(body.limit))
+      throw new HokanError("bad-request", "limit must be a whole number of documents");
+    const limit = body.limit === undefined ? 500 : (body.limit as number);
     const page = await store.pullJson(p.account, { scope, checkpoint, limit });
     return reply.type("application/json; charset=utf-8").send(page);
   });
