@@ -154,6 +154,11 @@ export type PushResult =
       readonly reason: "epoch" | "stale";
       /** The current server state (absent if the document does not exist, as after a delete of the backup). */
       readonly current?: ServerDocument;
+      /**
+       * The current state was left out to bound the answer: an earlier result of the same answer carries that
+       * document, or the answer's states reached the server's page size (4 MiB). The client pulls it.
+       */
+      readonly omitted?: true;
     }
   | {
       readonly changeId: string;

@@ -480,6 +480,9 @@ export function decidePush(input: {
   const current = new Map(input.current);
   // One budget for every patch of the push.
   const budget: PatchBudget = { bytes: input.limits.maxPatchWorkBytes };
+  /** Documents whose state the answer carries already, and their bytes. */
+  const carried = new Set<string>();
+  let carriedBytes = 0;
   const results: PushResult[] = [];
   const writes = new Map<string, ServerDocument & { bytes: number; json?: string }>();
   let seq = input.seq;
@@ -524,12 +527,20 @@ export function decidePush(input: {
       writes.set(key, decision.json === undefined ? doc : { ...doc, json: decision.json });
       results.push({ changeId: change.changeId, status: "accepted", rev: doc.rev, seq: doc.seq });
     } else if (decision.kind === "conflict") {
-      results.push({
-        changeId: change.changeId,
-        status: "conflict",
-        reason: decision.reason,
-        ...(before ? { current: before.doc } : {}),
-      });
+      // Each document's state once per answer, and no more than a page's worth of them: 100 stale changes of one
+      // 250 KB document were a 24 MiB answer (kept, too, for the idempotency key).
+      let current: { current?: ServerDocument; omitted?: true } = {};
+      if (before) {
+        const fits = !carried.has(key) && carriedBytes + before.bytes <= input.limits.maxPullBytes;
+        if (fits) {
+          carried.add(key);
+          carriedBytes += before.bytes;
+          current = { current: before.doc };
+        } else {
+          current = { omitted: true };
+        }
+      }
+      results.push({ changeId: change.changeId, status: "conflict", reason: decision.reason, ...current });
     } else if (decision.kind === "reject") {
       results.push({
         changeId: change.changeId,

@@ -1,12 +1,14 @@
+import { BehaviorSubject, NEVER } from "rxjs";
 import { describe, expect, it } from "vitest";
 import {
   type ConflictHandler,
   HokanError,
   jsonEqual,
+  type NetworkState,
   type ReplicationStatus,
   type Transport,
 } from "../src/index.js";
-import { MemoryStore, openRegistry, type SimApp, SimWorld } from "../src/testing/index.js";
+import { MemoryServer, MemoryStore, openRegistry, type SimApp, SimWorld } from "../src/testing/index.js";
 import { behindSwitch, MAIL, relay, replicationOn, serverDocs, startOn } from "./helpers.js";
 
 /** A transport whose server is down until `server.up`. */
@@ -317,5 +319,54 @@ describe("a change the server fails on (500)", () => {
     await world.settle();
     expect(pushes).toBeGreaterThan(before);
     await mail.stop();
+  });
+});
+
+describe("a conflict answer that leaves the server's state out", () => {
+  it("is settled by a pull: many conflicts past the server's answer budget still converge", async () => {
+    const world = new SimWorld();
+    // A server whose answers carry no conflicting document at all (each is over its 50-byte page budget).
+    const server = new MemoryServer({
+      registry: openRegistry([MAIL.scope.appId]),
+      now: () => world.runtime.now(),
+      limits: { maxPullBytes: 50 },
+    });
+    const network = new BehaviorSubject<NetworkState>({ online: true, roaming: false });
+    const a = await startOn(world, world.device({ id: "a", accountId: "alice" }), MAIL, {
+      transport: server.connect({ accountId: "alice" }),
+    });
+    const omitted: number[] = [];
+    const bTransport = server.connect({ accountId: "alice" });
+    const b = await startOn(world, world.device({ id: "b", accountId: "alice" }), MAIL, {
+      transport: relay(bTransport, {
+        // No live hints: only the answers tell b of a's writes.
+        live: () => NEVER,
+        push: async (r) => {
+          const res = await bTransport.push(r);
+          omitted.push(res.results.filter((x) => x.status === "conflict" && x.omitted).length);
+          return res;
+        },
+      }),
+      network$: network,
+    });
+    await world.runtime.advance(1_000);
+    network.next({ online: false, roaming: false });
+    for (let i = 0; i < 10; i++) await a.put("consent", `d${i}`, { by: "a", pad: "x".repeat(60) });
+    await world.runtime.advance(1_000);
+    for (let i = 0; i < 10; i++) await b.put("consent", `d${i}`, { by: "b", pad: "y".repeat(60) });
+    network.next({ online: true, roaming: false });
+    await world.runtime.runUntil(() => b.status.state === "idle" && b.status.pending === 0, {
+      maxMs: 600_000,
+    });
+    await world.runtime.advance(5_000);
+    expect(Math.max(...omitted)).toBeGreaterThan(5);
+    // lww: b's later writes win everywhere, and nothing is left queued.
+    for (let i = 0; i < 10; i++) {
+      expect(await b.get("consent", `d${i}`)).toMatchObject({ by: "b" });
+      expect(await a.get("consent", `d${i}`)).toMatchObject({ by: "b" });
+    }
+    expect(server.documents("alice", MAIL.scope.appId).every((d) => d.data?.by === "b")).toBe(true);
+    await a.stop();
+    await b.stop();
   });
 });

@@ -50,6 +50,8 @@ export interface ServerOptions {
   readonly logger?: boolean | object;
   /** Heartbeat on live connections, ms (default `LIVE_HEARTBEAT_MS`, 15 s), announced in each channel's `open`. */
   readonly liveHeartbeatMs?: number;
+  /** How long a push's answer is kept for retries under its idempotency key (default 7 days). */
+  readonly answerTtlMs?: number;
   /** Live channels one account may hold open on this process (default 100); one more is `rate-limited`. */
   readonly maxLiveChannelsPerAccount?: number;
   /**
@@ -85,6 +87,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   const store = new BackupStore(options.db, {
     limits,
     now,
+    ...(options.answerTtlMs === undefined ? {} : { answerTtlMs: options.answerTtlMs }),
     ...(options.quotaBytes === undefined ? {} : { quotaBytes: options.quotaBytes }),
   });
   const hub = new LiveHub((event, scope) =>

@@ -162,7 +162,15 @@ export interface BackupStoreOptions {
   readonly quotaBytes?: number;
   /** Server time (ms). */
   readonly now?: () => number;
+  /**
+   * How long a push's answer is kept for a retry under its idempotency key (default 7 days). A retry after that is
+   * applied as a new push, where every change already applied is known by its change id and applied no second time.
+   */
+  readonly answerTtlMs?: number;
 }
+
+/** How often expired answers are cleared, at most. */
+const PURGE_EVERY_MS = 10 * 60_000;
 
 /**
  * Backups in SQL: every query is keyed by account first; the decisions are core's (`decideChange`, `planPull`).
@@ -180,6 +188,26 @@ export class BackupStore {
     private readonly options: BackupStoreOptions,
   ) {
     this.now = options.now ?? Date.now;
+  }
+
+  private lastPurge = Number.NEGATIVE_INFINITY;
+  private purging: Promise<void> = Promise.resolve();
+
+  /** Clears the answers kept past their time, at most every few minutes, beside the pushes (never inside one). */
+  private purgeAnswers(): void {
+    const now = this.now();
+    if (now - this.lastPurge < PURGE_EVERY_MS) return;
+    this.lastPurge = now;
+    const before = now - (this.options.answerTtlMs ?? 7 * 24 * 3_600_000);
+    this.purging = this.db
+      .query("DELETE FROM push_answers WHERE created_at < $1", [before])
+      .then(() => undefined)
+      .catch(() => undefined);
+  }
+
+  /** Resolves once the expired answers being cleared (if any) are. */
+  async purged(): Promise<void> {
+    await this.purging;
   }
 
   /** Resolves once a statistics refresh started by a push (if any) is done. */
@@ -264,6 +292,7 @@ export class BackupStore {
   async push(account: string, request: PushRequest): Promise<PushResponse> {
     const invalid = checkPush(request, this.options.limits);
     if (invalid) throw invalid;
+    this.purgeAnswers();
     // Outside the app's lock: the other pushes of the app wait for nothing but the database.
     const fingerprint = pushFingerprint(request.changes);
     const measured = measureChanges(request.changes, this.options.limits);

@@ -252,6 +252,63 @@ describe("registry dates, quota and rate limits at the HTTP level", () => {
   );
 });
 
+describe("answers", () => {
+  it("carry each conflicting document once, and are kept for retries only so long", async () => {
+    let now = Date.parse("2026-12-01T00:00:00Z");
+    const db = await openPGlite();
+    const s = await startServer(db, openRegistry(["jp.example.mail"]), {
+      now: () => now,
+      answerTtlMs: 60_000,
+    });
+    try {
+      const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
+      const t = s.client("alice");
+      const change = (id: string, extra: Record<string, unknown>) => ({
+        collection: "settings",
+        id,
+        changeId: `c-${randomId(systemRuntime)}`,
+        epoch: 1,
+        baseRev: 0,
+        hlc: "000000000000001:000000:x",
+        ...extra,
+      });
+      await t.push({
+        scope,
+        idempotencyKey: "answers-1",
+        changes: [change("big", { data: { blob: "b".repeat(250 * 1024) } })],
+      });
+      // 100 stale changes of the 250 KB document, as patches: a small request.
+      const stale = await t.push({
+        scope,
+        idempotencyKey: "answers-2",
+        changes: Array.from({ length: 100 }, () =>
+          change("big", { patch: [{ op: "add", path: "/x", value: 1 }] }),
+        ),
+      });
+      expect(stale.results[0]).toMatchObject({ status: "conflict", reason: "stale", current: { rev: 1 } });
+      expect(stale.results.slice(1).every((r) => r.status === "conflict" && r.omitted && !r.current)).toBe(
+        true,
+      );
+      // Was 24 MiB: the document 100 times.
+      expect(JSON.stringify(stale).length).toBeLessThan(300 * 1024);
+      const kept = async () =>
+        (
+          await db.query<{ n: number | string }>(
+            "SELECT count(*) AS n FROM push_answers WHERE account_id = 'alice'",
+          )
+        )[0]?.n;
+      expect(Number(await kept())).toBe(2);
+      // Past the answers' time, the next push clears them (beside it, not inside).
+      now += 11 * 60_000;
+      await t.push({ scope, idempotencyKey: "answers-3", changes: [change("small", { data: { v: 1 } })] });
+      await vi.waitFor(async () => expect(Number(await kept())).toBe(1), { timeout: 5_000, interval: 20 });
+    } finally {
+      await s.close();
+      await db.close();
+    }
+  });
+});
+
 describe("slow and greedy clients", () => {
   it("limits the live channels one account holds, and closes a request whose body stalls", async () => {
     const s = await startServer(await openPGlite(), openRegistry(["jp.example.mail"]), {

@@ -295,6 +295,7 @@ export async function planPushResults(
   const pending = groupByDoc(records.entries);
   const sync = records.sync;
   const rejected: PushResult[] = [];
+  let pullNeeded = false;
   let awaiting = sync.awaitingSchema ?? 0;
   for (const result of response.results) {
     const entry = bySeqOf.get(result.changeId);
@@ -348,6 +349,9 @@ export async function planPushResults(
           (pending.get(k) ?? []).filter((e) => e.seq !== entry.seq),
         );
       }
+    } else if (result.omitted) {
+      // The server left its state out of the answer: the change stays queued, and the pull that follows settles it.
+      pullNeeded = true;
     } else if (result.current === undefined) {
       // The server has no such document although this device saw one: push it again as new.
       if (local?.base !== undefined) {
@@ -394,7 +398,14 @@ export async function planPushResults(
     ...(sync.clockOffset === undefined ? {} : { clockOffset: sync.clockOffset }),
     ...(awaiting > 0 ? { awaitingSchema: awaiting } : {}),
   };
-  return { commit: b.build(next), changed: b.changed, reset, pullNeeded: reset, rejected, ...b.outcomes() };
+  return {
+    commit: b.build(next),
+    changed: b.changed,
+    reset,
+    pullNeeded: reset || pullNeeded,
+    rejected,
+    ...b.outcomes(),
+  };
 }
 
 /**
