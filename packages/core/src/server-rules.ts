@@ -527,8 +527,8 @@ export function decidePush(input: {
       writes.set(key, decision.json === undefined ? doc : { ...doc, json: decision.json });
       results.push({ changeId: change.changeId, status: "accepted", rev: doc.rev, seq: doc.seq });
     } else if (decision.kind === "conflict") {
-      // Each document's state once per answer, and no more than a page's worth of them: 100 stale changes of one
-      // 250 KB document were a 24 MiB answer (kept, too, for the idempotency key).
+      // Each document's state once per answer, and no more than a page's worth of them: many stale changes of one
+      // large document would otherwise repeat it in the answer (and in the answer kept for the idempotency key).
       let current: { current?: ServerDocument; omitted?: true } = {};
       if (before) {
         const fits = !carried.has(key) && carriedBytes + before.bytes <= input.limits.maxPullBytes;

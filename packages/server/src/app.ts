@@ -195,10 +195,15 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       throw new HokanError("not-entitled", "the account's contract does not include backup");
     return r.principal;
   };
-  const scopeOf = (r: FastifyRequest, p: Principal): AppScope => {
+  /** The app id of a route's path, refused unless it is one. */
+  const pathAppId = (r: FastifyRequest): string => {
     const appId = (r.params as { appId: string }).appId;
     if (!APP_ID.test(appId))
       throw new HokanError("bad-request", "the app id in the path is not a reverse-DNS id");
+    return appId;
+  };
+  const scopeOf = (r: FastifyRequest, p: Principal): AppScope => {
+    const appId = pathAppId(r);
     const body = (r.body ?? {}) as { scope?: Partial<AppScope> };
     const s = body.scope;
     if (!s || typeof s !== "object")
@@ -303,9 +308,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
 
   app.delete("/v1/apps/:appId", async (request) => {
     const p = principal(request);
-    const appId = (request.params as { appId: string }).appId;
-    if (!APP_ID.test(appId))
-      throw new HokanError("bad-request", "the app id in the path is not a reverse-DNS id");
+    const appId = pathAppId(request);
     if (p.apps && !p.apps.includes(appId))
       throw new HokanError("forbidden", `this token does not allow ${appId}`);
     const requestId = ((request.body ?? {}) as { requestId?: string }).requestId as string;

@@ -653,7 +653,7 @@ const CASES: readonly Case[] = [
     code: "accepted",
   },
   {
-    // Each copy of the whole document into itself doubles it: 12 of them in a few hundred bytes would be 400 MB.
+    // Each copy of the whole document into itself doubles it: a dozen in a few hundred bytes of request.
     name: "a patch of 12 doubling copies",
     path: "/v1/apps/jp.example.notes/push",
     token: attacker,

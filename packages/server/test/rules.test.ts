@@ -289,7 +289,7 @@ describe("answers", () => {
       expect(stale.results.slice(1).every((r) => r.status === "conflict" && r.omitted && !r.current)).toBe(
         true,
       );
-      // Was 24 MiB: the document 100 times.
+      // Not the document a hundred times over.
       expect(JSON.stringify(stale).length).toBeLessThan(300 * 1024);
       const kept = async () =>
         (

@@ -137,7 +137,7 @@ export async function planPull(
       docs.set(docKey(d), d);
     }
     b.dropByDelete(r.dropped);
-    const dropped = new Set(r.outboxDelete);
+    const dropped = new Set(r.dropped.map((e) => e.seq));
     entries = all.entries.filter((e) => !dropped.has(e.seq));
   } else if (sync.epoch === 0) {
     // First contact: changes queued before it hold nothing deleted, so they join the server's epoch. The store keeps

@@ -186,15 +186,13 @@ export function planReset(
   newEpoch: number,
   documents: readonly LocalDocument[],
   entries: readonly OutboxEntry[],
-): { documents: LocalDocument[]; outboxDelete: number[]; dropped: OutboxEntry[]; sync: Partial<SyncState> } {
+): { documents: LocalDocument[]; dropped: OutboxEntry[]; sync: Partial<SyncState> } {
   const dropped = entries.filter((e) => e.epoch !== 0 && e.epoch !== newEpoch);
-  const outboxDelete = dropped.map((e) => e.seq);
   const rebased = documents
     .filter((d) => d.base !== undefined)
     .map(({ base: _, ...rest }): LocalDocument => rest);
   return {
     documents: rebased,
-    outboxDelete,
     dropped,
     sync: { epoch: newEpoch, checkpoint: { epoch: newEpoch, seq: 0 } },
   };

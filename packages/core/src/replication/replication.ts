@@ -12,6 +12,7 @@ import { cloneJson, type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { type PolicySnapshot, policy$ } from "../policy-stream.js";
 import {
+  type DocumentKey,
   INITIAL_SYNC_STATE,
   type LocalDocument,
   type LocalStore,
@@ -327,10 +328,8 @@ class ReplicationRunner implements Replication {
     const ticket = this.acks.open(receipt);
     try {
       await this.space.serial(async () => {
-        const { epoch } = await this.space.ready();
-        const keys = [...ticket.remaining.values()];
-        const entries = atEpoch(await this.store.outboxFor(this.ns, keys), epoch);
-        this.acks.judge(keys, entries, epoch);
+        await this.space.ready();
+        await this.judgeDocuments([...ticket.remaining.values()]);
       });
       const done = await this.waiters.wait(() => ticket.done, options);
       if (!done) {
@@ -390,10 +389,7 @@ class ReplicationRunner implements Replication {
       }
       this.dispatch({ type: "remote-change" });
       this.dispatch({ type: "local-change" });
-      if (this.state === "backoff") {
-        this.perform({ type: "cancel-retry" });
-        this.dispatch({ type: "retry-due" });
-      }
+      if (this.state === "backoff") this.retryNow();
       const rested = await this.waiters.wait(() => probe.failure !== undefined || this.isIdle(), options);
       const status = this.status;
       if (probe.failure) return this.syncResult("failed", status.reason, probe.failure);
@@ -440,7 +436,11 @@ class ReplicationRunner implements Replication {
       const { all } = await this.space.records([], true);
       const reset = planReset(epoch, all?.documents ?? [], all?.entries ?? []);
       const planned: PlannedCommit = {
-        commit: { documents: reset.documents, outboxDelete: reset.outboxDelete, sync: reset.sync },
+        commit: {
+          documents: reset.documents,
+          outboxDelete: reset.dropped.map((e) => e.seq),
+          sync: reset.sync,
+        },
         changed: [],
         reset: true,
         ...(reset.dropped.length > 0 ? { dropped: reset.dropped } : {}),
@@ -702,9 +702,14 @@ class ReplicationRunner implements Replication {
   /** The server answered (a probe, a reopened live channel): a backoff from its being out of reach ends now. */
   private reachable(): void {
     if (this.state !== "backoff" || !this.failureCode || !UNREACHABLE_CODES.has(this.failureCode)) return;
+    this.retryNow();
+    this.live.retryNow();
+  }
+
+  /** Ends a backoff now instead of at its delay. */
+  private retryNow(): void {
     this.perform({ type: "cancel-retry" });
     this.dispatch({ type: "retry-due" });
-    this.live.retryNow();
   }
 
   /**
@@ -959,23 +964,8 @@ class ReplicationRunner implements Replication {
     if (this.suspects.size > 0) {
       // Finding the change the server fails on: one at a time, alone.
       if (window.length > 0) return undefined;
-      const { epoch } = await this.space.ready();
-      const queued = atEpoch(await this.store.readOutbox(this.ns), epoch);
-      // The least tried first: the others get their turn between a failing change's tries.
-      let next: OutboxEntry | undefined;
-      for (const e of queued) {
-        const tries = this.suspects.get(e.seq);
-        if (tries === undefined || e.rejected !== undefined) continue;
-        if (next === undefined || tries < (this.suspects.get(next.seq) ?? 0)) next = e;
-      }
-      if (next) {
-        const [doc] = await this.store.getDocuments(this.ns, [next]);
-        this.inFlight.add(next.seq);
-        return {
-          batch: [next],
-          changes: [toPushChange(next, doc, this.options.deltas ?? true, this.schema.version)],
-        };
-      }
+      const suspect = await this.nextSuspect();
+      if (suspect) return this.prepared([suspect]);
       this.suspects.clear();
     }
     const size = this.options.pushBatchSize ?? 200;
@@ -1003,12 +993,29 @@ class ReplicationRunner implements Replication {
         window.length === 0 && !this.context.restoreAllowed && [...this.probes].some((p) => !p.contacted);
       return confirm ? { batch: [], changes: [] } : undefined;
     }
+    return this.prepared(batch);
+  }
+
+  /** A batch's changes in their wire form, its entries marked in flight. */
+  private async prepared(batch: OutboxEntry[]): Promise<PreparedBatch> {
     const docs = await this.store.getDocuments(this.ns, batch);
     const changes = batch.map((e, k) =>
       toPushChange(e, docs[k], this.options.deltas ?? true, this.schema.version),
     );
     for (const e of batch) this.inFlight.add(e.seq);
     return { batch, changes };
+  }
+
+  /** The queued suspect tried the fewest times alone: the others get their turn between a failing change's tries. */
+  private async nextSuspect(): Promise<OutboxEntry | undefined> {
+    const { epoch } = await this.space.ready();
+    let next: OutboxEntry | undefined;
+    for (const e of atEpoch(await this.store.readOutbox(this.ns), epoch)) {
+      const tries = this.suspects.get(e.seq);
+      if (tries === undefined || e.rejected !== undefined) continue;
+      if (next === undefined || tries < (this.suspects.get(next.seq) ?? 0)) next = e;
+    }
+    return next;
   }
 
   /**
@@ -1040,13 +1047,10 @@ class ReplicationRunner implements Replication {
         reset: false,
       };
       await this.commitPlan(plan);
-      this.rejectedSeqs.add(entry.seq);
-      this.rejection = {
-        code: "server",
-        message: `${entry.collection}/${entry.id}: ${message}`,
-        retryable: false,
-        at: this.runtime.now(),
-      };
+      this.noteRejections(
+        [{ changeId: entry.changeId, status: "rejected", code: "server", message }],
+        [entry],
+      );
       await this.refreshCounts();
     });
   }
@@ -1104,7 +1108,11 @@ class ReplicationRunner implements Replication {
             ...(plan.dropped ?? []),
             ...(plan.acked ?? []),
           ];
-    const keys = this.acks.waitedFor(touched);
+    await this.judgeDocuments(this.acks.waitedFor(touched));
+  }
+
+  /** Judges the waits on these documents against their queued changes as the store holds them now. */
+  private async judgeDocuments(keys: readonly DocumentKey[]): Promise<void> {
     if (keys.length === 0) return;
     const epoch = this.space.current?.epoch ?? 0;
     this.acks.judge(keys, atEpoch(await this.store.outboxFor(this.ns, keys), epoch), epoch);
