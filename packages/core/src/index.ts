@@ -164,7 +164,9 @@ export {
   pushFingerprint,
   type ServerLimits,
   type SkippedApp,
+  STORED_ROW_BYTES,
   type StoredDocument,
+  storedBytes,
   withoutDocuments,
 } from "./server-rules.js";
 export { compareVersions, isVersion } from "./version.js";

@@ -30,8 +30,8 @@ export interface ServerLimits {
   /** Most documents in one pull response. */
   readonly maxPullLimit: number;
   /**
-   * Most bytes of document JSON in one pull response: a page ends before the document that would pass this, so a page
-   * of large documents stays small (it always holds at least one document).
+   * Most bytes of documents ({@link storedBytes}) in one pull response: a page ends before the document that would
+   * pass this, so a page of large documents stays small (it always holds at least one document).
    */
   readonly maxPullBytes: number;
   /** Deepest nesting of a document. */
@@ -507,7 +507,7 @@ export function decidePush(input: {
         seq: before.doc.seq,
       });
     } else if (decision.kind === "accept") {
-      const bytes = decision.bytes;
+      const bytes = storedBytes(change, decision.bytes);
       const doc = {
         collection: change.collection,
         id: change.id,
@@ -594,6 +594,28 @@ export function withoutDocuments(event: LiveHint): LiveHint {
   if (event.type !== "changed" || event.documents === undefined) return event;
   const { after: _, documents: _documents, ...hint } = event;
   return hint;
+}
+
+/** What every stored document or tombstone costs besides its JSON and the strings it names: its row's other fields. */
+export const STORED_ROW_BYTES = 64;
+
+/**
+ * What a document takes of its app's backup, for the quota, the catalog's `bytes` and pull pages: its JSON, its
+ * collection, id, clock and change id, and {@link STORED_ROW_BYTES}. A deleted document is kept as a tombstone (so the
+ * delete reaches every device) and costs the same without JSON: ids and tombstones cannot fill a server for free.
+ */
+export function storedBytes(
+  doc: Pick<PushChange, "collection" | "id" | "hlc" | "changeId">,
+  jsonBytes: number,
+): number {
+  return (
+    jsonBytes +
+    utf8Length(doc.collection) +
+    utf8Length(doc.id) +
+    utf8Length(doc.hlc) +
+    utf8Length(doc.changeId) +
+    STORED_ROW_BYTES
+  );
 }
 
 /**

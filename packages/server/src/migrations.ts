@@ -1,3 +1,4 @@
+import { STORED_ROW_BYTES } from "@hokan/core";
 import type { Database } from "./database.js";
 
 /**
@@ -59,6 +60,16 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
     // A document's state may be an app's first-launch default, which any edit wins over (see WriteKind).
     version: 2,
     sql: `ALTER TABLE documents ADD COLUMN is_default boolean NOT NULL DEFAULT false`,
+  },
+  {
+    // A document's bytes became what it stores (core's storedBytes): ids and tombstones count against the quota.
+    version: 3,
+    sql: `
+      UPDATE documents SET bytes = bytes + octet_length(collection) + octet_length(id) + octet_length(hlc)
+        + octet_length(change_id) + ${STORED_ROW_BYTES};
+      UPDATE apps SET bytes = COALESCE((SELECT sum(d.bytes) FROM documents d
+        WHERE d.account_id = apps.account_id AND d.app_id = apps.app_id), 0)
+    `,
   },
 ];
 

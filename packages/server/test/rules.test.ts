@@ -1,4 +1,12 @@
-import { isLiveHint, type LiveEvent, type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
+import {
+  isLiveHint,
+  type LiveEvent,
+  type RegistryEntry,
+  randomId,
+  STORED_ROW_BYTES,
+  storedBytes,
+  systemRuntime,
+} from "@hokan/core";
 import { openRegistry } from "@hokan/core/testing";
 import { createHttpTransport } from "@hokan/transport";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
@@ -181,6 +189,55 @@ describe("registry dates, quota and rate limits at the HTTP level", () => {
     await s.close();
     await s.db.close();
   });
+
+  it.each(["pglite", "postgres"] as const)(
+    "counts ids and tombstones against the quota: deleted documents cannot fill it for free (%s)",
+    async (kind) => {
+      const fresh = await freshDatabase(kind);
+      const s = await startServer(
+        fresh.db,
+        [{ appId: SCOPE.appId, platform: "android", capabilities: ["backup", "restore"] }],
+        { quotaBytes: 1_000_000 },
+      );
+      try {
+        const c = s.client("alice");
+        // Deletes of documents that never were, 256-character ids: each leaves a tombstone of about 400 bytes.
+        const tombstone = (i: number) => ({
+          ...put(`${String(i).padStart(6, "0")}${"x".repeat(250)}`, {}),
+          data: null,
+        });
+        let refused: unknown;
+        let stored = 0;
+        for (let batch = 0; batch < 10 && refused === undefined; batch++) {
+          const changes = Array.from({ length: 500 }, (_, i) => tombstone(batch * 500 + i));
+          try {
+            await c.push({ scope: SCOPE, idempotencyKey: key(), changes: changes as never });
+            stored += changes.length;
+          } catch (e) {
+            refused = e;
+          }
+        }
+        expect(refused).toMatchObject({ code: "quota" });
+        expect(stored).toBeGreaterThanOrEqual(1500);
+        expect(stored).toBeLessThan(3000);
+        // What is kept is the tombstones' ids and rows, counted, and within the quota.
+        const [row] = await s.db.query<{ bytes: string | number }>(
+          "SELECT bytes FROM apps WHERE account_id = 'alice'",
+        );
+        expect(Number(row?.bytes)).toBeGreaterThan(stored * (256 + STORED_ROW_BYTES));
+        expect(Number(row?.bytes)).toBeLessThanOrEqual(1_000_000);
+        // The list shows backed-up documents, and an app holding only deletes has none to show.
+        expect((await c.catalog()).apps).toEqual([]);
+        // A full backup can still be trimmed, and written again once there is room.
+        await c.deleteAll(`del-${randomId(systemRuntime)}`);
+        await c.push({ scope: SCOPE, idempotencyKey: key(), changes: [put("theme", { v: 1 })] });
+      } finally {
+        await s.close();
+        await fresh.db.close();
+        await fresh.drop();
+      }
+    },
+  );
 
   it.each(["pglite", "postgres"] as const)(
     "limits the rate of requests per token, saying when to come back (Retry-After) (%s)",
@@ -489,7 +546,8 @@ describe("registry file", () => {
     );
     await db.query(
       `INSERT INTO documents (account_id, app_id, collection, id, data, rev, seq, hlc, change_id, updated_at, bytes)
-       VALUES ('alice', $1, 'settings', 'theme', '{"v":1}', 1, 1, '000000000000001:000000:x', 'c-1', 1, 8)`,
+       VALUES ('alice', $1, 'settings', 'theme', '{"v":1}', 1, 1, '000000000000001:000000:x', 'c-1', 1, 7),
+              ('alice', $1, 'settings', 'gone', NULL, 2, 2, '000000000000001:000000:x', 'c-2', 1, 0)`,
       [SCOPE.appId],
     );
     expect(await migrate(db)).toEqual(MIGRATIONS.slice(1).map((m) => m.version));
@@ -499,7 +557,15 @@ describe("registry file", () => {
     const pulled = await s
       .client("alice")
       .pull({ scope: SCOPE, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
-    expect(pulled.documents.map((d) => [d.id, d.data, d.kind])).toEqual([["theme", { v: 1 }, undefined]]);
+    expect(pulled.documents.map((d) => [d.id, d.data, d.kind])).toEqual([
+      ["theme", { v: 1 }, undefined],
+      ["gone", null, undefined],
+    ]);
+    // The bytes are counted as a push counts them now: the tombstone and both documents' ids and rows too.
+    const ids = (id: string, changeId: string) =>
+      storedBytes({ collection: "settings", id, hlc: "000000000000001:000000:x", changeId }, 0);
+    const [app] = (await s.client("alice").catalog()).apps;
+    expect(app?.bytes).toBe(7 + ids("theme", "c-1") + ids("gone", "c-2"));
     await s.close();
     await db.close();
   });

@@ -11,6 +11,7 @@ import {
   type PushChange,
   type RegistryEntry,
 } from "../protocol.js";
+import { STORED_ROW_BYTES } from "../server-rules.js";
 
 /**
  * The registry a server under {@link runTransportTests} must be configured with.
@@ -375,28 +376,27 @@ export function runTransportTests(name: string, setup: () => Promise<TransportSe
       withServer(async (s) => {
         const t = await s.connect(uid("acct"));
         const t0 = Date.now();
-        await t.push({
-          scope: MAIL,
-          idempotencyKey: uid("key"),
-          changes: [put("a", { v: 1 }), put("b", { v: 2 })],
-        });
-        await t.push({ scope: NOTES, idempotencyKey: uid("key"), changes: [put("n", { text: "hi" })] });
+        const a = put("a", { v: 1 });
+        const b = put("b", { v: 2 });
+        const n = put("n", { text: "hi" });
+        await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [a, b] });
+        await t.push({ scope: NOTES, idempotencyKey: uid("key"), changes: [n] });
         const catalog = await t.catalog();
         expect(catalog.apps.map((a) => [a.appId, a.documents, a.status])).toEqual([
           ["jp.example.mail", 2, "active"],
           ["jp.example.notes", 1, "active"],
         ]);
         for (const app of catalog.apps) expect(app.lastBackupAt).toBeGreaterThan(t0 - 86_400_000);
-        // Bytes are the documents' JSON: {"v":1} and {"v":2}; {"text":"hi"}.
-        expect(catalog.apps.map((a) => a.bytes)).toEqual([14, 13]);
-        // A change replaces its document's bytes; a delete takes them away.
-        await t.push({
-          scope: MAIL,
-          idempotencyKey: uid("key"),
-          changes: [put("a", { v: 10 }, { baseRev: 1 }), put("b", null, { baseRev: 1 })],
-        });
+        // Bytes are what is stored: each document's JSON ({"v":1} is 7), and its ids and row.
+        const row = (c: PushChange) =>
+          c.collection.length + c.id.length + c.hlc.length + c.changeId.length + STORED_ROW_BYTES;
+        expect(catalog.apps.map((a) => a.bytes)).toEqual([7 + row(a) + 7 + row(b), 13 + row(n)]);
+        // A change replaces its document's bytes; a delete leaves a tombstone, which costs its ids and row.
+        const a2 = put("a", { v: 10 }, { baseRev: 1 });
+        const b2 = put("b", null, { baseRev: 1 });
+        await t.push({ scope: MAIL, idempotencyKey: uid("key"), changes: [a2, b2] });
         const mail = (await t.catalog()).apps.find((a) => a.appId === MAIL.appId);
-        expect([mail?.documents, mail?.bytes]).toEqual([1, 8]);
+        expect([mail?.documents, mail?.bytes]).toEqual([1, 8 + row(a2) + row(b2)]);
         const result = await t.deleteAll(uid("del"));
         expect(result.apps.map((a) => a.appId).sort()).toEqual(["jp.example.mail", "jp.example.notes"]);
         expect((await t.catalog()).apps).toEqual([]);
