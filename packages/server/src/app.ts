@@ -25,7 +25,7 @@ import { BackupStore } from "./backup-store.js";
 import { addCors, type CorsOptions } from "./cors.js";
 import type { Database } from "./database.js";
 import { LiveHub } from "./live-hub.js";
-import { toHokanError, toProblem } from "./problem.js";
+import { answerClientError, toHokanError, toProblem } from "./problem.js";
 import type { Registry } from "./registry.js";
 
 /** An app id as the server takes it: reverse-DNS letters, digits, `.`, `_` and `-`. */
@@ -113,6 +113,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     // Long path parameters reach the routes, which refuse them with a problem document, not the router's bare 414
     // (Node refuses a request line longer than its 16 KiB header limit before any of this).
     routerOptions: { maxParamLength: 16 * 1024 },
+    clientErrorHandler: answerClientError,
   });
   // JSON bodies as Fastify parses them (prototype poisoning refused), and then no string that cannot be stored: a NUL
   // or a lone surrogate is a 400 naming where it is, never a database error answered with a retryable 500. Only a

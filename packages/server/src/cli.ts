@@ -23,6 +23,8 @@ Usage: hokan-server [options]
   --request-timeout-ms <n>
                           time a client has to send a whole request (default 30000)
   --live-per-account <n>  live channels one account may hold open on a process (default 100)
+  --rate-limit <r>/<b>    requests per second per account, with bursts of up to b (default 50/200); requests
+                          whose token fails are limited the same per client address
   --quota-bytes <n>       bytes each account may keep per app
   --body-limit <n>        largest request body in bytes (default 8 MiB)
   --cors-origins <list>   web origins whose pages may call the server, comma-separated
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
       "jwt-audience": { type: "string" },
       "request-timeout-ms": { type: "string" },
       "live-per-account": { type: "string" },
+      "rate-limit": { type: "string" },
       "quota-bytes": { type: "string" },
       "body-limit": { type: "string" },
       "cors-origins": { type: "string" },
@@ -117,6 +120,17 @@ async function main(): Promise<void> {
   };
   const requestTimeout = whole("request-timeout-ms", 1000, 600_000);
   const livePerAccount = whole("live-per-account", 1, 100_000);
+  let rateLimit: { perSecond: number; burst: number } | undefined;
+  if (values["rate-limit"] !== undefined) {
+    const m = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(values["rate-limit"]);
+    const perSecond = Number(m?.[1]);
+    const burst = Number(m?.[2]);
+    if (!m || !(perSecond > 0) || perSecond > 1_000_000 || burst < 1 || burst > 1_000_000)
+      fail(
+        `--rate-limit must be <per second>/<burst>, e.g. 50/200, both above 0, not ${values["rate-limit"]}`,
+      );
+    rateLimit = { perSecond, burst };
+  }
 
   const corsList = values["cors-origins"] ?? process.env.HOKAN_CORS_ORIGINS;
   let cors: CorsOptions | undefined;
@@ -146,6 +160,7 @@ async function main(): Promise<void> {
     ...(heartbeat === undefined ? {} : { liveHeartbeatMs: heartbeat }),
     ...(requestTimeout === undefined ? {} : { requestTimeoutMs: requestTimeout }),
     ...(livePerAccount === undefined ? {} : { maxLiveChannelsPerAccount: livePerAccount }),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
   });
   const address = await server.app.listen({ host: values.host, port });
   server.app.log.info(

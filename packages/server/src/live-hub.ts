@@ -17,7 +17,9 @@ interface Listener {
  * database reaches every live client of the account.
  */
 export class LiveHub {
-  private readonly listeners = new Set<Listener>();
+  /** By account: a notice and the per-account limit look at one account's connections, not the process's. */
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private count = 0;
   private stop: (() => Promise<void>) | undefined;
 
   /** `judge` makes a hint what one connection may receive (core's `liveEventFor` against the registry). */
@@ -36,8 +38,9 @@ export class LiveHub {
    * was lost and is back): each client opens its channel again and catches up from its checkpoint, as after any drop.
    */
   resync(): void {
-    const all = [...this.listeners];
+    const all = [...this.listeners.values()].flatMap((set) => [...set]);
     this.listeners.clear();
+    this.count = 0;
     for (const l of all) l.end();
   }
 
@@ -50,23 +53,33 @@ export class LiveHub {
     catalog: boolean | readonly string[] = false,
   ): () => void {
     const listener: Listener = { account, apps, send, end, catalog };
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    let set = this.listeners.get(account);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(account, set);
+    }
+    set.add(listener);
+    this.count++;
+    return () => {
+      const of = this.listeners.get(account);
+      if (!of?.delete(listener)) return;
+      this.count--;
+      if (of.size === 0) this.listeners.delete(account);
+    };
   }
 
   get connections(): number {
-    return this.listeners.size;
+    return this.count;
   }
 
   /** Live connections of one account on this process. */
   connectionsOf(account: string): number {
-    let n = 0;
-    for (const l of this.listeners) if (l.account === account) n++;
-    return n;
+    return this.listeners.get(account)?.size ?? 0;
   }
 
   async close(): Promise<void> {
     this.listeners.clear();
+    this.count = 0;
     await this.stop?.();
   }
 
@@ -82,8 +95,7 @@ export class LiveHub {
       notice.type === "deleted"
         ? { type: "deleted", appId, epoch }
         : { type: "changed", appId, epoch, seq, ...(documents ? { after, documents } : {}) };
-    for (const l of this.listeners) {
-      if (l.account !== notice.account) continue;
+    for (const l of this.listeners.get(notice.account) ?? []) {
       if (l.apps.has(appId)) l.send(this.judge(event, l.apps.get(appId)));
       else if (l.catalog === true || (Array.isArray(l.catalog) && l.catalog.includes(appId)))
         l.send(withoutDocuments(event));

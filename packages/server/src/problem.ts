@@ -1,3 +1,5 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import { ERROR_TABLE, HokanError, isErrorCode } from "@hokan/core";
 
 /** An RFC 9457 problem document with Hokan's stable code. */
@@ -42,4 +44,35 @@ export function toProblem(error: HokanError): Problem {
     detail: error.detail ?? error.message,
     retryable: error.retryable,
   };
+}
+
+/**
+ * What Node's HTTP server could not hand to a route — a request whose body stalled past the request timeout, headers
+ * too large, a request line it cannot parse — answered as a problem document like every other error, then the
+ * connection closed (Fastify's default writes its own JSON shape).
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  let status: number;
+  let problem: Problem;
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    status = 408;
+    problem = toProblem(
+      new HokanError("timeout", "the request did not arrive within the server's request timeout"),
+    );
+  } else if (error.code === "HPE_HEADER_OVERFLOW") {
+    status = 431;
+    problem = toProblem(new HokanError("bad-request", "the request's headers are over the server's limit"));
+  } else {
+    status = 400;
+    problem = toProblem(new HokanError("bad-request", "the server could not read the request"));
+  }
+  const body = JSON.stringify({ ...problem, status });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -237,4 +237,33 @@ describe("server processes on one PostgreSQL", () => {
       await server.stop();
     }
   }, 60_000);
+
+  it("limits requests at the rate its operator set, and refuses a malformed rate at start", async () => {
+    const url = db.url as string;
+    await expect(
+      spawnServer(["--database-url", url, "--registry", registry, "--rate-limit", "50"]),
+    ).rejects.toThrow(/--rate-limit must be <per second>\/<burst>/);
+    const server = await spawnServer([
+      "--database-url",
+      url,
+      "--registry",
+      registry,
+      "--rate-limit",
+      "0.5/2",
+    ]);
+    try {
+      const token = await signDevelopmentToken(SECRET, { account: `acct-${randomId(systemRuntime)}` });
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${server.url}/v1/registry?platform=web`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        statuses.push(res.status);
+        if (res.status === 429) expect(res.headers.get("retry-after")).toBe("2");
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });

@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RegistryEntry } from "@hokan/core";
-import { SECRET } from "./fixtures.js";
+import { createHttpTransport } from "@hokan/transport";
+import { signDevelopmentToken } from "../src/index.js";
+import { type DatabaseKind, freshDatabase, type RunningServer, SECRET } from "./fixtures.js";
 
 const BIN = new URL("../bin/hokan-server.js", import.meta.url).pathname;
 
@@ -53,6 +55,53 @@ export async function spawnServer(args: readonly string[]): Promise<ServerProces
     stop: async () => {
       child.kill("SIGTERM");
       await exited;
+    },
+  };
+}
+
+/** What a suite needs of a server under test, wherever it runs: its address, tokens and clients. */
+export type ServerUnderTest = Pick<RunningServer, "url" | "token" | "client"> & { close(): Promise<void> };
+
+/**
+ * The CLI in its own process on a fresh database of the kind (PGlite in a temporary directory, or a new PostgreSQL
+ * database): the suite's own work does not share the server's event loop. `close` stops it and drops the database.
+ */
+export async function startServerProcess(
+  kind: DatabaseKind,
+  registry: readonly RegistryEntry[],
+  args: readonly string[] = [],
+): Promise<ServerUnderTest> {
+  const file = writeRegistry(registry);
+  let where: string[];
+  let drop: () => Promise<void>;
+  if (kind === "postgres") {
+    const fresh = await freshDatabase("postgres");
+    await fresh.db.close();
+    where = ["--database-url", fresh.url as string];
+    drop = fresh.drop;
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), "hokan-pglite-"));
+    where = ["--data-dir", dir];
+    drop = async () => rmSync(dir, { recursive: true, force: true });
+  }
+  let server: ServerProcess;
+  try {
+    server = await spawnServer([...where, "--registry", file, ...args]);
+  } catch (e) {
+    await drop();
+    throw e;
+  }
+  const token: RunningServer["token"] = (account, claims = {}) =>
+    signDevelopmentToken(SECRET, { account, ...claims });
+  return {
+    url: server.url,
+    token,
+    client: (account, claims = {}) =>
+      createHttpTransport({ baseUrl: server.url, token: () => token(account, claims) }),
+    close: async () => {
+      await server.stop();
+      await drop();
+      rmSync(file, { force: true });
     },
   };
 }

@@ -409,6 +409,12 @@ describe("slow and greedy clients", () => {
         setTimeout(() => socket.destroy(), 10_000);
       });
       expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(answer).toContain("Content-Type: application/problem+json");
+      expect(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4))).toMatchObject({
+        status: 408,
+        code: "timeout",
+        retryable: true,
+      });
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       for (const e of ends) e.abort();
