@@ -8,14 +8,8 @@
  */
 import type { AddressInfo } from "node:net";
 import { openRegistry } from "@hokan/core/testing";
-import {
-  buildServer,
-  createVerifier,
-  migrate,
-  parseRegistry,
-  scratchDatabase,
-  signDevelopmentToken,
-} from "@hokan/server";
+import { buildServer, createVerifier, migrate, parseRegistry, signDevelopmentToken } from "@hokan/server";
+import { scratchDatabase } from "@hokan/server/testing";
 import { createHttpTransport } from "@hokan/transport";
 import { median, printTable, type Row, save } from "./harness.js";
 

@@ -7,7 +7,8 @@
  */
 import { createReplication, type JsonObject, type LocalStore, type Replication } from "@hokan/core";
 import { MemoryServer, MemoryStore, openRegistry } from "@hokan/core/testing";
-import { attachRxDB, DexieStore } from "@hokan/storage";
+import { DexieStore } from "@hokan/storage";
+import { attachRxDB } from "@hokan/storage/rxdb";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { createRxDatabase, type RxCollection, type RxJsonSchema } from "rxdb";
 import { getRxStorageMemory } from "rxdb/plugins/storage-memory";

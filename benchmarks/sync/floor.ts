@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { scratchDatabase } from "@hokan/server";
+import { scratchDatabase } from "@hokan/server/testing";
 import pg from "pg";
 import { BATCH, doc, docId, PULL_MAX, type SystemUnderTest, timed } from "./workload.js";
 

@@ -12,14 +12,8 @@ import {
   type NetworkState,
 } from "@hokan/core";
 import { MemoryStore, openRegistry } from "@hokan/core/testing";
-import {
-  buildServer,
-  createVerifier,
-  migrate,
-  parseRegistry,
-  scratchDatabase,
-  signDevelopmentToken,
-} from "@hokan/server";
+import { buildServer, createVerifier, migrate, parseRegistry, signDevelopmentToken } from "@hokan/server";
+import { scratchDatabase } from "@hokan/server/testing";
 import { DexieStore } from "@hokan/storage";
 import { createHttpTransport } from "@hokan/transport";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";

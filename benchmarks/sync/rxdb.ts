@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
 import { canonicalJson } from "@hokan/core";
-import { scratchDatabase } from "@hokan/server";
+import { scratchDatabase } from "@hokan/server/testing";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import Fastify, { type FastifyInstance } from "fastify";
 import pg from "pg";

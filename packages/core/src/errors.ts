@@ -37,7 +37,8 @@ export const ERROR_CODES = [
 /** One stable error code. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-interface CodeInfo {
+/** What {@link ERROR_TABLE} says of one code. */
+export interface CodeInfo {
   /** HTTP status the server answers with for this code. */
   readonly status: number;
   /** Whether retrying the same request later can succeed without any input changing. */

@@ -1,20 +1,18 @@
 export {
-  applyYjsDocument,
   type ConflictHandler,
   type ConflictInput,
   type ConflictStrategy,
+  checkStrategies,
   conflictHandler,
   diff,
-  encodeYDoc,
   lww,
   merge,
   sameState,
   threeWayMerge,
   type WithDeleted,
-  type YjsDocument,
-  yjs,
 } from "./conflict/index.js";
 export {
+  type CodeInfo,
   ERROR_CODES,
   ERROR_TABLE,
   type ErrorCode,
@@ -104,10 +102,11 @@ export {
   type ServerDocument,
   type WriteKind,
 } from "./protocol.js";
-export type {
-  UnacknowledgedWrite,
-  WriteReceipt,
-  WrittenDocument,
+export {
+  NOTHING_QUEUED,
+  type UnacknowledgedWrite,
+  type WriteReceipt,
+  type WrittenDocument,
 } from "./replication/acknowledgements.js";
 export type {
   DocumentChange,
@@ -123,12 +122,15 @@ export type {
 export {
   type BackoffOptions,
   backoffDelay,
+  type Cell,
   DEFAULT_BACKOFF,
+  type EventOf,
   INITIAL_CONTEXT,
   type MachineContext,
   type MachineEffect,
   type MachineEvent,
   type ReplicationState,
+  type Row,
   type Step,
   TRANSITIONS,
   transition,
@@ -156,6 +158,7 @@ export {
   type Measured,
   measureChanges,
   measureDocument,
+  type PatchBudget,
   type PullPlan,
   type PushOutcome,
   pageLength,

@@ -151,7 +151,7 @@ export interface DocumentKey {
  * @remarks
  * {@link commit} is the only write and must be atomic: a local write and its outbox entry, or a pulled batch and
  * its checkpoint, are stored together or not at all. Namespaces never see each other's records. Implementations
- * must pass `runLocalStoreTests` from `@hokan/core/testing`.
+ * must pass `runLocalStoreTests` from `@hokan/core/conformance`.
  */
 export interface LocalStore {
   getDocuments(ns: Namespace, keys: readonly DocumentKey[]): Promise<(LocalDocument | undefined)[]>;

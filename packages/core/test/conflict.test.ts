@@ -1,18 +1,18 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import {
-  applyYjsDocument,
   type ConflictInput,
+  checkStrategies,
   conflictHandler,
+  createReplication,
   diff,
-  encodeYDoc,
   lww,
   merge,
   threeWayMerge,
   type WithDeleted,
-  type YjsDocument,
-  yjs,
 } from "../src/index.js";
+import { MemoryStore } from "../src/testing/index.js";
+import { applyYjsDocument, encodeYDoc, type YjsDocument, yjs } from "../src/yjs.js";
 
 const early = "000000000001000:000000:a";
 const late = "000000000002000:000000:b";
@@ -161,8 +161,31 @@ describe("conflictHandler", () => {
   it("names the built-ins and passes a custom handler through", () => {
     expect(conflictHandler("lww")).toBe(lww);
     expect(conflictHandler("merge")).toBe(merge);
-    expect(conflictHandler("yjs")).toBe(yjs);
     const custom = { isEqual: () => true, resolve: (i: ConflictInput) => i.realMasterState };
     expect(conflictHandler(custom)).toBe(custom);
+    expect(conflictHandler(yjs)).toBe(yjs);
+  });
+
+  it("refuses a strategy named by a string it does not have, saying where yjs comes from", () => {
+    expect(() => checkStrategies({ notes: "yjs" as never })).toThrow(
+      /collection "notes": the yjs strategy is imported where it is used: import \{ yjs \} from "@hokan\/core\/yjs"/,
+    );
+    expect(() => checkStrategies({ prefs: "newest" as never })).toThrow(
+      /"newest" is not a conflict strategy/,
+    );
+    expect(() => checkStrategies({ prefs: {} as never })).toThrow(/a handler with isEqual and resolve/);
+    expect(() => checkStrategies({ a: "lww", b: "merge", c: yjs })).not.toThrow();
+    // At the door: a replication is not created with one.
+    expect(() =>
+      createReplication({
+        store: new MemoryStore(),
+        transport: {} as never,
+        accountId: "alice",
+        deviceId: "d1",
+        app: { appId: "jp.example.notes", appVersion: "1.0.0", platform: "android" },
+        registry: { kind: "unknown" } as never,
+        collections: { notes: "yjs" as never },
+      } as never),
+    ).toThrow(/@hokan\/core\/yjs/);
   });
 });

@@ -1,11 +1,10 @@
 import { systemRuntime } from "../src/index.js";
 import {
-  MemoryServer,
-  MemoryStore,
   runLocalStoreTests,
   runTransportTests,
   TRANSPORT_TEST_REGISTRY,
-} from "../src/testing/index.js";
+} from "../src/testing/conformance.js";
+import { MemoryServer, MemoryStore } from "../src/testing/index.js";
 
 runLocalStoreTests("MemoryStore", async () => {
   const store = new MemoryStore();

@@ -7,6 +7,7 @@ import {
   type Transport,
 } from "../src/index.js";
 import type { SimApp, SimDevice, SimWorld } from "../src/testing/index.js";
+import { yjs } from "../src/yjs.js";
 
 export const MAIL: SimApp = {
   scope: { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" },
@@ -15,7 +16,7 @@ export const MAIL: SimApp = {
 
 export const NOTES: SimApp = {
   scope: { appId: "jp.example.notes", appVersion: "1.0.0", platform: "android" },
-  collections: { notes: "yjs", prefs: "lww" },
+  collections: { notes: yjs, prefs: "lww" },
 };
 
 /** The live (not deleted) documents the server holds for an account's app, as `collection/id → data`. */

@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import {
-  applyYjsDocument,
-  type ConflictHandler,
-  encodeYDoc,
-  randomId,
-  type YjsDocument,
-} from "../src/index.js";
+import { type ConflictHandler, randomId } from "../src/index.js";
 import { BAD_NETWORK, SimWorld } from "../src/testing/index.js";
+import { applyYjsDocument, encodeYDoc, type YjsDocument } from "../src/yjs.js";
 import { MAIL, NOTES, serverDocs } from "./helpers.js";
 
 describe("scenario 1: offline edits", () => {

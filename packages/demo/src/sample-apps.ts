@@ -1,4 +1,5 @@
-import { applyYjsDocument, encodeYDoc, type HubApp, type Replication, type YjsDocument } from "@hokan/core";
+import type { HubApp, Replication } from "@hokan/core";
+import { applyYjsDocument, encodeYDoc, type YjsDocument, yjs } from "@hokan/core/yjs";
 import type { Subscription } from "rxjs";
 import * as Y from "yjs";
 import { esc, type Lang, t } from "./i18n.js";
@@ -16,7 +17,7 @@ export const SAMPLE_APPS: readonly HubApp[] = [
     appId: "jp.example.notes",
     appVersion: "1.0.0",
     name: "Notes",
-    collections: { notes: "yjs" },
+    collections: { notes: yjs },
     restoreTimeoutMs: 5000,
   },
 ];

@@ -20,9 +20,9 @@ import {
   migrate,
   openPostgres,
   parseRegistry,
-  scratchDatabase,
   signDevelopmentToken,
 } from "@hokan/server";
+import { scratchDatabase } from "@hokan/server/testing";
 import { DexieStore } from "@hokan/storage";
 import { createHttpTransport, type HttpTimeouts } from "@hokan/transport";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";

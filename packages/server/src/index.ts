@@ -7,4 +7,3 @@ export { LiveHub } from "./live-hub.js";
 export { MIGRATIONS, migrate } from "./migrations.js";
 export { type Problem, toHokanError, toProblem } from "./problem.js";
 export { loadRegistry, parseRegistry, Registry, RegistryError } from "./registry.js";
-export { SCRATCH_POSTGRES_URL, type ScratchDatabase, scratchDatabase } from "./scratch.js";

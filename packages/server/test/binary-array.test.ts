@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { binaryTextArray } from "../src/binary-array.js";
-import { scratchDatabase } from "../src/index.js";
+import { scratchDatabase } from "../src/testing.js";
 
 const VALUES = [
   "",

@@ -1,4 +1,4 @@
-import { runTransportTests, TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing";
+import { runTransportTests, TRANSPORT_TEST_REGISTRY } from "@hokan/core/conformance";
 import { afterAll } from "vitest";
 import { type DatabaseKind, freshDatabase, type RunningServer, startServer } from "./fixtures.js";
 

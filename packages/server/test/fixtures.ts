@@ -9,9 +9,9 @@ import {
   migrate,
   parseRegistry,
   type ServerOptions,
-  scratchDatabase,
   signDevelopmentToken,
 } from "../src/index.js";
+import { scratchDatabase } from "../src/testing.js";
 
 export const SECRET = "hokan-test-secret-at-least-32-characters!";
 

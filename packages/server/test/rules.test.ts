@@ -616,7 +616,8 @@ describe("development tokens", () => {
 
 describe("migrations on PostgreSQL", () => {
   it("are applied once when several server processes start together", async () => {
-    const { scratchDatabase, openPostgres } = await import("../src/index.js");
+    const { openPostgres } = await import("../src/index.js");
+    const { scratchDatabase } = await import("../src/testing.js");
     const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
     const others = await Promise.all([1, 2, 3].map(() => openPostgres(scratch.url as string, 2)));
     const results = await Promise.all([scratch.db, ...others].map((db) => migrate(db)));
@@ -628,7 +629,8 @@ describe("migrations on PostgreSQL", () => {
 
 describe("PostgreSQL connections ended under the server", () => {
   it("do not end the process: the pool opens new ones and queries go on", async () => {
-    const { scratchDatabase, openPostgres } = await import("../src/index.js");
+    const { openPostgres } = await import("../src/index.js");
+    const { scratchDatabase } = await import("../src/testing.js");
     const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
     const db = await openPostgres(scratch.url as string, 2);
     const stopListening = await db.listen("hokan_test_channel", () => undefined);
@@ -647,7 +649,8 @@ describe("PostgreSQL connections ended under the server", () => {
 
 describe("planner statistics", () => {
   it("are refreshed when an app's backup crosses 1,024 documents, so pushes keep using the primary key", async () => {
-    const { BackupStore, scratchDatabase } = await import("../src/index.js");
+    const { BackupStore } = await import("../src/index.js");
+    const { scratchDatabase } = await import("../src/testing.js");
     const { DEFAULT_LIMITS } = await import("@hokan/core");
     const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
     await migrate(scratch.db);
@@ -685,7 +688,8 @@ describe("planner statistics", () => {
 
 describe("pushes of one app", () => {
   it("hold at most two database connections in the process, and each is answered in turn", async () => {
-    const { BackupStore, scratchDatabase } = await import("../src/index.js");
+    const { BackupStore } = await import("../src/index.js");
+    const { scratchDatabase } = await import("../src/testing.js");
     const { DEFAULT_LIMITS } = await import("@hokan/core");
     const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
     await migrate(scratch.db);
@@ -742,7 +746,8 @@ const WEB_SCOPE = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "we
  * do all they do before their transaction before either holds the app's lock. `again()` sets up the next pair.
  */
 async function pairedStore(kind: "pglite" | "postgres") {
-  const { BackupStore, scratchDatabase } = await import("../src/index.js");
+  const { BackupStore } = await import("../src/index.js");
+  const { scratchDatabase } = await import("../src/testing.js");
   const { DEFAULT_LIMITS } = await import("@hokan/core");
   const scratch = await scratchDatabase(kind, { prefix: "hokan_test" });
   await migrate(scratch.db);
@@ -876,7 +881,8 @@ describe("a push read before a delete of its app", () => {
   it.each(["pglite", "postgres"] as const)(
     "on %s: is decided against the deleted backup, never against the documents it read before",
     async (kind) => {
-      const { BackupStore, scratchDatabase } = await import("../src/index.js");
+      const { BackupStore } = await import("../src/index.js");
+      const { scratchDatabase } = await import("../src/testing.js");
       const { DEFAULT_LIMITS } = await import("@hokan/core");
       const scratch = await scratchDatabase(kind, { prefix: "hokan_test" });
       await migrate(scratch.db);
@@ -986,7 +992,8 @@ describe("pull pages", () => {
 
 describe("live hints after the server's LISTEN connection is lost", () => {
   it("come again: the server listens anew and ends live channels so clients catch up", async () => {
-    const { scratchDatabase, openPostgres } = await import("../src/index.js");
+    const { openPostgres } = await import("../src/index.js");
+    const { scratchDatabase } = await import("../src/testing.js");
     const { openRegistry } = await import("@hokan/core/testing");
     const scratch = await scratchDatabase("postgres", { prefix: "hokan_test" });
     const db = await openPostgres(scratch.url as string, 4);

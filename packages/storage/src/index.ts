@@ -2,5 +2,4 @@ export { DexieStore, type DexieStoreOptions } from "./dexie-store.js";
 export { isClosed, toStorageError } from "./errors.js";
 export { createKeyValue, type KeyValue } from "./key-value.js";
 export { electLeader, type LeaderElection, type LeaderElectionOptions } from "./leader.js";
-export { attachRxDB, RxAttachment, type RxAttachmentOptions } from "./rxdb-attachment.js";
 export { type SharedTab, shareAcrossTabs, type TabSharingOptions } from "./tabs.js";

@@ -1,4 +1,4 @@
-import { runLocalStoreTests } from "@hokan/core/testing";
+import { runLocalStoreTests } from "@hokan/core/conformance";
 import { expect, it } from "vitest";
 import { DexieStore } from "../src/index.js";
 

@@ -1,9 +1,11 @@
 import { createReplication, type Replication } from "@hokan/core";
-import { MemoryServer, openRegistry, runLocalStoreTests } from "@hokan/core/testing";
+import { runLocalStoreTests } from "@hokan/core/conformance";
+import { MemoryServer, openRegistry } from "@hokan/core/testing";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { BehaviorSubject } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { attachRxDB, DexieStore } from "../src/index.js";
+import { DexieStore } from "../src/index.js";
+import { attachRxDB } from "../src/rxdb.js";
 import { until } from "./leader-cases.js";
 import { appDatabase, RX_STORAGES } from "./rxdb-fixtures.js";
 

@@ -39,4 +39,4 @@ export interface ConflictHandler<T extends JsonObject = JsonObject> {
 }
 
 /** A collection's conflict strategy: a built-in by name, or a custom handler. */
-export type ConflictStrategy = "lww" | "merge" | "yjs" | ConflictHandler;
+export type ConflictStrategy = "lww" | "merge" | ConflictHandler;

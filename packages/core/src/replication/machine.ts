@@ -63,9 +63,12 @@ export interface Step {
   readonly effects: readonly MachineEffect[];
 }
 
-type EventOf<T extends MachineEvent["type"]> = Extract<MachineEvent, { type: T }>;
-type Cell<T extends MachineEvent["type"]> = (context: MachineContext, event: EventOf<T>) => Step;
-type Row = { readonly [T in MachineEvent["type"]]: Cell<T> };
+/** The event of one type. */
+export type EventOf<T extends MachineEvent["type"]> = Extract<MachineEvent, { type: T }>;
+/** What one state does on one event. */
+export type Cell<T extends MachineEvent["type"]> = (context: MachineContext, event: EventOf<T>) => Step;
+/** What one state does on every event: a row of {@link TRANSITIONS}. */
+export type Row = { readonly [T in MachineEvent["type"]]: Cell<T> };
 
 /** The context a new machine starts with. */
 export const INITIAL_CONTEXT: MachineContext = {

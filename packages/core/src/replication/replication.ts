@@ -7,6 +7,7 @@ import {
   Subject,
   type Subscription,
 } from "rxjs";
+import { checkStrategies } from "../conflict/index.js";
 import { type ErrorCode, HokanError, isErrorCode } from "../errors.js";
 import { cloneJson, type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
@@ -176,6 +177,7 @@ class ReplicationRunner implements Replication {
   private startFailure: ErrorCode | undefined;
 
   constructor(private readonly options: ReplicationOptions) {
+    checkStrategies(options.collections);
     this.ns = { account: options.accountId, app: options.app.appId };
     this.runtime = options.runtime ?? systemRuntime;
     this.store = guardStore(options.store);

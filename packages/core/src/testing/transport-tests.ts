@@ -9,42 +9,10 @@ import {
   type LiveHint,
   type PatchOperation,
   type PushChange,
-  type RegistryEntry,
 } from "../protocol.js";
 import { STORED_ROW_BYTES } from "../server-rules.js";
 
-/**
- * The registry a server under {@link runTransportTests} must be configured with.
- */
-export const TRANSPORT_TEST_REGISTRY: readonly RegistryEntry[] = [
-  {
-    appId: "jp.example.mail",
-    platform: "android",
-    capabilities: ["backup", "restore", "bulkBackup", "bulkDelete"],
-  },
-  { appId: "jp.example.mail", platform: "ios", capabilities: ["restore"] },
-  {
-    appId: "jp.example.notes",
-    platform: "android",
-    capabilities: ["backup", "restore", "bulkBackup", "bulkDelete"],
-  },
-  {
-    appId: "jp.example.old",
-    platform: "android",
-    capabilities: ["backup", "restore"],
-    retiredAt: "2001-01-01T00:00:00Z",
-    restoreGraceDays: 365_000,
-  },
-  {
-    appId: "jp.example.strict",
-    platform: "android",
-    capabilities: ["backup", "restore"],
-    minVersion: "2.0.0",
-  },
-  { appId: "jp.example.solo", platform: "android", capabilities: ["backup", "restore"] },
-];
-
-/** What a {@link runTransportTests} setup provides: a server with {@link TRANSPORT_TEST_REGISTRY}, fresh. */
+/** What a {@link runTransportTests} setup provides: a server with `TRANSPORT_TEST_REGISTRY`, fresh. */
 export interface TransportSetup {
   /** A transport authenticated as `accountId` (entitled unless told otherwise). */
   readonly connect: (accountId: string, options?: { entitled?: boolean }) => Promise<Transport> | Transport;

@@ -1,3 +1,9 @@
+/**
+ * Throw-away databases for tests and benchmarks of code that runs against the server: PGlite in memory, or a fresh
+ * PostgreSQL database dropped afterwards.
+ *
+ * @module
+ */
 import { randomId, systemRuntime } from "@hokan/core";
 import pg from "pg";
 import { type Database, openPGlite, openPostgres } from "./database.js";
