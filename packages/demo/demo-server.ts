@@ -35,7 +35,15 @@ export interface RunningDemo {
  * Starts the backup server on PGlite (a data directory, or memory) and the settings screen (Vite) in front of it, both
  * on 127.0.0.1; the page reaches the API through the same origin.
  */
-export async function startDemo(options: { port?: number; dataDir?: string } = {}): Promise<RunningDemo> {
+export async function startDemo(
+  options: {
+    /** The settings screen's port (default: any free one). */
+    port?: number;
+    /** Whether `port` must be the one (default true when a port is given); else the next free port is taken. */
+    strictPort?: boolean;
+    dataDir?: string;
+  } = {},
+): Promise<RunningDemo> {
   const db = await openPGlite(options.dataDir);
   await migrate(db);
   const api = await buildServer({
@@ -55,11 +63,19 @@ export async function startDemo(options: { port?: number; dataDir?: string } = {
     server: {
       host: "127.0.0.1",
       port: options.port ?? 0,
-      strictPort: options.port !== undefined && options.port !== 0,
+      strictPort: options.strictPort ?? (options.port !== undefined && options.port !== 0),
       proxy: { "/v1": { target: apiUrl, changeOrigin: false } },
     },
   });
-  await vite.listen();
+  try {
+    await vite.listen();
+  } catch (e) {
+    // The port is taken (with strictPort): nothing started may outlive the failure.
+    await vite.close();
+    await api.app.close();
+    await db.close();
+    throw e;
+  }
   const address = vite.httpServer?.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${address.port}/`,

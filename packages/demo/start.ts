@@ -4,10 +4,17 @@
  */
 import { startDemo } from "./demo-server.js";
 
+// PORT names the port, which must then be free; without it, 5173 or the next free port after it.
 const port = Number(process.env.PORT ?? 5173);
-const demo = await startDemo({ port, dataDir: process.env.HOKAN_DEMO_DATA ?? ".hokan-demo" });
+const demo = await startDemo({
+  port,
+  strictPort: process.env.PORT !== undefined,
+  dataDir: process.env.HOKAN_DEMO_DATA ?? ".hokan-demo",
+});
+const taken =
+  new URL(demo.url).port !== String(port) ? ` (port ${port} was taken; PORT=<n> chooses one)` : "";
 console.log(
-  `\nHokan demo: ${demo.url}\n  settings screen and sample apps; the API is at ${demo.apiUrl}\n  stop with Ctrl-C\n`,
+  `\nHokan demo: ${demo.url}${taken}\n  settings screen and sample apps; the API is at ${demo.apiUrl}\n  stop with Ctrl-C\n`,
 );
 const stop = async () => {
   await demo.close();
