@@ -34,7 +34,11 @@ function commandsOf(file) {
 
 /** Runs a command that starts a server until `ready` finds its URL in the output and it answers, then stops it. */
 async function runService(command, ready, path) {
-  const child = spawn("bash", ["-c", command], { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("bash", ["-c", command], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   try {
     const url = await new Promise((resolve, reject) => {
@@ -58,7 +62,9 @@ async function runService(command, ready, path) {
     if (!res.ok) throw new Error(`${url}${path} answered ${res.status}`);
     return `answered at ${url}`;
   } finally {
-    const exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
+    const exited = new Promise((resolve) =>
+      child.exitCode !== null ? resolve() : child.once("exit", resolve),
+    );
     try {
       process.kill(-child.pid, "SIGTERM");
     } catch {}
@@ -80,7 +86,10 @@ function packed() {
   const dir = join(work, "tarballs");
   mkdirSync(dir);
   for (const name of PACKAGES)
-    execFileSync("pnpm", ["pack", "--pack-destination", dir], { cwd: join(ROOT, "packages", name), stdio: "ignore" });
+    execFileSync("pnpm", ["pack", "--pack-destination", dir], {
+      cwd: join(ROOT, "packages", name),
+      stdio: "ignore",
+    });
   tarballs = Object.fromEntries(
     readdirSync(dir).map((f) => [`@hokan/${f.replace(/^hokan-/, "").replace(/-\d.*$/, "")}`, join(dir, f)]),
   );
@@ -107,7 +116,9 @@ async function run(command) {
   }
   if (/^(pnpm add|npm install|npm i) @hokan\//.test(rest)) {
     const app = mkdtempSync(join(work, "app-"));
-    const overrides = Object.fromEntries(Object.entries(packed()).map(([name, file]) => [name, `file:${file}`]));
+    const overrides = Object.fromEntries(
+      Object.entries(packed()).map(([name, file]) => [name, `file:${file}`]),
+    );
     writeFileSync(
       join(app, "package.json"),
       JSON.stringify({ name: "doc-app", private: true, type: "module", pnpm: { overrides } }, null, 2),
@@ -116,7 +127,11 @@ async function run(command) {
     const installed = JSON.parse(readFileSync(join(app, "package.json"), "utf8")).dependencies ?? {};
     return `installed ${Object.keys(installed).join(", ")}`;
   }
-  const out = execFileSync("bash", ["-c", rest], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const out = execFileSync("bash", ["-c", rest], {
+    cwd: ROOT,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return out.trim().split("\n").at(-1)?.slice(0, 100) ?? "";
 }
 

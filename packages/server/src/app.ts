@@ -152,7 +152,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   });
 
   // Before authentication: a browser's preflight carries no token.
-  if (options.cors) addCors(app, options.cors);
+  if (options.cors) await addCors(app, options.cors);
 
   // Gzipped bodies (large pushes from mobile clients): inflated before parsing, and the body limit applies to what
   // comes out, so a small bomb cannot become a large body.
@@ -351,7 +351,9 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     }
     reply.hijack();
     const res = reply.raw;
+    // Headers set on the reply so far (CORS) go out with the stream, which is written raw.
     res.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
       "content-type": "text/event-stream",
       "cache-control": "no-store",
       connection: "keep-alive",

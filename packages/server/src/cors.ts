@@ -1,3 +1,4 @@
+import cors from "@fastify/cors";
 import type { FastifyInstance } from "fastify";
 
 /** Which web origins may call the server from a browser (CORS). Without it, only pages of the server's own origin. */
@@ -49,30 +50,25 @@ function checkOrigin(origin: string): void {
 }
 
 /**
- * Lets pages of the allowed origins call every route: answers preflights (before authentication, which a browser never
- * sends on them) and marks every answer, errors and the live stream included, as readable by the calling origin.
- * Tokens travel in the `Authorization` header, never in cookies, so no credentials mode is involved.
+ * Lets pages of the allowed origins call every route, through `@fastify/cors`: preflights are answered in its
+ * `onRequest` hook, before authentication (a browser never sends a token on them), and every answer, errors and the
+ * live stream included, is marked readable by the calling origin. Tokens travel in the `Authorization` header, never
+ * in cookies, so no credentials mode is involved.
  */
-export function addCors(app: FastifyInstance, options: CorsOptions): void {
+export async function addCors(app: FastifyInstance, options: CorsOptions): Promise<void> {
   if (options.origins !== "*") for (const origin of options.origins) checkOrigin(origin);
-  const allowed = options.origins === "*" ? undefined : new Set(options.origins);
   const maxAge = options.maxAgeSeconds ?? 600;
   if (!Number.isSafeInteger(maxAge) || maxAge < 0)
     throw new CorsConfigError(`maxAgeSeconds must be a whole number of seconds, not ${maxAge}`);
-  app.addHook("onRequest", async (request, reply) => {
-    const origin = request.headers.origin;
-    if (origin === undefined) return;
-    // On the raw response, so the live stream (written raw) carries them too.
-    const res = reply.raw;
-    if (allowed) res.setHeader("vary", "origin");
-    if (allowed && !allowed.has(origin)) return; // no grant: the browser keeps the answer from the page
-    res.setHeader("access-control-allow-origin", allowed ? origin : "*");
-    res.setHeader("access-control-expose-headers", RESPONSE_HEADERS);
-    if (request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined) {
-      res.setHeader("access-control-allow-methods", "GET, POST, DELETE");
-      res.setHeader("access-control-allow-headers", REQUEST_HEADERS);
-      res.setHeader("access-control-max-age", String(maxAge));
-      return reply.code(204).send();
-    }
+  await app.register(cors, {
+    origin: options.origins === "*" ? "*" : [...options.origins],
+    methods: ["GET", "POST", "DELETE"],
+    allowedHeaders: REQUEST_HEADERS,
+    exposedHeaders: RESPONSE_HEADERS,
+    maxAge,
+    hook: "onRequest",
+    // An OPTIONS request that is not a preflight goes on to the routes (and their problem documents), not to a bare
+    // text answer.
+    strictPreflight: false,
   });
 }

@@ -13,6 +13,7 @@ import {
   type RegistryEntry,
   type Transport,
 } from "@hokan/core";
+import { createParser } from "eventsource-parser";
 import { Observable } from "rxjs";
 import {
   type CompressionOptions,
@@ -169,30 +170,48 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
   };
 }
 
-/** Server-sent events over fetch (EventSource cannot send an Authorization header). Errors when the stream ends. */
+/**
+ * Most characters of one server-sent event the live channel buffers: a hint with its documents fits PostgreSQL's
+ * 8,000-byte NOTIFY; a server that sends more without ending an event is broken or hostile.
+ */
+const MAX_LIVE_EVENT_CHARS = 1024 * 1024;
+
+/**
+ * Server-sent events over fetch (EventSource cannot send an Authorization header), framed by `eventsource-parser`
+ * (any line ending, comments, fields split across reads). Errors when the stream ends.
+ */
 function liveChannel(url: string, send: Fetcher): Observable<LiveEvent> {
   return new Observable<LiveEvent>((subscriber) => {
     const controller = new AbortController();
     const run = async () => {
       const res = await send(url, { headers: { accept: "text/event-stream" }, signal: controller.signal });
       if (!res.body) throw new HokanError("protocol", "the live channel answered without a body");
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
+      let failure: HokanError | undefined;
+      const parser = createParser({
+        maxBufferSize: MAX_LIVE_EVENT_CHARS,
+        onEvent: (event) => {
+          if (failure || !event.data) return;
+          try {
+            subscriber.next(JSON.parse(event.data) as LiveEvent);
+          } catch (error) {
+            failure = new HokanError("protocol", "the live channel sent an event that is not JSON", {
+              cause: error,
+            });
+          }
+        },
+        onError: (error) => {
+          failure ??= new HokanError("protocol", `the live channel's stream is malformed: ${error.message}`);
+        },
+      });
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buffer += value;
-        let cut = buffer.indexOf("\n\n");
-        while (cut >= 0) {
-          const frame = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const data = frame
-            .split("\n")
-            .filter((l) => l.startsWith("data:"))
-            .map((l) => l.slice(5).trimStart())
-            .join("\n");
-          if (data) subscriber.next(JSON.parse(data) as LiveEvent);
-          cut = buffer.indexOf("\n\n");
+        parser.feed(decoder.decode(value, { stream: true }));
+        if (failure) {
+          await reader.cancel().catch(() => {});
+          throw failure;
         }
       }
       throw new HokanError("network", "the live channel closed");
