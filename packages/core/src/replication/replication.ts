@@ -51,7 +51,6 @@ import type {
 import { guardStore, unexpected } from "./guarded-store.js";
 import {
   type InFlightBatch,
-  nextToCommit,
   type Outcome,
   type PageRequest,
   type PreparedBatch,
@@ -84,6 +83,14 @@ import {
   planPushResults,
   toPushChange,
 } from "./plans.js";
+import {
+  batchAnswer,
+  type PushEffect,
+  type PushEnvironment,
+  type PushEvent,
+  startPush,
+  stepPush,
+} from "./push-session.js";
 import { type PlanContext, planReset } from "./reconcile.js";
 import { RestoreGate } from "./restore-gate.js";
 import { Schema } from "./schema.js";
@@ -830,126 +837,162 @@ class ReplicationRunner implements Replication {
   // ---- push
 
   /**
-   * Pushes the outbox through a window of up to `pushesInFlight` batches, each of documents no other batch in flight
-   * holds: as soon as an answer is committed, the next batch goes out. Answers are committed in the order the server
-   * applied them ({@link nextToCommit}). Nothing new is sent once a failure, a needed pull (a remote change, a
-   * conflict, a moved epoch) or backup stopping says to stop.
+   * Runs one push as {@link stepPush} decides it (push-session.ts: which batch goes out, which answer is committed
+   * next, when it is over): this turns its effects into store and transport work and feeds back what came of them.
    */
   private async runPush(): Promise<void> {
     const generation = this.generation;
     const inputs = this.context.inputsVersion;
-    const lanes = Math.max(1, this.options.pushesInFlight ?? 3);
     // A retried batch (same changes) goes under the same idempotency key as its earlier unanswered attempt.
     const earlier = this.lastAttempts;
     this.lastAttempts = new Map();
-    const window: InFlightBatch[] = [];
+    const prepared = new Map<number, PreparedBatch>();
+    const sent = new Map<number, InFlightBatch>();
+    const reported = new Set<number>();
+    let ids = 0;
     let failure: { reason: unknown } | undefined;
-    let pullNeeded = false;
-    // The machine asked for this push: its first batch goes out whatever happened since; later ones only while
-    // nothing says to stop.
-    let first = true;
-    const mayContinue = () =>
-      generation === this.generation &&
-      (first ||
-        (failure === undefined &&
-          !pullNeeded &&
-          this.state === "pushing" &&
-          this.context.backupAllowed &&
-          !this.context.needPull &&
-          this.hints.explained(this.space.current?.checkpoint)));
-    try {
-      const fill = async () => {
-        while (window.length < lanes && mayContinue()) {
-          const next = await this.space.serial(() => this.prepareBatch(window));
-          first = false;
-          // A batch prepared before a stop() still goes out, as a request already on its way would; its answer is dropped.
-          if (!next) return;
-          // Fingerprints are worked out only when an earlier batch went unanswered, or for this one when it does.
-          const key =
-            (earlier.size > 0 && earlier.get(pushFingerprint(next.changes))) || randomId(this.runtime);
-          const answer = this.remote(() =>
-            this.options.transport.push({
-              scope: this.app$.value,
-              idempotencyKey: key,
-              changes: next.changes,
-              ...([...this.probes].some((p) => p.bulk) ? { bulk: true } : {}),
-            }),
-          );
-          const sent = trackBatch(next, key, this.runtime.now(), answer);
-          window.push(sent);
-          this.publish({ inFlight: true });
-        }
-      };
-      await fill();
-      if (window.length === 0) {
-        this.dispatch({ type: "push-done", more: false, pullNeeded: false });
-        return;
+    const env = (): PushEnvironment => ({
+      mayContinue:
+        generation === this.generation &&
+        this.state === "pushing" &&
+        this.context.backupAllowed &&
+        !this.context.needPull &&
+        this.hints.explained(this.space.current?.checkpoint),
+      checkpoint: this.space.current?.checkpoint,
+    });
+    const begun = startPush(this.options.pushesInFlight ?? 3);
+    let session = begun.session;
+    const queue: PushEffect[] = [...begun.effects];
+    const feed = (event: PushEvent) => {
+      const step = stepPush(session, event, env());
+      session = step.session;
+      queue.push(...step.effects);
+    };
+    /** Answers that came since the last look, fed in the order the batches were sent. */
+    const collect = () => {
+      for (const [id, b] of sent) {
+        if (reported.has(id) || !b.outcome) continue;
+        reported.add(id);
+        const outcome = b.outcome;
+        feed({
+          type: "answered",
+          id,
+          answer: "reason" in outcome ? { ok: false } : batchAnswer(outcome.response),
+        });
       }
-      while (window.length > 0) {
-        const head = nextToCommit(window, this.space.current?.checkpoint);
-        if (!head) {
-          await Promise.race(window.filter((b) => !b.outcome).map((b) => b.settled));
+    };
+    try {
+      for (;;) {
+        collect();
+        const effect = queue.shift();
+        if (effect === undefined) {
+          if (session.done) return;
+          // Nothing to do until an answer comes.
+          await Promise.race([...sent.values()].filter((b) => !b.outcome).map((b) => b.settled));
           if (generation !== this.generation) return;
           continue;
         }
-        window.splice(window.indexOf(head), 1);
-        const outcome = head.outcome as Outcome<PushResponse>;
-        if ("reason" in outcome) {
-          failure ??= { reason: outcome.reason };
-          this.lastAttempts.set(pushFingerprint(head.changes), head.key);
-          if (HokanError.is(outcome.reason, "server")) await this.serverFailed(head.batch, outcome.reason);
-        } else {
-          for (const e of head.batch) this.suspects.delete(e.seq);
-          this.othersAnswered = true;
-          const plan = await this.space.serial(async () => {
-            const current = await this.space.ready();
-            // Changes a conflict resolution queues are made knowing the server's current epoch.
-            const ctx = this.planContext(outcome.response.epoch);
-            const moved = epochMoved(current, outcome.response.epoch, false);
-            const records = moved
-              ? await this.space.records(head.batch, true)
-              : await this.space.records(head.batch, false, (documents) =>
-                  documentsNeedingEntries(head.batch, outcome.response, documents),
-                );
-            const plan = await planPushResults(
-              ctx,
-              {
-                ...records,
-                sync: this.space.measureClock(current, head.sentAt, outcome.response.serverTime),
-              },
-              head.batch,
-              outcome.response,
-              this.runtime.now(),
+        switch (effect.type) {
+          case "prepare": {
+            const next = await this.space.serial(() => this.prepareBatch([...sent.values()]));
+            if (next) prepared.set(++ids, next);
+            feed({ type: "prepared", ...(next ? { id: ids } : {}) });
+            break;
+          }
+          case "send": {
+            // A batch prepared before a stop() still goes out, as a request already on its way would; its answer is
+            // dropped. Fingerprints are worked out only when an earlier batch went unanswered, or for this one when it
+            // does.
+            const next = prepared.get(effect.id) as PreparedBatch;
+            prepared.delete(effect.id);
+            const key =
+              (earlier.size > 0 && earlier.get(pushFingerprint(next.changes))) || randomId(this.runtime);
+            const answer = this.remote(() =>
+              this.options.transport.push({
+                scope: this.app$.value,
+                idempotencyKey: key,
+                changes: next.changes,
+                ...([...this.probes].some((p) => p.bulk) ? { bulk: true } : {}),
+              }),
             );
-            await this.commitPlan(plan);
-            this.noteRejections(plan.rejected, head.batch);
-            for (const e of head.batch) this.inFlight.delete(e.seq);
-            await this.refreshCounts();
-            return plan;
-          });
-          if (generation !== this.generation) return;
-          this.contacted();
-          this.afterCommit(plan);
-          pullNeeded ||= plan.pullNeeded;
+            sent.set(effect.id, trackBatch(next, key, this.runtime.now(), answer));
+            this.publish({ inFlight: true });
+            break;
+          }
+          case "commit": {
+            const head = sent.get(effect.id) as InFlightBatch;
+            sent.delete(effect.id);
+            const pullNeeded = await this.commitAnswer(head, (reason) => {
+              failure ??= { reason };
+            });
+            if (generation !== this.generation) return;
+            feed({ type: "committed", id: effect.id, pullNeeded });
+            break;
+          }
+          case "finish": {
+            this.inFlight.clear();
+            this.releaseHint();
+            if (failure) throw failure.reason;
+            this.publish({ lastError: this.standingError() });
+            // More to push: what the outbox holds beyond the changes refused for good.
+            const more = (await this.store.countOutbox(this.ns)) > this.rejectedSeqs.size;
+            if (generation !== this.generation) return;
+            this.dispatch({ type: "push-done", more, pullNeeded: effect.pullNeeded });
+            return;
+          }
         }
-        await fill();
       }
-      this.inFlight.clear();
-      this.releaseHint();
-      if (failure) throw failure.reason;
-      this.publish({ lastError: this.standingError() });
-      const status = this.status;
-      this.dispatch({
-        type: "push-done",
-        more: status.pending - status.rejected > 0,
-        pullNeeded,
-      });
     } catch (error) {
       if (generation !== this.generation) return;
       this.inFlight.clear();
       this.releaseHint();
       this.fail(error, inputs);
     }
+  }
+
+  /**
+   * Commits one batch's answer: a failure is recorded (its idempotency key kept for the retry, a server failure's
+   * changes made suspects) and reported through `failed`; an answer's results are planned and committed in one store
+   * step. Returns whether the answer showed changes to pull.
+   */
+  private async commitAnswer(head: InFlightBatch, failed: (reason: unknown) => void): Promise<boolean> {
+    const outcome = head.outcome as Outcome<PushResponse>;
+    if ("reason" in outcome) {
+      failed(outcome.reason);
+      this.lastAttempts.set(pushFingerprint(head.changes), head.key);
+      if (HokanError.is(outcome.reason, "server")) await this.serverFailed(head.batch, outcome.reason);
+      return false;
+    }
+    for (const e of head.batch) this.suspects.delete(e.seq);
+    this.othersAnswered = true;
+    const generation = this.generation;
+    const plan = await this.space.serial(async () => {
+      const current = await this.space.ready();
+      // Changes a conflict resolution queues are made knowing the server's current epoch.
+      const ctx = this.planContext(outcome.response.epoch);
+      const moved = epochMoved(current, outcome.response.epoch, false);
+      const records = moved
+        ? await this.space.records(head.batch, true)
+        : await this.space.records(head.batch, false, (documents) =>
+            documentsNeedingEntries(head.batch, outcome.response, documents),
+          );
+      const plan = await planPushResults(
+        ctx,
+        { ...records, sync: this.space.measureClock(current, head.sentAt, outcome.response.serverTime) },
+        head.batch,
+        outcome.response,
+        this.runtime.now(),
+      );
+      await this.commitPlan(plan);
+      this.noteRejections(plan.rejected, head.batch);
+      for (const e of head.batch) this.inFlight.delete(e.seq);
+      await this.refreshCounts();
+      return plan;
+    });
+    if (generation !== this.generation) return false;
+    this.contacted();
+    this.afterCommit(plan);
+    return plan.pullNeeded;
   }
 
   /** Once nothing is in flight: a held hint no answer explained is another device's change, to pull. */
