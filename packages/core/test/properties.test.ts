@@ -1,6 +1,13 @@
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import { runSchedule, scheduleArb } from "./schedule.js";
+import { runSchedule, type Schedule, scheduleArb } from "./schedule.js";
+
+/** Schedules that once failed (each says where it was found), replayed on every run. */
+const FOUND = JSON.parse(readFileSync(new URL("./fixtures/schedules.json", import.meta.url), "utf8")) as {
+  found: string;
+  schedule: Schedule;
+}[];
 
 const RUNS = Number(process.env.HOKAN_PROPERTY_RUNS ?? 1000);
 
@@ -14,4 +21,12 @@ describe("random schedules on 2–4 devices", () => {
       },
     );
   }, 600_000);
+});
+
+describe("schedules that once failed", () => {
+  for (const { found, schedule } of FOUND) {
+    it(found, async () => {
+      await runSchedule(schedule);
+    });
+  }
 });

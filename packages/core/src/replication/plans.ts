@@ -48,7 +48,17 @@ export function atEpoch(entries: readonly OutboxEntry[], syncEpoch: number): Out
 
 /** Does this answer carry a newer epoch than the device knows (the backup was deleted meanwhile)? */
 export function epochMoved(sync: SyncState, epoch: number, reset: boolean): boolean {
-  return reset || (sync.epoch !== 0 && epoch !== sync.epoch);
+  return reset || (sync.epoch !== 0 && epoch > sync.epoch);
+}
+
+/**
+ * Is this answer from an epoch the device has already left? Epochs only grow: such an answer was made before a delete
+ * the device has since heard of (one push of a window the server applied before the delete, answered after another
+ * that told of it). What it says is about a backup that is gone, and the changes it names were dropped with it: it
+ * must change nothing, least of all take the device back to the old epoch.
+ */
+export function staleEpoch(sync: SyncState, epoch: number): boolean {
+  return sync.epoch !== 0 && epoch < sync.epoch;
 }
 
 class CommitBuilder {

@@ -81,6 +81,7 @@ import {
   planLocalWrite,
   planPull,
   planPushResults,
+  staleEpoch,
   toPushChange,
 } from "./plans.js";
 import {
@@ -800,6 +801,7 @@ class ReplicationRunner implements Replication {
         page = response.more && !response.reset && mayContinue() ? ask(response.checkpoint) : undefined;
         const planned = await this.space.serial(async () => {
           const current = await this.space.ready();
+          if (staleEpoch(current, response.epoch)) return undefined;
           const keys = response.documents;
           const ctx = this.planContext(response.epoch);
           // Every record on an epoch change (every document is rebased, every queued change judged).
@@ -815,6 +817,11 @@ class ReplicationRunner implements Replication {
           return plan;
         });
         if (generation !== this.generation) return;
+        if (!planned) {
+          // A page of a backup the device has left: ask again from where it is.
+          this.dispatch({ type: "pull-done", more: true });
+          return;
+        }
         if (!Number.isNaN(response.serverTime)) this.contacted();
         this.afterCommit(planned);
         this.publish({ lastError: this.standingError() });
@@ -968,6 +975,10 @@ class ReplicationRunner implements Replication {
     const generation = this.generation;
     const plan = await this.space.serial(async () => {
       const current = await this.space.ready();
+      if (staleEpoch(current, outcome.response.epoch)) {
+        for (const e of head.batch) this.inFlight.delete(e.seq);
+        return undefined;
+      }
       // Changes a conflict resolution queues are made knowing the server's current epoch.
       const ctx = this.planContext(outcome.response.epoch);
       const moved = epochMoved(current, outcome.response.epoch, false);
@@ -991,6 +1002,7 @@ class ReplicationRunner implements Replication {
     });
     if (generation !== this.generation) return false;
     this.contacted();
+    if (!plan) return false;
     this.afterCommit(plan);
     return plan.pullNeeded;
   }
