@@ -20,15 +20,7 @@ import {
   type Namespace,
   type OutboxEntry,
 } from "../ports.js";
-import type {
-  AppScope,
-  Checkpoint,
-  LiveHint,
-  PullResponse,
-  PushResponse,
-  PushResult,
-  WriteKind,
-} from "../protocol.js";
+import type { AppScope, LiveHint, PullResponse, PushResponse, PushResult, WriteKind } from "../protocol.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { pushFingerprint } from "../server-rules.js";
 import {
@@ -84,6 +76,7 @@ import {
   staleEpoch,
   toPushChange,
 } from "./plans.js";
+import { type PullEffect, type PullEvent, startPull, stepPull } from "./pull-session.js";
 import {
   batchAnswer,
   type PushEffect,
@@ -762,10 +755,8 @@ class ReplicationRunner implements Replication {
   // ---- pull
 
   /**
-   * Pulls page after page, each asking for twice as many documents as the last (up to `pullBatchMax`). The next page
-   * is asked for as soon as a page arrives (its checkpoint is the page's), so the server reads it while the device
-   * commits this one; pages are committed in order. Nothing more is asked once the epoch moved, a page fails, or
-   * policy stops restores.
+   * Runs one pull as {@link stepPull} decides it (pull-session.ts: pages pipelined one ahead, committed in order, when
+   * it is over), each page asking for twice as many documents as the last (up to `pullBatchMax`).
    */
   private async runPull(): Promise<void> {
     const generation = this.generation;
@@ -775,70 +766,111 @@ class ReplicationRunner implements Replication {
     // Pages grow while there is more: few round trips for a restore, and its first documents soon.
     let limit = this.options.pullBatchSize ?? 500;
     const maxLimit = Math.max(limit, this.options.pullBatchMax ?? 4000);
-    const ask = (checkpoint: Checkpoint): PageRequest => {
-      const request = { scope: this.app$.value, checkpoint, limit };
-      limit = Math.min(limit * 2, maxLimit);
-      return trackPage(
-        this.runtime.now(),
-        this.remote(() => this.options.transport.pull(request)),
-      );
-    };
+    const pages = new Map<number, PageRequest>();
+    const answers = new Map<number, PullResponse>();
     try {
       const sync = await this.space.serial(() => this.space.ready());
       // A small change the live channel carried, when it follows the checkpoint (nothing else commits a checkpoint
       // while the device pulls); otherwise the server is asked — and always while a sync() waits for its answer.
       const kept = this.hints.takePage(sync.checkpoint);
       const carried = this.probes.size === 0 ? kept : undefined;
-      let page: PageRequest | undefined = carried
-        ? trackPage(this.runtime.now(), Promise.resolve(carried))
-        : ask(sync.checkpoint);
-      while (page) {
-        const { sentAt } = page;
-        const outcome: Outcome<PullResponse> = await page.settled;
-        if (generation !== this.generation) return;
-        if ("reason" in outcome) throw outcome.reason;
-        const response: PullResponse = outcome.response;
-        page = response.more && !response.reset && mayContinue() ? ask(response.checkpoint) : undefined;
-        const planned = await this.space.serial(async () => {
-          const current = await this.space.ready();
-          if (staleEpoch(current, response.epoch)) return undefined;
-          const keys = response.documents;
-          const ctx = this.planContext(response.epoch);
-          // Every record on an epoch change (every document is rebased, every queued change judged).
-          const records = await this.space.records(keys, epochMoved(current, response.epoch, response.reset));
-          const plan = await planPull(
-            ctx,
-            { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
-            response,
-            this.runtime.now(),
-          );
-          await this.commitPlan(plan);
-          await this.refreshCounts();
-          return plan;
-        });
-        if (generation !== this.generation) return;
-        if (!planned) {
-          // A page of a backup the device has left: ask again from where it is.
-          this.dispatch({ type: "pull-done", more: true });
-          return;
+      const begun = startPull(sync.checkpoint, carried !== undefined);
+      let session = begun.session;
+      const queue: PullEffect[] = [...begun.effects];
+      const feed = (event: PullEvent) => {
+        const step = stepPull(session, event, mayContinue());
+        session = step.session;
+        queue.push(...step.effects);
+      };
+      for (let effect = queue.shift(); effect !== undefined; effect = queue.shift()) {
+        switch (effect.type) {
+          case "ask": {
+            const request = { scope: this.app$.value, checkpoint: effect.checkpoint, limit };
+            limit = Math.min(limit * 2, maxLimit);
+            pages.set(
+              effect.id,
+              trackPage(
+                this.runtime.now(),
+                this.remote(() => this.options.transport.pull(request)),
+              ),
+            );
+            break;
+          }
+          case "carried":
+            pages.set(effect.id, trackPage(this.runtime.now(), Promise.resolve(carried as PullResponse)));
+            break;
+          case "commit": {
+            const response = answers.get(effect.id) as PullResponse;
+            const sentAt = (pages.get(effect.id) as PageRequest).sentAt;
+            answers.delete(effect.id);
+            pages.delete(effect.id);
+            const stale = !(await this.commitPage(response, sentAt));
+            if (generation !== this.generation) return;
+            feed({ type: "committed", id: effect.id, stale });
+            break;
+          }
+          case "fail": {
+            const outcome = await (pages.get(effect.id) as PageRequest).settled;
+            throw "reason" in outcome ? outcome.reason : new HokanError("internal", "a pull page failed");
+          }
+          case "finish":
+            if (effect.restored) this.gate.openNow();
+            this.dispatch({ type: "pull-done", more: effect.more });
+            return;
         }
-        if (!Number.isNaN(response.serverTime)) this.contacted();
-        this.afterCommit(planned);
-        this.publish({ lastError: this.standingError() });
-        this.lastHeard = this.runtime.now();
-        if (!response.more) {
-          this.gate.openNow();
-          this.dispatch({ type: "pull-done", more: false });
-          return;
-        }
-        if (!page || !mayContinue()) {
-          this.dispatch({ type: "pull-done", more: true });
-          return;
+        if (queue.length === 0 && session.asked !== undefined && session.committing === undefined) {
+          // Nothing to do until the page asked for is answered.
+          const id = session.asked;
+          const outcome = await (pages.get(id) as PageRequest).settled;
+          if (generation !== this.generation) return;
+          if ("response" in outcome) answers.set(id, outcome.response);
+          feed({
+            type: "answered",
+            id,
+            answer:
+              "reason" in outcome
+                ? { ok: false }
+                : {
+                    ok: true,
+                    more: outcome.response.more,
+                    reset: outcome.response.reset,
+                    checkpoint: outcome.response.checkpoint,
+                  },
+          });
         }
       }
     } catch (error) {
       if (generation === this.generation) this.fail(error, inputs);
     }
+  }
+
+  /** Commits one pull page in one store step; `false` when it is of an epoch the device has left (nothing done). */
+  private async commitPage(response: PullResponse, sentAt: number): Promise<boolean> {
+    const generation = this.generation;
+    const planned = await this.space.serial(async () => {
+      const current = await this.space.ready();
+      if (staleEpoch(current, response.epoch)) return undefined;
+      const keys = response.documents;
+      const ctx = this.planContext(response.epoch);
+      // Every record on an epoch change (every document is rebased, every queued change judged).
+      const records = await this.space.records(keys, epochMoved(current, response.epoch, response.reset));
+      const plan = await planPull(
+        ctx,
+        { ...records, sync: this.space.measureClock(current, sentAt, response.serverTime) },
+        response,
+        this.runtime.now(),
+      );
+      await this.commitPlan(plan);
+      await this.refreshCounts();
+      return plan;
+    });
+    if (!planned) return false;
+    if (generation !== this.generation) return true;
+    if (!Number.isNaN(response.serverTime)) this.contacted();
+    this.afterCommit(planned);
+    this.publish({ lastError: this.standingError() });
+    this.lastHeard = this.runtime.now();
+    return true;
   }
 
   // ---- push
