@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { HybridLogicalClock } from "../src/hlc.js";
 import { INITIAL_SYNC_STATE, type LocalDocument, type OutboxEntry } from "../src/index.js";
-import { docKey, planPushResults } from "../src/replication/plans.js";
+import { docKey } from "../src/replication/plans.js";
+import { planPushResults } from "../src/replication/push-plans.js";
 import { Schema } from "../src/replication/schema.js";
 
 const ctx = () => ({

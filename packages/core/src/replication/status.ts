@@ -1,4 +1,4 @@
-import type { ErrorCode } from "../errors.js";
+import type { ErrorCode, HokanError } from "../errors.js";
 import type { Decision } from "../policy.js";
 import type { ReplicationState } from "./machine.js";
 
@@ -67,4 +67,9 @@ export function statusReason(
   if (backup.kind !== "allowed") return backup.reason;
   if (restore.kind !== "allowed") return restore.reason;
   return stopped ?? standing;
+}
+
+/** An error as status shows it. */
+export function statusError(e: HokanError, at: number): StatusError {
+  return { code: e.code, message: e.message, retryable: e.retryable, at };
 }
