@@ -119,6 +119,124 @@ export function documentsNeedingEntries(
   return sent.filter((e) => !settled.has(e.changeId));
 }
 
+/** What planning one push answer builds up, result by result. */
+interface PushPlanning {
+  readonly ctx: PlanContext;
+  readonly b: CommitBuilder;
+  readonly docs: Map<string, LocalDocument>;
+  readonly pending: Map<string, OutboxEntry[]>;
+  readonly rejected: PushResult[];
+  pullNeeded: boolean;
+  awaiting: number;
+}
+
+/** One result of the answer, with the sent change it answers and what the device holds of its document. */
+interface Answered<R extends PushResult = PushResult> {
+  readonly result: R;
+  readonly entry: OutboxEntry;
+  readonly k: string;
+  readonly local: LocalDocument | undefined;
+  /**
+   * Another tab's engine, which cannot know what this one has in flight, may have written the document into the sent
+   * entry's place (same seq, another change): that later change stays queued, whatever the answer.
+   */
+  readonly superseded: boolean;
+}
+
+type Accepted = Extract<PushResult, { status: "accepted" }>;
+type Rejected = Extract<PushResult, { status: "rejected" }>;
+type Conflict = Extract<PushResult, { status: "conflict" }>;
+
+/** The sent change leaves the document's queue. */
+function unqueue(p: PushPlanning, k: string, seq: number): void {
+  p.pending.set(
+    k,
+    (p.pending.get(k) ?? []).filter((e) => e.seq !== seq),
+  );
+}
+
+/** Committed: acknowledged, out of the queue (unless superseded), and the server's state is the document's base. */
+function accepted(p: PushPlanning, { result, entry, k, local, superseded }: Answered<Accepted>): void {
+  p.b.ack(entry, entry.seq);
+  if (!superseded) {
+    p.b.drop([entry.seq]);
+    unqueue(p, k, entry.seq);
+  }
+  // When the document still holds the accepted write (same HLC), its base is that same object: a store that keeps
+  // object identity (IndexedDB's structured clone) then writes, keeps and reads the data once, not twice.
+  const data = local !== undefined && local.hlc === entry.hlc ? local.data : entry.data;
+  const base = { rev: result.rev, data, hlc: entry.hlc, changeId: entry.changeId };
+  const doc: LocalDocument =
+    local === undefined
+      ? { collection: entry.collection, id: entry.id, data: entry.data, hlc: entry.hlc, base }
+      : { ...local, base };
+  p.b.doc(doc);
+  p.docs.set(k, doc);
+}
+
+/** Refused for good: it waits for the document's next write (a superseding one is that write); a refused patch is resent whole. */
+function rejected(p: PushPlanning, { result, entry, superseded }: Answered<Rejected>): void {
+  if (superseded) return;
+  p.rejected.push(result);
+  p.b.put(
+    result.code === "bad-patch"
+      ? { ...entry, fullDocument: true }
+      : { ...entry, rejected: { code: result.code, message: result.message } },
+  );
+}
+
+/** An epoch conflict: the server's backup was deleted since the change was made (or the device never knew an epoch). */
+function epochConflict(p: PushPlanning, { entry, k, superseded }: Answered, epoch: number): void {
+  if (entry.epoch === 0) {
+    // Made before this device ever heard from the server, so it holds nothing deleted: send it again under the
+    // epoch the server has now. (The server refuses epoch 0 itself, so a replayed copy of this request cannot
+    // land after a delete.) A superseding change stays at epoch 0, which from this commit reads as that epoch.
+    if (!superseded) p.b.put({ ...entry, epoch });
+    return;
+  }
+  // Made under an epoch the server has left behind: superseded by a delete, never to be sent again.
+  p.b.dropByDelete([entry]);
+  unqueue(p, k, entry.seq);
+}
+
+/** A stale conflict: the server holds another state; the collection's strategy resolves it on top of that state. */
+async function staleConflict(
+  p: PushPlanning,
+  { result, entry, k, local }: Answered<Conflict>,
+): Promise<void> {
+  if (result.omitted) {
+    // The server left its state out of the answer: the change stays queued, and the pull that follows settles it.
+    p.pullNeeded = true;
+    return;
+  }
+  if (result.current === undefined) {
+    // The server has no such document although this device saw one: push it again as new.
+    if (local?.base !== undefined) {
+      const { base: _, ...rest } = local;
+      p.b.doc(rest);
+      p.docs.set(k, rest);
+    }
+    return;
+  }
+  const seen = p.ctx.schema.adapt(result.current);
+  if (seen.kind === "newer") {
+    // A newer app version wrote it: never overwrite it; try again once this app is updated.
+    const message = `stored at schema ${seen.schemaVersion}, newer than this app's ${p.ctx.schema.version}`;
+    p.b.put({ ...entry, rejected: { code: "upgrade-required", message } });
+    p.rejected.push({ changeId: entry.changeId, status: "rejected", code: "upgrade-required", message });
+    p.awaiting = Math.max(p.awaiting, seen.schemaVersion);
+    return;
+  }
+  const plan = await reconcile(p.ctx, local, p.pending.get(k) ?? [], seen.document, seen.migrated);
+  p.b.doc(plan.document);
+  p.docs.set(k, plan.document);
+  p.b.drop(plan.outboxDelete);
+  for (const e of plan.outboxPut) p.b.put(e);
+  if (plan.acked !== undefined) p.b.ack(entry, plan.acked);
+  p.pending.set(k, [...plan.outboxPut]);
+  if (plan.changed) p.b.changed.push(plan.document);
+}
+
 /** Plans applying a push's answer. */
 export async function planPushResults(
   ctx: PlanContext,
@@ -127,96 +245,31 @@ export async function planPushResults(
   response: PushResponse,
   now: number,
 ): Promise<PlannedCommit & { readonly pullNeeded: boolean; readonly rejected: readonly PushResult[] }> {
-  const b = new CommitBuilder();
   const bySeqOf = new Map(sent.map((e) => [e.changeId, e]));
-  const docs = new Map(records.documents);
-  const pending = groupByDoc(records.entries);
   const sync = records.sync;
-  const rejected: PushResult[] = [];
-  let pullNeeded = false;
-  let awaiting = sync.awaitingSchema ?? 0;
+  const p: PushPlanning = {
+    ctx,
+    b: new CommitBuilder(),
+    docs: new Map(records.documents),
+    pending: groupByDoc(records.entries),
+    rejected: [],
+    pullNeeded: false,
+    awaiting: sync.awaitingSchema ?? 0,
+  };
   for (const result of response.results) {
     const entry = bySeqOf.get(result.changeId);
     if (entry === undefined) continue;
     const k = docKey(entry);
-    const local = docs.get(k);
-    // Another tab's engine, which cannot know what this one has in flight, may have written the document into the
-    // sent entry's place (same seq, another change): that later change stays queued, whatever the answer.
-    const superseded = (pending.get(k) ?? []).some(
+    const superseded = (p.pending.get(k) ?? []).some(
       (e) => e.seq === entry.seq && e.changeId !== entry.changeId,
     );
-    if (result.status === "accepted") {
-      b.ack(entry, entry.seq);
-      if (!superseded) {
-        b.drop([entry.seq]);
-        pending.set(
-          k,
-          (pending.get(k) ?? []).filter((e) => e.seq !== entry.seq),
-        );
-      }
-      // When the document still holds the accepted write (same HLC), its base is that same object: a store that keeps
-      // object identity (IndexedDB's structured clone) then writes, keeps and reads the data once, not twice.
-      const data = local !== undefined && local.hlc === entry.hlc ? local.data : entry.data;
-      const base = { rev: result.rev, data, hlc: entry.hlc, changeId: entry.changeId };
-      const doc: LocalDocument =
-        local === undefined
-          ? { collection: entry.collection, id: entry.id, data: entry.data, hlc: entry.hlc, base }
-          : { ...local, base };
-      b.doc(doc);
-      docs.set(k, doc);
-    } else if (result.status === "rejected") {
-      // Refused for good, it would wait for the document's next write; a superseding one is that write.
-      if (superseded) continue;
-      rejected.push(result);
-      const next: OutboxEntry =
-        result.code === "bad-patch"
-          ? { ...entry, fullDocument: true }
-          : { ...entry, rejected: { code: result.code, message: result.message } };
-      b.put(next);
-    } else if (result.reason === "epoch") {
-      if (entry.epoch === 0) {
-        // Made before this device ever heard from the server, so it holds nothing deleted: send it again under the
-        // epoch the server has now. (The server refuses epoch 0 itself, so a replayed copy of this request cannot
-        // land after a delete.) A superseding change stays at epoch 0, which from this commit reads as that epoch.
-        if (!superseded) b.put({ ...entry, epoch: response.epoch });
-      } else {
-        // Made under an epoch the server has left behind: superseded by a delete, never to be sent again.
-        b.dropByDelete([entry]);
-        pending.set(
-          k,
-          (pending.get(k) ?? []).filter((e) => e.seq !== entry.seq),
-        );
-      }
-    } else if (result.omitted) {
-      // The server left its state out of the answer: the change stays queued, and the pull that follows settles it.
-      pullNeeded = true;
-    } else if (result.current === undefined) {
-      // The server has no such document although this device saw one: push it again as new.
-      if (local?.base !== undefined) {
-        const { base: _, ...rest } = local;
-        b.doc(rest);
-        docs.set(k, rest);
-      }
-    } else {
-      const seen = ctx.schema.adapt(result.current);
-      if (seen.kind === "newer") {
-        // A newer app version wrote it: never overwrite it; try again once this app is updated.
-        const message = `stored at schema ${seen.schemaVersion}, newer than this app's ${ctx.schema.version}`;
-        b.put({ ...entry, rejected: { code: "upgrade-required", message } });
-        rejected.push({ changeId: entry.changeId, status: "rejected", code: "upgrade-required", message });
-        awaiting = Math.max(awaiting, seen.schemaVersion);
-        continue;
-      }
-      const plan = await reconcile(ctx, local, pending.get(k) ?? [], seen.document, seen.migrated);
-      b.doc(plan.document);
-      docs.set(k, plan.document);
-      b.drop(plan.outboxDelete);
-      for (const e of plan.outboxPut) b.put(e);
-      if (plan.acked !== undefined) b.ack(entry, plan.acked);
-      pending.set(k, [...plan.outboxPut]);
-      if (plan.changed) b.changed.push(plan.document);
-    }
+    const answered = { entry, k, local: p.docs.get(k), superseded };
+    if (result.status === "accepted") accepted(p, { ...answered, result });
+    else if (result.status === "rejected") rejected(p, { ...answered, result });
+    else if (result.reason === "epoch") epochConflict(p, { ...answered, result }, response.epoch);
+    else await staleConflict(p, { ...answered, result });
   }
+  const { b, docs, pending } = p;
   const reset = epochMoved(sync, response.epoch, false);
   let epochFields: Partial<SyncState> = {};
   if (reset) {
@@ -234,14 +287,14 @@ export async function planPushResults(
     hlc: ctx.clock.current,
     lastPushAt: now,
     ...(sync.clockOffset === undefined ? {} : { clockOffset: sync.clockOffset }),
-    ...(awaiting > 0 ? { awaitingSchema: awaiting } : {}),
+    ...(p.awaiting > 0 ? { awaitingSchema: p.awaiting } : {}),
   };
   return {
     commit: b.build(next),
     changed: b.changed,
     reset,
-    pullNeeded: reset || pullNeeded,
-    rejected,
+    pullNeeded: reset || p.pullNeeded,
+    rejected: p.rejected,
     ...b.outcomes(),
   };
 }
