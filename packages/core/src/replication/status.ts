@@ -73,3 +73,44 @@ export function statusReason(
 export function statusError(e: HokanError, at: number): StatusError {
   return { code: e.code, message: e.message, retryable: e.retryable, at };
 }
+
+/** A change to the status: each field given replaces the old one, and `undefined` removes it. */
+export type StatusPatch = Partial<{
+  -readonly [K in keyof ReplicationStatus]: ReplicationStatus[K] | undefined;
+}>;
+
+/** What the status says beyond its own fields: the machine's state and what stops the replication. */
+export interface StatusFacts {
+  readonly state: ReplicationState;
+  /** The code of the fatal error, when the machine is `fatal`. */
+  readonly fatalCode?: ErrorCode | undefined;
+  /** The schema the backup holds data of, when newer than the app reads. */
+  readonly awaitingSchema?: number | undefined;
+  readonly schemaVersion: number;
+  /** Why the last start failed, until a start succeeds. */
+  readonly startFailure?: ErrorCode | undefined;
+}
+
+/**
+ * The status after `patch`, as a pure function of the one before and the facts: fields merged (`undefined` removes
+ * one), the state the machine is in, no request in flight outside `pulling` and `pushing`, and the reason derived
+ * ({@link statusReason}; a failed start, which decided no policy, first).
+ */
+export function deriveStatus(
+  prev: ReplicationStatus,
+  patch: StatusPatch,
+  facts: StatusFacts,
+): ReplicationStatus {
+  const merged: Record<string, unknown> = { ...prev, ...patch, state: facts.state };
+  if (facts.state !== "pulling" && facts.state !== "pushing") merged.inFlight = false;
+  delete merged.reason;
+  for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
+  const next = merged as unknown as ReplicationStatus;
+  const stopped = facts.state === "fatal" ? facts.fatalCode : undefined;
+  const standing =
+    facts.awaitingSchema !== undefined && facts.awaitingSchema > facts.schemaVersion
+      ? "upgrade-required"
+      : undefined;
+  const reason = facts.startFailure ?? statusReason(next.backup, next.restore, stopped, standing);
+  return reason === undefined ? next : { ...next, reason };
+}
