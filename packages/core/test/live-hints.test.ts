@@ -23,30 +23,23 @@ const changed = (seq: number, carried?: { after: number; documents: ServerDocume
 const at = (seq: number) => ({ epoch: 2, seq });
 
 describe("live hints", () => {
-  it("ignores what the device already has, and asks to pull anything else", () => {
+  it("ignores what the device already has, asks to pull anything else, and hands a change to hold while pushing", () => {
     const hints = new LiveHints();
-    expect(hints.receive(changed(5), at(5), false)).toBe(false);
-    expect(hints.receive(changed(6), at(5), false)).toBe(true);
-    expect(hints.receive({ type: "deleted", appId: "a", epoch: 3 }, at(5), false)).toBe(true);
-    expect(hints.receive(changed(1), { epoch: 1, seq: 9 }, false)).toBe(true);
-  });
-
-  it("holds a change that arrives while pushes are in flight until their answers explain it, or releases it", () => {
-    const hints = new LiveHints();
-    expect(hints.receive(changed(7), at(5), true)).toBe(false);
-    expect(hints.explained(at(6))).toBe(false);
-    expect(hints.explained(at(7))).toBe(true);
-    expect(hints.release(at(7))).toBe(false);
-    hints.receive(changed(9), at(7), true);
-    // The answers committed took the checkpoint to 8 only: seq 9 is another device's change.
-    expect(hints.release(at(8))).toBe(true);
-    expect(hints.release(at(8))).toBe(false);
+    expect(hints.receive(changed(5), at(5), false)).toBe("ignore");
+    expect(hints.receive(changed(6), at(5), false)).toBe("pull");
+    expect(hints.receive({ type: "deleted", appId: "a", epoch: 3 }, at(5), false)).toBe("pull");
+    expect(hints.receive(changed(1), { epoch: 1, seq: 9 }, false)).toBe("pull");
+    expect(hints.receive(changed(7), at(5), true)).toEqual({ hold: 7 });
+    expect(hints.receive(changed(5), at(5), true)).toBe("ignore");
+    // A change held is not kept as a page: the push session decides what it was.
+    hints.receive(changed(7, { after: 5, documents: [doc("x", 7)] }), at(5), true);
+    expect(hints.takePage(at(5))).toBeUndefined();
   });
 
   it("keeps a carried change that follows the checkpoint as the next pull's page, once", () => {
     const hints = new LiveHints();
     const documents = [doc("x", 6), doc("y", 7)];
-    expect(hints.receive(changed(7, { after: 5, documents }), at(5), false)).toBe(true);
+    expect(hints.receive(changed(7, { after: 5, documents }), at(5), false)).toBe("pull");
     expect(hints.takePage(at(5))).toEqual({
       epoch: 2,
       reset: false,

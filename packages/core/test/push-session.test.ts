@@ -32,7 +32,7 @@ function run(lanes: number, events: readonly [PushEvent, PushEnvironment?][]) {
 }
 const show = (e: PushEffect) =>
   e.type === "finish"
-    ? `finish${e.failed ? " failed" : ""}${e.pullNeeded ? " pull" : ""}`
+    ? `finish${e.failed ? " failed" : ""}${e.pullNeeded ? " pull" : ""}${e.hinted ? " hinted" : ""}`
     : "id" in e
       ? `${e.type} ${e.id}`
       : e.type;
@@ -145,6 +145,49 @@ describe("a push session", () => {
     ]);
     expect(pull.steps.at(-3)).toEqual([]);
     expect(pull.steps.at(-1)).toEqual(["finish pull"]);
+  });
+
+  it("holds a live hint while batches are out: nothing new goes out until an answer explains it", () => {
+    const at = (seq: number) => ({ mayContinue: true, checkpoint: cp(seq) });
+    const explained = run(2, [
+      [{ type: "prepared", id: 1 }],
+      [{ type: "hint", seq: 1 }],
+      [{ type: "prepared" }],
+      [{ type: "answered", id: 1, answer: ok(1) }],
+      // The answer took the checkpoint to 1: the hint was this device's own push, and sending goes on.
+      [{ type: "committed", id: 1, pullNeeded: false }, at(1)],
+      [{ type: "prepared" }, at(1)],
+    ]);
+    expect(explained.steps).toEqual([
+      ["prepare"],
+      ["send 1", "prepare"],
+      [],
+      [],
+      ["commit 1"],
+      ["prepare"],
+      ["finish"],
+    ]);
+    const other = run(2, [
+      [{ type: "prepared", id: 1 }],
+      [{ type: "hint", seq: 5 }],
+      [{ type: "prepared", id: 2 }],
+      [{ type: "answered", id: 1, answer: ok(1) }],
+      // Held: no batch is prepared after the commit while the hint is unexplained.
+      [{ type: "committed", id: 1, pullNeeded: false }, at(1)],
+      [{ type: "answered", id: 2, answer: ok(2) }, at(1)],
+      // Nothing explained seq 5: another device's change, to pull once the push is over.
+      [{ type: "committed", id: 2, pullNeeded: false }, at(2)],
+    ]);
+    expect(other.steps).toEqual([
+      ["prepare"],
+      ["send 1", "prepare"],
+      [],
+      ["send 2"],
+      ["commit 1"],
+      [],
+      ["commit 2"],
+      ["finish hinted"],
+    ]);
   });
 
   it("commits any interleaving of answers in the order the server applied them", () => {

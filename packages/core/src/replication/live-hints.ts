@@ -1,45 +1,32 @@
 import type { Checkpoint, LiveEvent, PullResponse, ServerDocument } from "../protocol.js";
 
 /**
- * What the live channel told a replication, kept until it is acted on: a hint held while the device's own pushes are
- * in flight (it is most likely one of them), and the documents a small change carried.
+ * What the live channel told a replication, kept until it is acted on: the documents a small change carried, as the
+ * next pull's page. (A hint that comes while the device's own pushes are in flight is held by the push session.)
  */
 export class LiveHints {
-  private held: number | undefined;
   private change:
     | { epoch: number; after: number; seq: number; documents: readonly ServerDocument[] }
     | undefined;
 
   /**
-   * Takes a hint of the replication's app; `true` when the device should pull. Ignored: the device's own push coming
-   * back, or anything else already pulled. Held: a change while the device's pushes are in flight, judged once their
-   * answers are committed ({@link release}). A small change that follows `checkpoint` is kept as the next pull's page.
+   * Takes a hint of the replication's app: `pull` when the device should pull, `ignore` for the device's own push
+   * coming back or anything else already pulled, and `{ hold }` for a change that came while the device's pushes are
+   * in flight (most likely one of them: the push session holds it until their answers are committed). A small change
+   * that follows `checkpoint` is kept as the next pull's page.
    */
-  receive(event: LiveEvent, checkpoint: Checkpoint | undefined, pushing: boolean): boolean {
-    if (event.type !== "changed" || checkpoint === undefined || event.epoch !== checkpoint.epoch) return true;
-    if (event.seq <= checkpoint.seq) return false;
-    if (pushing) {
-      this.held = Math.max(this.held ?? 0, event.seq);
-      return false;
-    }
+  receive(
+    event: LiveEvent,
+    checkpoint: Checkpoint | undefined,
+    pushing: boolean,
+  ): "pull" | "ignore" | { readonly hold: number } {
+    if (event.type !== "changed" || checkpoint === undefined || event.epoch !== checkpoint.epoch)
+      return "pull";
+    if (event.seq <= checkpoint.seq) return "ignore";
+    if (pushing) return { hold: event.seq };
     if (event.documents && event.after === checkpoint.seq)
       this.change = { epoch: event.epoch, after: event.after, seq: event.seq, documents: event.documents };
-    return true;
-  }
-
-  /** Whether the held hint (if any) is explained by `checkpoint`: the device's own push, now committed. */
-  explained(checkpoint: Checkpoint | undefined): boolean {
-    if (this.held === undefined) return true;
-    if ((checkpoint?.seq ?? 0) < this.held) return false;
-    this.held = undefined;
-    return true;
-  }
-
-  /** Once nothing is in flight: `true` when a held hint no answer explained remains — another device's change to pull. */
-  release(checkpoint: Checkpoint | undefined): boolean {
-    if (this.explained(checkpoint)) return false;
-    this.held = undefined;
-    return true;
+    return "pull";
   }
 
   /**
@@ -62,7 +49,6 @@ export class LiveHints {
   }
 
   clear(): void {
-    this.held = undefined;
     this.change = undefined;
   }
 }

@@ -12,6 +12,7 @@ import { atEpoch, docKey, epochMoved, type PlannedCommit, staleEpoch } from "./p
 import { documentsNeedingEntries, pickBatch, planPushResults, toPushChange } from "./push-plans.js";
 import {
   batchAnswer,
+  hintHeld,
   type PushEffect,
   type PushEnvironment,
   type PushEvent,
@@ -42,11 +43,7 @@ export async function runPush(r: ReplicationRunner): Promise<void> {
   let failure: { reason: unknown } | undefined;
   const env = (): PushEnvironment => ({
     mayContinue:
-      generation === r.generation &&
-      r.state === "pushing" &&
-      r.context.backupAllowed &&
-      !r.context.needPull &&
-      r.hints.explained(r.space.current?.checkpoint),
+      generation === r.generation && r.state === "pushing" && r.context.backupAllowed && !r.context.needPull,
     checkpoint: r.space.current?.checkpoint,
   });
   const begun = startPush(r.options.pushesInFlight ?? 3);
@@ -56,6 +53,16 @@ export async function runPush(r: ReplicationRunner): Promise<void> {
     const step = stepPush(session, event, env());
     session = step.session;
     queue.push(...step.effects);
+  };
+  // A live hint that comes while batches are in flight is the session's to hold.
+  const hold = (seq: number) => feed({ type: "hint", seq });
+  r.pushHint = hold;
+  /** A held hint no answer explained is another device's change, to pull: said once, at the end. */
+  let released = false;
+  const release = (hinted: boolean) => {
+    if (released) return;
+    released = true;
+    if (hinted) dispatch(r, { type: "remote-change" });
   };
   /** Answers that came since the last look, fed in the order the batches were sent. */
   const collect = () => {
@@ -119,7 +126,7 @@ export async function runPush(r: ReplicationRunner): Promise<void> {
         }
         case "finish": {
           r.inFlight.clear();
-          releaseHint(r);
+          release(effect.hinted);
           if (failure) throw failure.reason;
           publish(r, { lastError: standingError(r) });
           // More to push: what the outbox holds beyond the changes refused for good.
@@ -133,8 +140,10 @@ export async function runPush(r: ReplicationRunner): Promise<void> {
   } catch (error) {
     if (generation !== r.generation) return;
     r.inFlight.clear();
-    releaseHint(r);
+    release(hintHeld(session, r.space.current?.checkpoint));
     fail(r, error, inputs);
+  } finally {
+    if (r.pushHint === hold) r.pushHint = undefined;
   }
 }
 
@@ -190,11 +199,6 @@ export async function commitAnswer(
   if (!plan) return false;
   afterCommit(r, plan);
   return plan.pullNeeded;
-}
-
-/** Once nothing is in flight: a held hint no answer explained is another device's change, to pull. */
-export function releaseHint(r: ReplicationRunner): void {
-  if (r.hints.release(r.space.current?.checkpoint)) dispatch(r, { type: "remote-change" });
 }
 
 /**

@@ -40,6 +40,11 @@ export interface PushSession {
   readonly failed: boolean;
   /** An answer showed the server holds changes this device has not pulled. */
   readonly pullNeeded: boolean;
+  /**
+   * The highest feed position of a live hint that came while batches were in flight: most likely this device's own
+   * push, known only once an answer's commit takes the checkpoint past it. Until then nothing new goes out.
+   */
+  readonly held: number | undefined;
   readonly done: boolean;
 }
 
@@ -48,14 +53,24 @@ export type PushEvent =
   | { readonly type: "prepared"; readonly id?: number }
   | { readonly type: "answered"; readonly id: number; readonly answer: BatchAnswer }
   /** An answer committed (or a failure recorded): `pullNeeded` when it showed others' changes. */
-  | { readonly type: "committed"; readonly id: number; readonly pullNeeded: boolean };
+  | { readonly type: "committed"; readonly id: number; readonly pullNeeded: boolean }
+  /** A live hint of a change after the checkpoint, while batches are in flight. */
+  | { readonly type: "hint"; readonly seq: number };
 
 export type PushEffect =
   | { readonly type: "prepare" }
   | { readonly type: "send"; readonly id: number }
   | { readonly type: "commit"; readonly id: number }
-  /** Nothing in flight: the push is over. */
-  | { readonly type: "finish"; readonly failed: boolean; readonly pullNeeded: boolean };
+  /**
+   * Nothing in flight: the push is over. `hinted`: a held hint no answer explained, which is another device's change
+   * to pull.
+   */
+  | {
+      readonly type: "finish";
+      readonly failed: boolean;
+      readonly pullNeeded: boolean;
+      readonly hinted: boolean;
+    };
 
 /** What the runner knows that the session does not: whether it may go on sending, and where the device's feed is. */
 export interface PushEnvironment {
@@ -80,6 +95,7 @@ export function startPush(lanes: number): PushStep {
       started: false,
       failed: false,
       pullNeeded: false,
+      held: undefined,
       done: false,
     },
     effects: [{ type: "prepare" }],
@@ -100,6 +116,8 @@ export function stepPush(session: PushSession, event: PushEvent, env: PushEnviro
       const window = session.window.map((b) => (b.id === event.id ? { ...b, answer: event.answer } : b));
       return advance({ ...session, window }, env, []);
     }
+    case "hint":
+      return { session: { ...session, held: Math.max(session.held ?? 0, event.seq) }, effects: [] };
     case "committed": {
       const batch = session.window.find((b) => b.id === event.id);
       const next: PushSession = {
@@ -115,15 +133,24 @@ export function stepPush(session: PushSession, event: PushEvent, env: PushEnviro
   }
 }
 
+/** Whether a held hint is still unexplained at `checkpoint` (no answer took the device's feed past it). */
+export function hintHeld(session: PushSession, checkpoint: Checkpoint | undefined): boolean {
+  return session.held !== undefined && (checkpoint?.seq ?? 0) < session.held;
+}
+
 /** Whether another batch may be prepared now. */
 function mayPrepare(session: PushSession, env: PushEnvironment): boolean {
   return (
     session.window.length < session.lanes &&
-    (!session.started || (!session.failed && !session.pullNeeded && env.mayContinue))
+    (!session.started ||
+      (!session.failed && !session.pullNeeded && env.mayContinue && !hintHeld(session, env.checkpoint)))
   );
 }
 
 function advance(session: PushSession, env: PushEnvironment, effects: PushEffect[]): PushStep {
+  // A held hint the checkpoint has passed was this device's own push: forgotten.
+  if (session.held !== undefined && !hintHeld(session, env.checkpoint))
+    session = { ...session, held: undefined };
   if (session.preparing || session.committing !== undefined) return { session, effects };
   if (session.filling) {
     if (mayPrepare(session, env))
@@ -133,7 +160,15 @@ function advance(session: PushSession, env: PushEnvironment, effects: PushEffect
   if (session.window.length === 0) {
     return {
       session: { ...session, done: true },
-      effects: [...effects, { type: "finish", failed: session.failed, pullNeeded: session.pullNeeded }],
+      effects: [
+        ...effects,
+        {
+          type: "finish",
+          failed: session.failed,
+          pullNeeded: session.pullNeeded,
+          hinted: hintHeld(session, env.checkpoint),
+        },
+      ],
     };
   }
   const head = nextToCommit(session.window, env.checkpoint);

@@ -108,6 +108,8 @@ export class ReplicationRunner implements Replication {
    * explains means a pull. A small change it carried is the next pull's page.
    */
   readonly hints = new LiveHints();
+  /** While a push runs: hands its session a live hint to hold (push-session.ts). */
+  pushHint: ((seq: number) => void) | undefined;
   retryTimer: unknown;
   readonly live: LiveChannel;
   policySub: Subscription | undefined;

@@ -52,6 +52,12 @@ export function syncLive(r: ReplicationRunner): void {
 export function onLive(r: ReplicationRunner, event: LiveHint): void {
   if (event.appId !== r.app$.value.appId) return;
   r.lastHeard = r.runtime.now();
-  if (r.hints.receive(event, r.space.current?.checkpoint, r.inFlight.size > 0))
-    dispatch(r, { type: "remote-change" });
+  const hold = r.pushHint;
+  const verdict = r.hints.receive(
+    event,
+    r.space.current?.checkpoint,
+    hold !== undefined && r.inFlight.size > 0,
+  );
+  if (verdict === "pull") dispatch(r, { type: "remote-change" });
+  else if (verdict !== "ignore") hold?.(verdict.hold);
 }
