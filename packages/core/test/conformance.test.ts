@@ -1,5 +1,6 @@
 import { systemRuntime } from "../src/index.js";
 import {
+  runEngineScenarios,
   runLocalStoreTests,
   runTransportTests,
   TRANSPORT_TEST_REGISTRY,
@@ -35,3 +36,5 @@ runTransportTests("MemoryServer", async () => {
     teardown: async () => undefined,
   };
 });
+
+runEngineScenarios("MemoryStore", async () => new MemoryStore());
