@@ -18,13 +18,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { PACKAGES, packAll, ROOT, waitForOutput } from "./packages.mjs";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const PACKAGES = ["core", "transport", "storage", "storage-sqlite", "server"];
 /**
  * A web app's bundle (createReplication + createHttpTransport + DexieStore, minified, gzip -9): the target, and the
  * limit CI holds it to until the target is reached (what it measures now, and a little room), so it cannot grow.
@@ -79,11 +77,8 @@ try {
   step("pack");
   const tarballs = join(work, "tarballs");
   mkdirSync(tarballs);
-  const tarball = {};
-  for (const name of PACKAGES) {
-    const out = run("pnpm", ["pack", "--pack-destination", tarballs], { cwd: join(ROOT, "packages", name) });
-    const file = out.trim().split("\n").at(-1).trim();
-    tarball[name] = file;
+  const tarball = packAll(tarballs);
+  for (const [name, file] of Object.entries(tarball)) {
     const listed = run("tar", ["-tzf", file]).split("\n");
     const tests = listed.filter((f) => /\/(test|tests)\/|\.test\.|scratch\.ts/.test(f));
     check(
@@ -230,21 +225,7 @@ ${blocks("README.md")}`,
     ],
     { detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
-  let log = "";
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hokan-server did not start:\n${log}`)), 30_000);
-    const onData = (chunk) => {
-      log += chunk;
-      const m = log.match(/"address":"(http:\/\/127\.0\.0\.1:\d+)"/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    server.stdout.on("data", onData);
-    server.stderr.on("data", onData);
-    server.once("exit", (code) => reject(new Error(`hokan-server exited with ${code}:\n${log}`)));
-  });
+  const url = await waitForOutput(server, /"address":"(http:\/\/127\.0\.0\.1:\d+)"/, 30_000, "hokan-server");
   check(true, `hokan-server listening at ${url}`);
 
   step("back up on one device, restore on another, through the installed packages");

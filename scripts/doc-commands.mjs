@@ -7,14 +7,12 @@
 //
 //   node scripts/doc-commands.mjs
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packAll, ROOT, waitForOutput } from "./packages.mjs";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DOCS = ["README.md", "docs/getting-started.md", "docs/server.md"];
-const PACKAGES = ["core", "transport", "storage", "server"];
 const work = mkdtempSync(join(tmpdir(), "hokan-doc-commands-"));
 const failures = [];
 let ran = 0;
@@ -39,25 +37,8 @@ async function runService(command, ready, path) {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
   try {
-    const url = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer within 180 s:\n${output}`)), 180_000);
-      const onData = (chunk) => {
-        output += chunk;
-        const m = output.match(ready);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      };
-      child.stdout.on("data", onData);
-      child.stderr.on("data", onData);
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`exited with ${code} before it answered:\n${output}`));
-      });
-    });
+    const url = await waitForOutput(child, ready, 180_000, command);
     const res = await fetch(new URL(path, url));
     if (!res.ok) throw new Error(`${url}${path} answered ${res.status}`);
     return `answered at ${url}`;
@@ -85,14 +66,7 @@ function packed() {
   execFileSync("pnpm", ["build"], { cwd: ROOT, stdio: "inherit" });
   const dir = join(work, "tarballs");
   mkdirSync(dir);
-  for (const name of PACKAGES)
-    execFileSync("pnpm", ["pack", "--pack-destination", dir], {
-      cwd: join(ROOT, "packages", name),
-      stdio: "ignore",
-    });
-  tarballs = Object.fromEntries(
-    readdirSync(dir).map((f) => [`@hokan/${f.replace(/^hokan-/, "").replace(/-\d.*$/, "")}`, join(dir, f)]),
-  );
+  tarballs = Object.fromEntries(Object.entries(packAll(dir)).map(([name, file]) => [`@hokan/${name}`, file]));
   return tarballs;
 }
 

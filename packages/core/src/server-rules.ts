@@ -567,7 +567,10 @@ export const LIVE_NOTICE_BYTES = 7000;
 export function liveDocuments(writes: PushOutcome["writes"]): ServerDocument[] | undefined {
   let bytes = 0;
   for (const w of writes) {
-    bytes += w.bytes + 3 * (w.collection.length + w.id.length + w.hlc.length + w.changeId.length) + 160;
+    // `w.bytes` is what the document stores ({@link storedBytes}: its JSON, its ids once and its row); the notice
+    // spells the ids out again with room for escaping, and the document's other fields.
+    const ids = w.collection.length + w.id.length + w.hlc.length + w.changeId.length;
+    bytes += w.bytes - STORED_ROW_BYTES + 2 * ids + 160;
     if (bytes > LIVE_NOTICE_BYTES - 500) return undefined;
   }
   return writes.map(({ bytes: _, json: _json, ...doc }) => doc);

@@ -135,8 +135,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       done(null, value);
     });
   });
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const rate = options.rateLimit ?? { perSecond: 50, burst: 200 };
+  const limiter = new RateLimiter(options.rateLimit ?? { perSecond: 50, burst: 200 });
 
   app.setErrorHandler((error, request, reply) => {
     const e = toHokanError(error);
@@ -180,14 +179,14 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     // Limits are kept per verified account; tokens that fail verification are limited per client address, so
     // neither a token with a byte changed nor a stream of garbage gets a fresh bucket (or resets everyone's).
     const failedFrom = `address:${request.ip}`;
-    refuseIfEmpty(buckets, failedFrom, rate, now());
+    limiter.refuseIfEmpty(failedFrom, now());
     try {
       request.principal = await options.verify(token);
     } catch (error) {
-      throttle(buckets, failedFrom, rate, now());
+      limiter.take(failedFrom, now());
       throw error;
     }
-    throttle(buckets, `account:${request.principal.account}`, rate, now());
+    limiter.take(`account:${request.principal.account}`, now());
   });
 
   const principal = (r: FastifyRequest): Principal => {
@@ -416,56 +415,51 @@ function liveApps(
 /** Buckets kept at most; past it the longest-unused go first (never everyone's at once). */
 const MAX_BUCKETS = 100_000;
 
-/** Takes one request from `key`'s bucket, or refuses with `rate-limited` and when to try again. */
-function throttle(
-  buckets: Map<string, { tokens: number; at: number }>,
-  key: string,
-  rate: { perSecond: number; burst: number },
-  now: number,
-): void {
-  const b = refill(buckets, key, rate, now);
-  if (b.tokens < 1) throw limited(b, rate);
-  b.tokens -= 1;
-  // Re-inserted, so the map's order is least recently used first.
-  buckets.delete(key);
-  buckets.set(key, b);
-  if (buckets.size > MAX_BUCKETS) {
-    for (const k of buckets.keys()) {
-      buckets.delete(k);
-      if (buckets.size <= MAX_BUCKETS * 0.9) break;
+/**
+ * Token buckets by key (an account, a client address): `burst` requests at once, refilled at `perSecond`. The map's
+ * order is least recently used first, and past {@link MAX_BUCKETS} the oldest tenth goes.
+ */
+class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly rate: { readonly perSecond: number; readonly burst: number }) {}
+
+  /** Takes one request from `key`'s bucket, or refuses with `rate-limited` and when to try again. */
+  take(key: string, now: number): void {
+    const b = this.refilled(key, now);
+    if (b.tokens < 1) throw this.limited(b);
+    b.tokens -= 1;
+    // Re-inserted, so the map's order is least recently used first.
+    this.buckets.delete(key);
+    this.buckets.set(key, b);
+    if (this.buckets.size > MAX_BUCKETS) {
+      for (const k of this.buckets.keys()) {
+        this.buckets.delete(k);
+        if (this.buckets.size <= MAX_BUCKETS * 0.9) break;
+      }
     }
   }
-}
 
-/** Refuses without taking anything when `key`'s bucket is empty (a client address whose tokens keep failing). */
-function refuseIfEmpty(
-  buckets: Map<string, { tokens: number; at: number }>,
-  key: string,
-  rate: { perSecond: number; burst: number },
-  now: number,
-): void {
-  if (!buckets.has(key)) return;
-  const b = refill(buckets, key, rate, now);
-  if (b.tokens < 1) throw limited(b, rate);
-}
+  /** Refuses without taking anything when `key`'s bucket is empty (a client address whose tokens keep failing). */
+  refuseIfEmpty(key: string, now: number): void {
+    if (!this.buckets.has(key)) return;
+    const b = this.refilled(key, now);
+    if (b.tokens < 1) throw this.limited(b);
+  }
 
-function refill(
-  buckets: Map<string, { tokens: number; at: number }>,
-  key: string,
-  rate: { perSecond: number; burst: number },
-  now: number,
-): { tokens: number; at: number } {
-  const b = buckets.get(key) ?? { tokens: rate.burst, at: now };
-  b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
-  b.at = now;
-  buckets.set(key, b);
-  return b;
-}
+  private refilled(key: string, now: number): { tokens: number; at: number } {
+    const b = this.buckets.get(key) ?? { tokens: this.rate.burst, at: now };
+    b.tokens = Math.min(this.rate.burst, b.tokens + ((now - b.at) / 1000) * this.rate.perSecond);
+    b.at = now;
+    this.buckets.set(key, b);
+    return b;
+  }
 
-function limited(b: { tokens: number }, rate: { perSecond: number }): HokanError {
-  // When the bucket holds a whole request again, in seconds (Retry-After's unit), never 0.
-  const retryAfterMs = Math.ceil(((1 - b.tokens) / rate.perSecond) * 1000);
-  return new HokanError("rate-limited", `over ${rate.perSecond} requests per second`, {
-    details: { retryAfterMs },
-  });
+  private limited(b: { tokens: number }): HokanError {
+    // When the bucket holds a whole request again, in seconds (Retry-After's unit), never 0.
+    const retryAfterMs = Math.ceil(((1 - b.tokens) / this.rate.perSecond) * 1000);
+    return new HokanError("rate-limited", `over ${this.rate.perSecond} requests per second`, {
+      details: { retryAfterMs },
+    });
+  }
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import type { RegistryEntry } from "@hokan/core";
+import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
 import { createHttpTransport } from "@hokan/transport";
 import {
   buildServer,
@@ -70,3 +70,15 @@ export async function startServer(
     close: () => server.app.close(),
   };
 }
+
+/** A pushed change as the wire carries it: a new document of `settings` at epoch 1, unless `extra` says otherwise. */
+export const change = <D>(id: string, data: D, extra: Record<string, unknown> = {}) => ({
+  collection: "settings",
+  id,
+  changeId: `c-${randomId(systemRuntime)}`,
+  epoch: 1,
+  baseRev: 0,
+  hlc: "000000000000001:000000:x",
+  data,
+  ...extra,
+});

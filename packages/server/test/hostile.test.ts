@@ -1,23 +1,13 @@
 import { gzipSync } from "node:zlib";
-import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
+import type { RegistryEntry } from "@hokan/core";
 import { TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DatabaseKind, SECRET } from "./fixtures.js";
+import { change, type DatabaseKind, SECRET } from "./fixtures.js";
 import { type ServerUnderTest, startServerProcess } from "./processes.js";
 
 const REGISTRY: readonly RegistryEntry[] = TRANSPORT_TEST_REGISTRY;
 const scope = { appVersion: "3.0.0", platform: "android" };
-const change = (id: string, data: unknown, extra: Record<string, unknown> = {}) => ({
-  collection: "settings",
-  id,
-  changeId: `c-${randomId(systemRuntime)}`,
-  epoch: 1,
-  baseRev: 0,
-  hlc: "000000000000001:000000:x",
-  data,
-  ...extra,
-});
 const deep = (n: number): unknown => (n === 0 ? 1 : { a: deep(n - 1) });
 const sign = (
   claims: Record<string, unknown>,

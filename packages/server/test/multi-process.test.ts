@@ -5,22 +5,12 @@ import { createHttpTransport } from "@hokan/transport";
 import { BehaviorSubject, filter, firstValueFrom, take, timeout, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openPostgres, signDevelopmentToken } from "../src/index.js";
-import { freshDatabase, SECRET } from "./fixtures.js";
+import { change, freshDatabase, SECRET } from "./fixtures.js";
 import { type ServerProcess, spawnServer, writeRegistry } from "./processes.js";
 
 const SCOPE = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" as const };
 const client = (url: string, account: string) =>
   createHttpTransport({ baseUrl: url, token: () => signDevelopmentToken(SECRET, { account }) });
-const change = (id: string, data: Record<string, number | string>, epoch = 1) => ({
-  collection: "settings",
-  id,
-  changeId: `c-${randomId(systemRuntime)}`,
-  epoch,
-  baseRev: 0,
-  hlc: "000000000000001:000000:x",
-  data,
-});
-
 describe("server processes on one PostgreSQL", () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   const registry = writeRegistry(TRANSPORT_TEST_REGISTRY);

@@ -1,6 +1,7 @@
 import {
   isLiveHint,
   type LiveEvent,
+  type PushChange,
   type RegistryEntry,
   randomId,
   STORED_ROW_BYTES,
@@ -20,21 +21,14 @@ import {
   parseRegistry,
   RegistryError,
 } from "../src/index.js";
-import { freshDatabase, startServer } from "./fixtures.js";
+import { change, freshDatabase, startServer } from "./fixtures.js";
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2027, 0, 10);
 const iso = (ms: number) => new Date(ms).toISOString();
 const SCOPE = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" as const };
-const put = (id: string, data: Record<string, unknown>, epoch = 1) => ({
-  collection: "settings",
-  id,
-  changeId: `c-${randomId(systemRuntime)}`,
-  epoch,
-  baseRev: 0,
-  hlc: "000000000000001:000000:x",
-  data: data as never,
-});
+const put = (id: string, data: Record<string, unknown>, epoch = 1) =>
+  change(id, data, { epoch }) as PushChange;
 const key = () => `k-${randomId(systemRuntime)}`;
 
 async function rawPush(url: string, token: string, scope: object, changes: unknown[]) {

@@ -5,9 +5,10 @@ import { afterCommit, commitPlan, planContext, refreshCounts, standingError } fr
 import { dispatch, fail, remote } from "./drive.js";
 import { type PageRequest, trackPage } from "./in-flight.js";
 import { epochMoved, planPull, staleEpoch } from "./plans.js";
-import { type PullEffect, type PullEvent, startPull, stepPull } from "./pull-session.js";
+import { type PullEvent, startPull, stepPull } from "./pull-session.js";
 import type { ReplicationRunner } from "./replication.js";
 import { publish } from "./runner-status.js";
+import { SessionQueue } from "./session-queue.js";
 import { contacted } from "./waits.js";
 
 /**
@@ -29,15 +30,11 @@ export async function runPull(r: ReplicationRunner): Promise<void> {
     // while the device pulls); otherwise the server is asked — and always while a sync() waits for its answer.
     const kept = r.hints.takePage(sync.checkpoint);
     const carried = r.probes.size === 0 ? kept : undefined;
-    const begun = startPull(sync.checkpoint, carried !== undefined);
-    let session = begun.session;
-    const queue: PullEffect[] = [...begun.effects];
-    const feed = (event: PullEvent) => {
-      const step = stepPull(session, event, mayContinue());
-      session = step.session;
-      queue.push(...step.effects);
-    };
-    for (let effect = queue.shift(); effect !== undefined; effect = queue.shift()) {
+    const pull = new SessionQueue(
+      startPull(sync.checkpoint, carried !== undefined),
+      (session, event: PullEvent) => stepPull(session, event, mayContinue()),
+    );
+    for (let effect = pull.effects.shift(); effect !== undefined; effect = pull.effects.shift()) {
       switch (effect.type) {
         case "ask": {
           const request = { scope: r.app$.value, checkpoint: effect.checkpoint, limit };
@@ -61,7 +58,7 @@ export async function runPull(r: ReplicationRunner): Promise<void> {
           pages.delete(effect.id);
           const stale = !(await commitPage(r, response, sentAt));
           if (generation !== r.generation) return;
-          feed({ type: "committed", id: effect.id, stale });
+          pull.feed({ type: "committed", id: effect.id, stale });
           break;
         }
         case "fail": {
@@ -73,13 +70,17 @@ export async function runPull(r: ReplicationRunner): Promise<void> {
           dispatch(r, { type: "pull-done", more: effect.more });
           return;
       }
-      if (queue.length === 0 && session.asked !== undefined && session.committing === undefined) {
+      if (
+        pull.effects.length === 0 &&
+        pull.session.asked !== undefined &&
+        pull.session.committing === undefined
+      ) {
         // Nothing to do until the page asked for is answered.
-        const id = session.asked;
+        const id = pull.session.asked;
         const outcome = await (pages.get(id) as PageRequest).settled;
         if (generation !== r.generation) return;
         if ("response" in outcome) answers.set(id, outcome.response);
-        feed({
+        pull.feed({
           type: "answered",
           id,
           answer:

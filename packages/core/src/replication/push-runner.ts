@@ -13,7 +13,6 @@ import { documentsNeedingEntries, pickBatch, planPushResults, toPushChange } fro
 import {
   batchAnswer,
   hintHeld,
-  type PushEffect,
   type PushEnvironment,
   type PushEvent,
   startPush,
@@ -21,15 +20,16 @@ import {
 } from "./push-session.js";
 import type { ReplicationRunner } from "./replication.js";
 import { publish } from "./runner-status.js";
+import { SessionQueue } from "./session-queue.js";
 import { contacted } from "./waits.js";
+
+/** A change the server fails on (500) this many times, sent alone, is set aside as refused. */
+const SERVER_FAILURES_PER_CHANGE = 3;
 
 /**
  * Runs one push as {@link stepPush} decides it (push-session.ts: which batch goes out, which answer is committed
  * next, when it is over): this turns its effects into store and transport work and feeds back what came of them.
  */
-/** A change the server fails on (500) this many times, sent alone, is set aside as refused. */
-const SERVER_FAILURES_PER_CHANGE = 3;
-
 export async function runPush(r: ReplicationRunner): Promise<void> {
   const generation = r.generation;
   const inputs = r.context.inputsVersion;
@@ -46,16 +46,11 @@ export async function runPush(r: ReplicationRunner): Promise<void> {
       generation === r.generation && r.state === "pushing" && r.context.backupAllowed && !r.context.needPull,
     checkpoint: r.space.current?.checkpoint,
   });
-  const begun = startPush(r.options.pushesInFlight ?? 3);
-  let session = begun.session;
-  const queue: PushEffect[] = [...begun.effects];
-  const feed = (event: PushEvent) => {
-    const step = stepPush(session, event, env());
-    session = step.session;
-    queue.push(...step.effects);
-  };
+  const push = new SessionQueue(startPush(r.options.pushesInFlight ?? 3), (session, event: PushEvent) =>
+    stepPush(session, event, env()),
+  );
   // A live hint that comes while batches are in flight is the session's to hold.
-  const hold = (seq: number) => feed({ type: "hint", seq });
+  const hold = (seq: number) => push.feed({ type: "hint", seq });
   r.pushHint = hold;
   /** A held hint no answer explained is another device's change, to pull: said once, at the end. */
   let released = false;
@@ -70,7 +65,7 @@ export async function runPush(r: ReplicationRunner): Promise<void> {
       if (reported.has(id) || !b.outcome) continue;
       reported.add(id);
       const outcome = b.outcome;
-      feed({
+      push.feed({
         type: "answered",
         id,
         answer: "reason" in outcome ? { ok: false } : batchAnswer(outcome.response),
@@ -80,9 +75,9 @@ export async function runPush(r: ReplicationRunner): Promise<void> {
   try {
     for (;;) {
       collect();
-      const effect = queue.shift();
+      const effect = push.effects.shift();
       if (effect === undefined) {
-        if (session.done) return;
+        if (push.session.done) return;
         // Nothing to do until an answer comes.
         await Promise.race([...sent.values()].filter((b) => !b.outcome).map((b) => b.settled));
         if (generation !== r.generation) return;
@@ -92,7 +87,7 @@ export async function runPush(r: ReplicationRunner): Promise<void> {
         case "prepare": {
           const next = await r.space.serial(() => prepareBatch(r, [...sent.values()]));
           if (next) prepared.set(++ids, next);
-          feed({ type: "prepared", ...(next ? { id: ids } : {}) });
+          push.feed({ type: "prepared", ...(next ? { id: ids } : {}) });
           break;
         }
         case "send": {
@@ -121,7 +116,7 @@ export async function runPush(r: ReplicationRunner): Promise<void> {
             failure ??= { reason };
           });
           if (generation !== r.generation) return;
-          feed({ type: "committed", id: effect.id, pullNeeded });
+          push.feed({ type: "committed", id: effect.id, pullNeeded });
           break;
         }
         case "finish": {
@@ -140,7 +135,7 @@ export async function runPush(r: ReplicationRunner): Promise<void> {
   } catch (error) {
     if (generation !== r.generation) return;
     r.inFlight.clear();
-    release(hintHeld(session, r.space.current?.checkpoint));
+    release(hintHeld(push.session, r.space.current?.checkpoint));
     fail(r, error, inputs);
   } finally {
     if (r.pushHint === hold) r.pushHint = undefined;
