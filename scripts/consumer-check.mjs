@@ -28,7 +28,7 @@ import { PACKAGES, packAll, ROOT, waitForOutput } from "./packages.mjs";
  * limit CI holds it to until the target is reached (what it measures now, and a little room), so it cannot grow.
  */
 const TARGET = { totalGzip: 55_000, ownGzip: 20_000 };
-const LIMIT = { totalGzip: 67_500, ownGzip: 23_500 };
+const LIMIT = { totalGzip: 67_800, ownGzip: 24_000 };
 const SECRET = "consumer-check-secret-at-least-32-characters";
 const args = new Set(process.argv.slice(2));
 const work = mkdtempSync(join(tmpdir(), "hokan-consumer-"));

@@ -25,6 +25,7 @@ import { BackupStore } from "./backup-store.js";
 import { addCors, type CorsOptions } from "./cors.js";
 import type { Database } from "./database.js";
 import { LiveHub } from "./live-hub.js";
+import { CURSOR, longPoll, parseWait } from "./live-poll.js";
 import { answerClientError, toHokanError, toProblem } from "./problem.js";
 import type { Registry } from "./registry.js";
 
@@ -135,6 +136,8 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       done(null, value);
     });
   });
+  /** The server is stopping: live channels end, and their connections with them. */
+  let closing = false;
   const limiter = new RateLimiter(options.rateLimit ?? { perSecond: 50, burst: 200 });
 
   app.setErrorHandler((error, request, reply) => {
@@ -335,7 +338,13 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
 
   app.get("/v1/live", async (request, reply) => {
     const p = principal(request);
-    const query = request.query as { apps?: unknown; scope?: unknown; catalog?: unknown };
+    const query = request.query as {
+      apps?: unknown;
+      scope?: unknown;
+      catalog?: unknown;
+      wait?: unknown;
+      cursor?: unknown;
+    };
     const catalog = query.catalog === "1" || query.catalog === "true";
     // The catalog's hints (every app of the account) are the settings screen's, as the catalog is.
     if (catalog) device(p);
@@ -348,6 +357,31 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
         details: { retryAfterMs: 30_000 },
       });
     }
+    const heartbeatMs = options.liveHeartbeatMs ?? LIVE_HEARTBEAT_MS;
+    const waitMs = parseWait(query.wait);
+    if (waitMs !== undefined) {
+      if (query.cursor !== undefined && (typeof query.cursor !== "string" || !CURSOR.test(query.cursor)))
+        throw new HokanError("bad-request", "cursor must be the one the last answer gave");
+      const gone = new Promise<void>((resolve) => request.raw.once("close", () => resolve()));
+      const answer = await longPoll(
+        hub,
+        (account) => store.heads(account),
+        {
+          account: p.account,
+          apps,
+          catalog: catalog ? (p.apps ?? true) : false,
+          waitMs,
+          cursor: query.cursor as string | undefined,
+          // A client hears from a poll at least once per wait; announced as its heartbeat.
+          heartbeatMs: Math.max(waitMs, 100),
+          gone,
+        },
+        (account, appId, after, head) => store.hintDocuments(account, appId, after, head),
+      );
+      // Answered because the server is stopping: the connection goes too, not kept alive for a next poll.
+      if (closing) void reply.header("connection", "close");
+      return answer;
+    }
     reply.hijack();
     const res = reply.raw;
     // Headers set on the reply so far (CORS) go out with the stream, which is written raw.
@@ -359,7 +393,6 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     });
     const send = (event: LiveEvent) => res.write(`data: ${JSON.stringify(event)}\n\n`);
     // The interval is announced, so a client knows when silence means a dead connection.
-    const heartbeatMs = options.liveHeartbeatMs ?? LIVE_HEARTBEAT_MS;
     send({ type: "open", heartbeatMs });
     const remove = hub.add(p.account, apps, send, () => res.end(), catalog ? (p.apps ?? true) : false);
     const beat = setInterval(() => send({ type: "beat" }), heartbeatMs);
@@ -369,6 +402,12 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     });
   });
 
+  // Live channels end before the server waits for its connections to close: each client reconnects (to another
+  // process of the fleet) and catches up, instead of the shutdown waiting for them.
+  app.addHook("preClose", async () => {
+    closing = true;
+    hub.endAll();
+  });
   app.addHook("onClose", async () => {
     await hub.close();
   });

@@ -454,6 +454,39 @@ export class BackupStore {
     return response;
   }
 
+  /**
+   * The documents of an app's feed after `afterSeq` up to `headSeq`, as a live hint carries them (a long poll that
+   * hints a change which fell between two polls): none when they are more, or larger, than a hint may carry.
+   */
+  async hintDocuments(
+    account: string,
+    appId: string,
+    afterSeq: number,
+    headSeq: number,
+  ): Promise<ServerDocument[] | undefined> {
+    const most = 32;
+    const rows = await this.db.query<DocRow>(
+      `SELECT ${DOC_COLUMNS} FROM documents WHERE account_id = $1 AND app_id = $2 AND seq > $3 AND seq <= $4
+       ORDER BY seq LIMIT ${most + 1}`,
+      [account, appId, afterSeq, headSeq],
+    );
+    if (rows.length === 0 || rows.length > most) return undefined;
+    const documents = rows.map(toDocument);
+    return Buffer.byteLength(JSON.stringify(documents)) <= LIVE_NOTICE_BYTES ? documents : undefined;
+  }
+
+  /**
+   * Where each app of the account stands in its change feed (epoch and seq), for the live channel's long poll: it
+   * compares them with what the client last saw, so a change that fell between two polls is still hinted.
+   */
+  async heads(account: string): Promise<Map<string, { epoch: number; seq: number }>> {
+    const rows = await this.db.query<{ app_id: string; epoch: number; seq: string | number }>(
+      "SELECT app_id, epoch, seq FROM apps WHERE account_id = $1",
+      [account],
+    );
+    return new Map(rows.map((r) => [r.app_id, { epoch: r.epoch, seq: Number(r.seq) }]));
+  }
+
   /** The account's backed-up apps, as they are now (the catalog changes in the same transactions as the data). */
   async catalog(
     account: string,

@@ -23,7 +23,7 @@ export class LiveHub {
   private stop: (() => Promise<void>) | undefined;
 
   /** `judge` makes a hint what one connection may receive (core's `liveEventFor` against the registry). */
-  constructor(private readonly judge: (event: LiveHint, scope: AppScope | undefined) => LiveHint) {}
+  constructor(readonly judge: (event: LiveHint, scope: AppScope | undefined) => LiveHint) {}
 
   async start(db: Database): Promise<void> {
     this.stop = await db.listen(
@@ -38,6 +38,11 @@ export class LiveHub {
    * was lost and is back): each client opens its channel again and catches up from its checkpoint, as after any drop.
    */
   resync(): void {
+    this.endAll();
+  }
+
+  /** Ends every live connection of this process (a stream ends, a long poll is answered). */
+  endAll(): void {
     const all = [...this.listeners.values()].flatMap((set) => [...set]);
     this.listeners.clear();
     this.count = 0;

@@ -24,13 +24,19 @@ for (const kind of ["pglite", "postgres"] as DatabaseKind[]) {
     await drop();
   });
 
-  runTransportTests(`HTTP server on ${kind}`, async () => {
-    const { server } = await shared();
-    return {
-      liveHeartbeatMs: HEARTBEAT_MS,
-      connect: (accountId, options) =>
-        server.client(accountId, options?.entitled === false ? { entitled: false } : {}),
-      teardown: async () => undefined,
-    };
-  });
+  // The live channel both ways a client can listen: a stream of server-sent events, and long polls (a `fetch` that
+  // cannot stream, as React Native's), whose wait is their heartbeat. Every rule of the suite holds for both.
+  for (const mode of ["stream", "poll"] as const) {
+    runTransportTests(`HTTP server on ${kind}, live channel as ${mode}`, async () => {
+      const { server } = await shared();
+      return {
+        liveHeartbeatMs: HEARTBEAT_MS,
+        connect: (accountId, options) =>
+          server.client(accountId, options?.entitled === false ? { entitled: false } : {}, {
+            live: { mode, waitMs: HEARTBEAT_MS },
+          }),
+        teardown: async () => undefined,
+      };
+    });
+  }
 }

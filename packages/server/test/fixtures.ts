@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
-import { createHttpTransport } from "@hokan/transport";
+import { createHttpTransport, type HttpTransportOptions } from "@hokan/transport";
 import {
   buildServer,
   createVerifier,
@@ -38,6 +38,7 @@ export interface RunningServer {
   client(
     account: string,
     claims?: { entitled?: boolean; apps?: readonly string[]; device?: boolean },
+    transport?: Partial<HttpTransportOptions>,
   ): ReturnType<typeof createHttpTransport>;
   close(): Promise<void>;
 }
@@ -65,8 +66,8 @@ export async function startServer(
     server,
     db,
     token,
-    client: (account, claims = {}) =>
-      createHttpTransport({ baseUrl: url, token: () => token(account, claims) }),
+    client: (account, claims = {}, transport = {}) =>
+      createHttpTransport({ ...transport, baseUrl: url, token: () => token(account, claims) }),
     close: () => server.app.close(),
   };
 }

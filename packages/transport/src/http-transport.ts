@@ -58,6 +58,36 @@ export const DEFAULT_HTTP_TIMEOUTS: Required<HttpTimeouts> = {
   idleMs: 10_000,
 };
 
+/** How the live channel listens (see {@link HttpTransportOptions.live}). */
+export interface LiveTransportOptions {
+  /**
+   * `"stream"`: server-sent events, one long response (needs a `fetch` whose response body streams). `"poll"`: long
+   * polling, one request held by the server until a hint arrives or `waitMs` ends, then the next (any `fetch`: React
+   * Native's, a webview's). `"auto"` (default): `"stream"` where the platform's `fetch` streams (`ReadableStream`,
+   * `TextDecoder` and a `Response` with a `body`), `"poll"` elsewhere. Pass `"poll"` with a custom `fetch` that
+   * buffers whole answers.
+   */
+  readonly mode?: "auto" | "stream" | "poll";
+  /**
+   * How long the server holds a long poll (default 25 s; 0.1 to 60 s): the channel's heartbeat, so a poll that has not
+   * answered after a few of these is taken for a frozen connection. The client gives each poll this plus `connectMs`.
+   */
+  readonly waitMs?: number;
+}
+
+/** The defaults of {@link LiveTransportOptions}. */
+export const DEFAULT_POLL_WAIT_MS = 25_000;
+
+/** Does this platform's `fetch` hand out a response body as a stream (browsers, Node; not React Native's)? */
+export function fetchStreams(): boolean {
+  return (
+    typeof ReadableStream !== "undefined" &&
+    typeof TextDecoder !== "undefined" &&
+    typeof Response !== "undefined" &&
+    "body" in Response.prototype
+  );
+}
+
 /** Options of {@link createHttpTransport}. */
 export interface HttpTransportOptions {
   /** The server, e.g. `http://127.0.0.1:8787`. */
@@ -76,6 +106,8 @@ export interface HttpTransportOptions {
   readonly retry?: RetryOptions;
   /** Gzip request bodies from this size (default 16 KiB); `false` never. */
   readonly compression?: CompressionOptions | false;
+  /** How the live channel listens: a stream, or long polls where `fetch` cannot stream (default: as the platform can). */
+  readonly live?: LiveTransportOptions;
 }
 
 /**
@@ -107,6 +139,15 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
   // The live channel: token, problems and a deadline for its opening, but no retries (the engine reopens it); once
   // open, the engine watches its heartbeat.
   const openLive = compose(withProblems(), withAuth(options.token), withTimeout(t.connectMs))(doFetch);
+  // A long poll: as the live channel's opening, and its answer's body is read within the idle deadline.
+  const poll = compose(
+    withProblems(),
+    withAuth(options.token),
+    withTimeout(t.connectMs, { idleMs: t.idleMs }),
+  )(doFetch);
+  const liveMode = options.live?.mode ?? "auto";
+  const polling = liveMode === "poll" || (liveMode === "auto" && !fetchStreams());
+  const waitMs = Math.min(60_000, Math.max(100, Math.round(options.live?.waitMs ?? DEFAULT_POLL_WAIT_MS)));
   // A probe asks once and quickly: the engine probes again.
   const probeOnce = compose(withProblems(), withTimeout(t.connectMs, { idleMs: t.idleMs }))(doFetch);
 
@@ -165,7 +206,8 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
         (a) => `scope=${[a.appId, a.platform, a.appVersion].map(encodeURIComponent).join(",")}`,
       );
       if (liveOptions.catalog) query.push("catalog=1");
-      return liveChannel(`${base}/v1/live?${query.join("&")}`, openLive);
+      const url = `${base}/v1/live?${query.join("&")}`;
+      return polling ? livePolls(url, poll, waitMs, t.connectMs) : liveChannel(url, openLive);
     },
   };
 }
@@ -215,6 +257,43 @@ function liveChannel(url: string, send: Fetcher): Observable<LiveEvent> {
         }
       }
       throw new HokanError("network", "the live channel closed");
+    };
+    run().catch((error: unknown) => {
+      if (!controller.signal.aborted) subscriber.error(HokanError.from(error, "network"));
+    });
+    return () => controller.abort();
+  });
+}
+
+/**
+ * The live channel as long polls: each request is held by the server until a hint for the apps arrives or `waitMs`
+ * ends; its answer's cursor goes with the next, so a hint that falls between two polls is still given (as its app's
+ * head). The first answer says `open` with the heartbeat; an empty answer counts as a `beat`. Errors when a poll fails.
+ */
+function livePolls(url: string, send: Fetcher, waitMs: number, connectMs: number): Observable<LiveEvent> {
+  return new Observable<LiveEvent>((subscriber) => {
+    const controller = new AbortController();
+    const run = async () => {
+      let cursor: string | undefined;
+      while (!controller.signal.aborted) {
+        const init: TimedInit = { signal: controller.signal, deadlineMs: connectMs + waitMs };
+        const res = await send(
+          `${url}&wait=${waitMs}ms${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`,
+          init,
+        );
+        const answer = (await res.json().catch((error: unknown) => {
+          throw new HokanError("protocol", "a long poll answered with something that is not JSON", {
+            cause: error,
+          });
+        })) as { events?: unknown; cursor?: unknown };
+        if (!Array.isArray(answer.events) || typeof answer.cursor !== "string") {
+          throw new HokanError("protocol", "a long poll answered without events and a cursor");
+        }
+        if (controller.signal.aborted) return;
+        if (answer.events.length === 0) subscriber.next({ type: "beat" });
+        for (const event of answer.events as LiveEvent[]) subscriber.next(event);
+        cursor = answer.cursor;
+      }
     };
     run().catch((error: unknown) => {
       if (!controller.signal.aborted) subscriber.error(HokanError.from(error, "network"));

@@ -1,8 +1,11 @@
 export {
   createHttpTransport,
   DEFAULT_HTTP_TIMEOUTS,
+  DEFAULT_POLL_WAIT_MS,
+  fetchStreams,
   type HttpTimeouts,
   type HttpTransportOptions,
+  type LiveTransportOptions,
 } from "./http-transport.js";
 export {
   type CompressionOptions,

@@ -69,3 +69,85 @@ describe("the live channel's event stream", () => {
     expect(HokanError.is(error, "protocol")).toBe(true);
   });
 });
+
+describe("the live channel as long polls", () => {
+  /** A transport whose polls get these answers in turn (then fail), recording each poll's URL. */
+  function polling(answers: readonly unknown[], live?: { mode: "poll" | "auto"; waitMs?: number }) {
+    const urls: string[] = [];
+    let n = 0;
+    const fetcher: Fetcher = async (url) => {
+      urls.push(url);
+      const answer = answers[n++];
+      if (answer === undefined) throw new TypeError("connection refused");
+      const text = typeof answer === "string" ? answer : JSON.stringify(answer);
+      // As React Native's fetch answers: the whole body at once, no stream.
+      return {
+        ok: true,
+        status: 200,
+        headers: new Headers({ "content-type": "application/json" }),
+        json: async () => JSON.parse(text) as unknown,
+        text: async () => text,
+      } as unknown as Response;
+    };
+    const transport = createHttpTransport({
+      baseUrl: "http://127.0.0.1:9",
+      token: () => "t",
+      fetch: fetcher,
+      ...(live ? { live } : {}),
+    });
+    return { transport, urls };
+  }
+
+  it("sends each answer's cursor with the next poll, passes events on, and beats on an empty answer", async () => {
+    const { transport, urls } = polling(
+      [
+        { events: [{ type: "open", heartbeatMs: 2000 }], cursor: "e:" },
+        { events: [JSON.parse(hint(1))], cursor: "e:jp.example.mail:1:1" },
+        { events: [], cursor: "e:jp.example.mail:1:1" },
+      ],
+      { mode: "poll", waitMs: 2000 },
+    );
+    const { events, error } = await read(transport);
+    expect(events).toEqual([{ type: "open", heartbeatMs: 2000 }, JSON.parse(hint(1)), { type: "beat" }]);
+    expect(HokanError.is(error, "network")).toBe(true);
+    expect(urls.map((u) => new URL(u).searchParams.get("wait"))).toEqual([
+      "2000ms",
+      "2000ms",
+      "2000ms",
+      "2000ms",
+    ]);
+    expect(urls.map((u) => new URL(u).searchParams.get("cursor"))).toEqual([
+      null,
+      "e:",
+      "e:jp.example.mail:1:1",
+      "e:jp.example.mail:1:1",
+    ]);
+  });
+
+  it("long-polls by itself where the platform's fetch cannot stream", async () => {
+    const saved = globalThis.ReadableStream;
+    // @ts-expect-error: removed as on React Native
+    delete globalThis.ReadableStream;
+    try {
+      const { transport, urls } = polling(
+        [{ events: [{ type: "open", heartbeatMs: 25_000 }], cursor: "e:" }],
+        {
+          mode: "auto",
+        },
+      );
+      const { events } = await read(transport);
+      expect(events).toEqual([{ type: "open", heartbeatMs: 25_000 }]);
+      expect(new URL(urls[0] as string).searchParams.get("wait")).toBe("25000ms");
+    } finally {
+      globalThis.ReadableStream = saved;
+    }
+  });
+
+  it("fails the channel with `protocol` on an answer that is not events and a cursor", async () => {
+    for (const bad of ["not json", { events: "none", cursor: "e:" }, { events: [] }]) {
+      const { transport } = polling([bad], { mode: "poll" });
+      const { error } = await read(transport);
+      expect(HokanError.is(error, "protocol"), JSON.stringify(bad)).toBe(true);
+    }
+  });
+});
