@@ -1,5 +1,5 @@
 import { HokanError } from "../errors.js";
-import type { JsonObject } from "../json.js";
+import { cloneJson, type JsonObject } from "../json.js";
 import type { LocalDocument, OutboxEntry, ServerBase } from "../ports.js";
 import type { ServerDocument } from "../protocol.js";
 import { describeError } from "./guarded-store.js";
@@ -46,7 +46,7 @@ export class Schema {
     for (let v = Math.max(1, from) + 1; v <= this.version; v++) {
       const step = this.migrations[v] as Migration;
       try {
-        out = step(structuredClone(out), context);
+        out = step(cloneJson(out), context);
       } catch (error) {
         // A migration is the app's code: its failure is a bug to report, not something a retry mends.
         throw new HokanError(
