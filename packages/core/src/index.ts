@@ -138,6 +138,7 @@ export {
 export { createReplication } from "./replication/replication.js";
 export { type AdaptedDocument, type Migration, type Migrations, Schema } from "./replication/schema.js";
 export type { ReplicationStatus, StatusError, StatusReason } from "./replication/status.js";
+export { type SyncOnceOptions, type SyncOnceResult, syncOnce } from "./replication/sync-once.js";
 export { type Runtime, randomId, systemRuntime, type TimerHandle } from "./runtime.js";
 export {
   applyPatch,

@@ -74,6 +74,12 @@ export interface ReplicationOptions {
    * 5 minutes; 0 never): the live channel is best effort, and a hint lost on the way is caught up within this time.
    */
   readonly safetyPullMs?: number;
+  /**
+   * Keep a live channel open while replicating (default `true`): other devices' changes arrive within a round trip.
+   * `false` listens for nothing: the replication pulls when started, on `sync()` and every `safetyPullMs` (a
+   * background task, whose few seconds a channel would not outlive; see {@link syncOnce}).
+   */
+  readonly live?: boolean;
 }
 
 /** How long a wait may take: {@link Replication.whenIdle}, {@link Replication.sync}. */

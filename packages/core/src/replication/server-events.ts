@@ -46,7 +46,9 @@ export async function refresh(r: ReplicationRunner): Promise<void> {
 }
 
 export function syncLive(r: ReplicationRunner): void {
-  r.live.want(r.policySub !== undefined && r.context.restoreAllowed && r.state !== "fatal");
+  r.live.want(
+    r.options.live !== false && r.policySub !== undefined && r.context.restoreAllowed && r.state !== "fatal",
+  );
 }
 
 export function onLive(r: ReplicationRunner, event: LiveHint): void {
