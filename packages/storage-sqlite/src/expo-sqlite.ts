@@ -1,0 +1,61 @@
+import type { SqlExecutor, SqliteDriver, SqlRow, SqlValue } from "./driver.js";
+import { answersWithRows, asRows } from "./statements.js";
+
+/** A value expo-sqlite binds (its `SQLiteBindValue`). */
+export type ExpoSqliteBindValue = string | number | null | boolean | Uint8Array;
+
+/**
+ * The part of an `expo-sqlite` database (`SQLiteDatabase`, as `openDatabaseAsync(name)` returns it, SDK 50 and later)
+ * the store uses. Typed here, not imported, so this package needs no Expo to build.
+ */
+export interface ExpoSqliteDatabase {
+  execAsync(source: string): Promise<void>;
+  runAsync(source: string, params: ExpoSqliteBindValue[]): Promise<unknown>;
+  getAllAsync<T>(source: string, params: ExpoSqliteBindValue[]): Promise<T[]>;
+  closeAsync(): Promise<void>;
+}
+
+/**
+ * A {@link SqliteDriver} over an expo-sqlite database (Expo, React Native). Give Hokan a database of its own
+ * (`openDatabaseAsync("hokan.db")`): the store runs one operation at a time on it, so its transactions are plain
+ * `BEGIN IMMEDIATE` … `COMMIT` on the one connection (rolled back when the work throws), and the file is switched to WAL
+ * on first use.
+ *
+ * @example
+ * ```ts
+ * import { openDatabaseAsync } from "expo-sqlite";
+ * const store = await SqliteStore.open(expoSqliteDriver(await openDatabaseAsync("hokan.db")));
+ * ```
+ */
+export function expoSqliteDriver(db: ExpoSqliteDatabase): SqliteDriver {
+  let ready: Promise<void> | undefined;
+  const prepare = () => {
+    ready ??= db.execAsync("PRAGMA journal_mode = WAL");
+    return ready;
+  };
+  const run = async (sql: string, params: readonly SqlValue[] = []): Promise<readonly SqlRow[]> => {
+    if (answersWithRows(sql)) return asRows(await db.getAllAsync<SqlRow>(sql, [...params]));
+    await db.runAsync(sql, [...params]);
+    return [];
+  };
+  const tx: SqlExecutor = { execute: run };
+  return {
+    execute: async (sql, params) => {
+      await prepare();
+      return run(sql, params);
+    },
+    transaction: async (work) => {
+      await prepare();
+      await db.execAsync("BEGIN IMMEDIATE");
+      try {
+        const result = await work(tx);
+        await db.execAsync("COMMIT");
+        return result;
+      } catch (error) {
+        await db.execAsync("ROLLBACK").catch(() => undefined);
+        throw error;
+      }
+    },
+    close: () => db.closeAsync(),
+  };
+}
