@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { betterSqlite3Driver } from "../src/better-sqlite3.js";
 import { SqliteStore } from "../src/index.js";
+import { DOCUMENTS_BY_KEY, OUTBOX_BY_KEY } from "../src/sqlite-store.js";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -102,5 +103,26 @@ describe("SqliteStore", () => {
     const error = await SqliteStore.open(betterSqlite3Driver(new Database(file))).catch((e: unknown) => e);
     expect(HokanError.is(error, "storage")).toBe(true);
     expect(error).toMatchObject({ retryable: false });
+  });
+
+  it("reads by keys one primary-key lookup per key, never a scan of the namespace per key", async () => {
+    // A fresh database has no statistics: the plan SQLite picks then is the one every phone's first restore gets.
+    const file = freshFile();
+    const store = await SqliteStore.open(betterSqlite3Driver(new Database(file)));
+    await store.close();
+    const db = new Database(file);
+    for (const [sql, table] of [
+      [DOCUMENTS_BY_KEY, "d USING PRIMARY KEY (ns=? AND collection=? AND id=?)"],
+      [OUTBOX_BY_KEY, "o USING INDEX hokan_outbox_doc (ns=? AND collection=? AND id=?)"],
+    ] as const) {
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all("[]", "ns") as { detail: string }[]).map(
+        (r) => r.detail,
+      );
+      const keys = plan.findIndex((d) => /^SCAN k\b/.test(d));
+      const lookup = plan.indexOf(`SEARCH ${table}`);
+      expect(keys, plan.join(" | ")).toBeGreaterThanOrEqual(0);
+      expect(lookup, plan.join(" | ")).toBeGreaterThan(keys);
+    }
+    db.close();
   });
 });
