@@ -3,7 +3,8 @@
 // arethetypeswrong, ESM only) and packed; the tarballs installed with npm (no workspace links) into fresh projects in
 // a temporary folder; a TypeScript app type-checked against them with skipLibCheck off; hokan-server started from the
 // installed package's bin with plain node; a document backed up by one device and restored by another through the
-// installed client packages; and the bundle of a web app measured against its budget. Exits non-zero on any failure.
+// installed client packages; docs/mobile.md compiled as a phone's app against the installed packages; and the bundle
+// of a web app measured against its budget. Exits non-zero on any failure.
 //
 //   node scripts/consumer-check.mjs [--skip-build] [--keep]
 import { execFileSync, spawn } from "node:child_process";
@@ -188,6 +189,73 @@ ${blocks("README.md")}`,
     check(true, "the app and the documentation's TypeScript type-check against the installed packages");
   } catch {
     check(false, "the app and the documentation's TypeScript type-check against the installed packages");
+  }
+
+  step(
+    "a phone's app: docs/mobile.md compiled against @hokan/core, /transport and /storage-sqlite from their tarballs",
+  );
+  const mobile = join(work, "mobile");
+  const mobilePackages = ["core", "transport", "storage-sqlite"];
+  mkdirSync(join(mobile, "src"), { recursive: true });
+  writeFileSync(
+    join(mobile, "package.json"),
+    JSON.stringify(
+      {
+        name: "consumer-mobile",
+        private: true,
+        type: "module",
+        dependencies: { ...deps(mobilePackages), rxjs: "7.8.2" },
+        overrides: overrides(mobilePackages),
+      },
+      null,
+      2,
+    ),
+  );
+  npmInstall(mobile);
+  check(
+    !readdirSync(join(mobile, "node_modules")).includes("better-sqlite3"),
+    "@hokan/storage-sqlite installs without a native SQLite (the app brings its driver)",
+  );
+  // The host libraries (React Native, Expo, Capacitor, their drivers) as declared for the guide; each section of the
+  // guide is an app of its own, its first block the module the others import as "./hokan".
+  cpSync(join(ROOT, "scripts", "mobile-hosts.d.ts"), join(mobile, "src", "hosts.d.ts"));
+  const guide = readFileSync(join(ROOT, "docs", "mobile.md"), "utf8");
+  let apps = 0;
+  for (const section of guide.split(/^## /m).slice(1)) {
+    const code = [...section.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]);
+    if (code.length === 0) continue;
+    const dir = join(mobile, "src", `app-${++apps}`);
+    mkdirSync(dir);
+    for (const [i, text] of code.entries()) {
+      writeFileSync(join(dir, i === 0 ? "hokan.ts" : `block-${i}.ts`), text);
+    }
+  }
+  writeFileSync(
+    join(mobile, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        // As React Native's and Expo's bundlers resolve.
+        module: "ESNext",
+        moduleResolution: "Bundler",
+        lib: ["ES2023", "DOM"],
+        types: [],
+        strict: true,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
+        skipLibCheck: false,
+        noEmit: true,
+      },
+      include: ["src"],
+    }),
+  );
+  try {
+    run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", mobile], {
+      stdio: "inherit",
+    });
+    check(apps >= 3, `docs/mobile.md: ${apps} apps type-check against the installed packages`);
+  } catch {
+    check(false, "docs/mobile.md type-checks against the installed packages");
   }
 
   step("hokan-server from its installed bin, plain node");
