@@ -7,9 +7,22 @@ interface Timer {
   readonly fn: () => void;
 }
 
+/** Runs `fn` on a later macrotask: Node's `setImmediate`, or a message to itself where there is none (browsers). */
+const nextMacrotask: (fn: () => void) => void =
+  typeof setImmediate === "function"
+    ? (fn) => setImmediate(fn)
+    : (fn) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => {
+          channel.port1.close();
+          fn();
+        };
+        channel.port2.postMessage(null);
+      };
+
 /** Lets every pending promise callback run (a macrotask turn drains the microtask queue). */
 export function flushMicrotasks(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => nextMacrotask(resolve));
 }
 
 /**
