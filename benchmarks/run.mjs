@@ -2,7 +2,15 @@
 import { spawnSync } from "node:child_process";
 
 const args = process.argv.slice(2);
-for (const file of ["storage.ts", "mobile.ts", "server.ts", "compression.ts", "sync.ts", "browser.ts"]) {
+for (const file of [
+  "storage.ts",
+  "mobile.ts",
+  "server.ts",
+  "compression.ts",
+  "sync.ts",
+  "browser.ts",
+  "browser-stores.ts",
+]) {
   const r = spawnSync(
     process.execPath,
     ["--expose-gc", "--import", "tsx", "--conditions=hokan-source", file, ...args],
