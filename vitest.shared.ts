@@ -35,3 +35,32 @@ export const CHROMIUM = {
     "--disable-sync",
   ],
 } as const;
+
+/**
+ * A package's browser suites (`test/**\/*.browser.test.ts`) in {@link CHROMIUM}, nothing downloading a browser. The
+ * package passes its own `playwright` provider factory (`@vitest/browser-playwright`, one of its dev dependencies).
+ */
+export function browserConfig(
+  playwright: (options: {
+    launchOptions: { executablePath: string; args: string[] };
+  }) => NonNullable<NonNullable<NonNullable<ViteUserConfig["test"]>["browser"]>["provider"]>,
+  extra: ViteUserConfig = {},
+): ViteUserConfig {
+  return mergeConfig(
+    defineConfig({
+      resolve: { conditions: ["hokan-source"] },
+      test: {
+        include: ["test/**/*.browser.test.ts"],
+        browser: {
+          enabled: true,
+          headless: true,
+          provider: playwright({
+            launchOptions: { executablePath: CHROMIUM.executablePath, args: [...CHROMIUM.args] },
+          }),
+          instances: [{ browser: "chromium" }],
+        },
+      },
+    }),
+    extra,
+  );
+}

@@ -69,28 +69,22 @@ try {
   );
   if (!answer.results) throw new Error(`the worker failed: ${answer.error}`);
   const dexie = answer.results.find((r) => r.store.startsWith("Dexie"));
-  const rows: Row[] = answer.results.flatMap((r) => [
-    {
+  const scenarios = [
+    ["write N changes (one bulkWrite, offline)", "writeMs"],
+    ["restore N documents (pages of 500)", "restoreMs"],
+  ] as const;
+  const rows: Row[] = answer.results.flatMap((r) =>
+    scenarios.map(([scenario, key]) => ({
       store: r.store,
-      scenario: "write N changes (one bulkWrite, offline)",
+      scenario,
       n: N,
       runs: RUNS,
-      medianSeconds: r.writeMs / 1000,
-      docsPerSecond: N / (r.writeMs / 1000),
+      medianSeconds: r[key] / 1000,
+      docsPerSecond: N / (r[key] / 1000),
       peakRssMb: 0,
-      ...(dexie && r !== dexie ? { ratio: r.writeMs / dexie.writeMs, baseline: "of Dexie's time" } : {}),
-    },
-    {
-      store: r.store,
-      scenario: "restore N documents (pages of 500)",
-      n: N,
-      runs: RUNS,
-      medianSeconds: r.restoreMs / 1000,
-      docsPerSecond: N / (r.restoreMs / 1000),
-      peakRssMb: 0,
-      ...(dexie && r !== dexie ? { ratio: r.restoreMs / dexie.restoreMs, baseline: "of Dexie's time" } : {}),
-    },
-  ]);
+      ...(dexie && r !== dexie ? { ratio: r[key] / dexie[key], baseline: "of Dexie's time" } : {}),
+    })),
+  );
   console.log(`\nStores in Chromium ${browser.version()}, in a module worker (peak RSS not measured)\n`);
   printTable(rows);
   console.log(

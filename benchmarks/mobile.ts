@@ -12,13 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  createReplication,
-  type JsonObject,
-  type LocalStore,
-  type ReplicationOptions,
-  syncOnce,
-} from "@hokan/core";
+import { createReplication, type LocalStore, syncOnce } from "@hokan/core";
 import { MemoryServer, MemoryStore, openRegistry } from "@hokan/core/testing";
 import {
   buildServer,
@@ -34,16 +28,13 @@ import { betterSqlite3Driver } from "@hokan/storage-sqlite/better-sqlite3";
 import { createHttpTransport } from "@hokan/transport";
 import Database from "better-sqlite3";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
-import { BehaviorSubject } from "rxjs";
 import { measure, median, printTable, type Row, save } from "./harness.js";
+import { BENCH_APP_ID, benchChanges, benchDoc, benchOptions, seededServer } from "./stores-workload.js";
 
 const quick = process.argv.includes("--quick");
 const N = quick ? 500 : 10_000;
 const RUNS = quick ? 1 : 5;
 const SYNC_RUNS = quick ? 5 : 50;
-const APP = { appId: "jp.example.bench", appVersion: "1.0.0", platform: "android" as const };
-/** A settings record of about 1 KB. */
-const doc = (i: number): JsonObject => ({ i, text: "x".repeat(960), at: 1_795_564_800_000 + i });
 const dir = mkdtempSync(join(tmpdir(), "hokan-bench-mobile-"));
 let files = 0;
 
@@ -69,38 +60,11 @@ const STORES: readonly StoreKind[] = [
   },
 ];
 
-function options(
-  store: LocalStore,
-  server: MemoryServer,
-  online: boolean,
-  deviceId: string,
-): ReplicationOptions {
-  return {
-    store,
-    transport: server.connect({ accountId: "bench" }),
-    accountId: "bench",
-    app: APP,
-    deviceId,
-    collections: { settings: "lww" },
-    settings$: new BehaviorSubject({ backupEnabled: true, overseasEnabled: false }),
-    network$: new BehaviorSubject({ online, roaming: false }),
-    live: false,
-    pullBatchSize: 500,
-  };
-}
-
-const changes = Array.from({ length: N }, (_, i) => ({ collection: "settings", id: `d${i}`, data: doc(i) }));
-
+const options = (store: LocalStore, server: MemoryServer, online: boolean, deviceId: string) =>
+  benchOptions(store, server, online, deviceId, "android");
+const changes = benchChanges(N);
 // The restore's source: N documents on an in-memory server, backed up once.
-const source = new MemoryServer({ registry: openRegistry([APP.appId]), now: () => Date.now() });
-{
-  const seed = createReplication(options(new MemoryStore(), source, true, "seed"));
-  await seed.start();
-  await seed.bulkWrite(changes);
-  const r = await seed.sync({ timeoutMs: 600_000 });
-  if (r.outcome !== "synced") throw new Error(`seeding: ${r.outcome}`);
-  await seed.stop();
-}
+const source = await seededServer(N, "android");
 
 const rows: Row[] = [];
 const floors = new Map<string, number>();
@@ -110,7 +74,7 @@ for (const kind of STORES) {
     RUNS,
     async () => {
       const { store, close } = await kind.open();
-      const server = new MemoryServer({ registry: openRegistry([APP.appId]), now: () => Date.now() });
+      const server = new MemoryServer({ registry: openRegistry([BENCH_APP_ID]), now: () => Date.now() });
       const r = createReplication(options(store, server, false, "phone"));
       await r.start();
       await r.bulkWrite(changes);
@@ -161,7 +125,7 @@ await migrate(db);
 const SECRET = "bench-secret-bench-secret-bench-secret";
 const server = await buildServer({
   db,
-  registry: parseRegistry({ apps: openRegistry([APP.appId]) }),
+  registry: parseRegistry({ apps: openRegistry([BENCH_APP_ID]) }),
   verify: await createVerifier({ secret: SECRET }),
   rateLimit: { perSecond: 100_000, burst: 100_000 },
 });
@@ -228,5 +192,5 @@ rmSync(dir, { recursive: true, force: true });
 printTable(rows);
 console.log(`\nsyncOnce with nothing to do: median ${onceMs.toFixed(1)} ms (target under 50 ms)`);
 console.log(
-  `saved ${save(quick ? "mobile-quick" : "mobile", rows, { N, runs: RUNS, syncRuns: once.length, quick, documentBytes: JSON.stringify(doc(0)).length })}`,
+  `saved ${save(quick ? "mobile-quick" : "mobile", rows, { N, runs: RUNS, syncRuns: once.length, quick, documentBytes: JSON.stringify(benchDoc(0)).length })}`,
 );

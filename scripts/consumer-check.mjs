@@ -31,6 +31,16 @@ import { PACKAGES, packAll, ROOT, waitForOutput } from "./packages.mjs";
 const TARGET = { totalGzip: 55_000, ownGzip: 20_000 };
 const LIMIT = { totalGzip: 67_800, ownGzip: 24_000 };
 const SECRET = "consumer-check-secret-at-least-32-characters";
+/** How strictly a consumer's app is type-checked against the installed packages: their declarations too. */
+const STRICT = {
+  target: "ES2022",
+  lib: ["ES2023", "DOM"],
+  types: [],
+  strict: true,
+  exactOptionalPropertyTypes: true,
+  noUncheckedIndexedAccess: true,
+  skipLibCheck: false,
+};
 const args = new Set(process.argv.slice(2));
 const work = mkdtempSync(join(tmpdir(), "hokan-consumer-"));
 const failures = [];
@@ -133,15 +143,9 @@ try {
     JSON.stringify(
       {
         compilerOptions: {
-          target: "ES2022",
+          ...STRICT,
           module: "NodeNext",
           moduleResolution: "NodeNext",
-          lib: ["ES2023", "DOM"],
-          types: [],
-          strict: true,
-          exactOptionalPropertyTypes: true,
-          noUncheckedIndexedAccess: true,
-          skipLibCheck: false,
           rootDir: "src",
           outDir: "dist",
         },
@@ -233,19 +237,8 @@ ${blocks("README.md")}`,
   writeFileSync(
     join(mobile, "tsconfig.json"),
     JSON.stringify({
-      compilerOptions: {
-        target: "ES2022",
-        // As React Native's and Expo's bundlers resolve.
-        module: "ESNext",
-        moduleResolution: "Bundler",
-        lib: ["ES2023", "DOM"],
-        types: [],
-        strict: true,
-        exactOptionalPropertyTypes: true,
-        noUncheckedIndexedAccess: true,
-        skipLibCheck: false,
-        noEmit: true,
-      },
+      // As React Native's and Expo's bundlers resolve.
+      compilerOptions: { ...STRICT, module: "ESNext", moduleResolution: "Bundler", noEmit: true },
       include: ["src"],
     }),
   );

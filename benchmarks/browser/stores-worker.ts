@@ -1,16 +1,13 @@
 // The browser-stores benchmark's worker: the engine writing N changes offline and restoring N documents from an
 // in-memory server (in this worker), on SQLite compiled to WebAssembly over OPFS (opfs-sahpool) and on Dexie over
 // IndexedDB, in turn, median of `runs`; each run a fresh database.
-import { createReplication, type JsonObject, type LocalStore, type ReplicationOptions } from "@hokan/core";
-import { MemoryServer, MemoryStore, openRegistry } from "@hokan/core/testing";
+import { createReplication, type LocalStore } from "@hokan/core";
 import { DexieStore } from "@hokan/storage";
 import { SqliteStore } from "@hokan/storage-sqlite";
 import { sqliteWasmDriver } from "@hokan/storage-sqlite/sqlite-wasm";
 import sqlite3InitModule from "@sqlite.org/sqlite-wasm";
-import { BehaviorSubject } from "rxjs";
+import { benchChanges, benchOptions, seededServer } from "../stores-workload.js";
 
-const APP = { appId: "jp.example.bench", appVersion: "1.0.0", platform: "web" as const };
-const doc = (i: number): JsonObject => ({ i, text: "x".repeat(960), at: 1_795_564_800_000 + i });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 self.onmessage = async (event: MessageEvent<{ n: number; runs: number }>) => {
@@ -57,29 +54,10 @@ self.onmessage = async (event: MessageEvent<{ n: number; runs: number }>) => {
           },
         },
       ];
-    const server = new MemoryServer({ registry: openRegistry([APP.appId]), now: () => Date.now() });
-    const options = (store: LocalStore, online: boolean, deviceId: string): ReplicationOptions => ({
-      store,
-      transport: server.connect({ accountId: "bench" }),
-      accountId: "bench",
-      app: APP,
-      deviceId,
-      collections: { settings: "lww" },
-      settings$: new BehaviorSubject({ backupEnabled: true, overseasEnabled: false }),
-      network$: new BehaviorSubject({ online, roaming: false }),
-      live: false,
-      pullBatchSize: 500,
-    });
-    const changes = Array.from({ length: n }, (_, i) => ({
-      collection: "settings",
-      id: `d${i}`,
-      data: doc(i),
-    }));
-    const seed = createReplication(options(new MemoryStore(), true, "seed"));
-    await seed.start();
-    await seed.bulkWrite(changes);
-    if ((await seed.sync({ timeoutMs: 600_000 })).outcome !== "synced") throw new Error("seeding failed");
-    await seed.stop();
+    const server = await seededServer(n, "web");
+    const options = (store: LocalStore, online: boolean, deviceId: string) =>
+      benchOptions(store, server, online, deviceId, "web");
+    const changes = benchChanges(n);
 
     const results: { store: string; writeMs: number; restoreMs: number }[] = [];
     for (const kind of stores) {

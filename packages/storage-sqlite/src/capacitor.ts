@@ -1,5 +1,5 @@
 import type { SqlExecutor, SqliteDriver, SqlRow, SqlValue } from "./driver.js";
-import { answersWithRows, asRows } from "./statements.js";
+import { answersWithRows, asRows, explicitTransaction } from "./statements.js";
 
 /**
  * The part of a `@capacitor-community/sqlite` connection (`SQLiteDBConnection`, as
@@ -59,15 +59,15 @@ export function capacitorSqliteDriver(db: CapacitorSqliteConnection): SqliteDriv
     },
     transaction: async (work) => {
       await prepare();
-      await db.beginTransaction();
-      try {
-        const result = await work(tx);
-        await db.commitTransaction();
-        return result;
-      } catch (error) {
-        await db.rollbackTransaction().catch(() => undefined);
-        throw error;
-      }
+      return explicitTransaction(
+        {
+          begin: () => db.beginTransaction(),
+          commit: () => db.commitTransaction(),
+          rollback: () => db.rollbackTransaction(),
+        },
+        tx,
+        work,
+      );
     },
     close: () => db.close(),
   };

@@ -1,5 +1,5 @@
 import type { SqlExecutor, SqliteDriver, SqlRow, SqlValue } from "./driver.js";
-import { answersWithRows, asRows } from "./statements.js";
+import { answersWithRows, asRows, explicitTransaction } from "./statements.js";
 
 /** A value expo-sqlite binds (its `SQLiteBindValue`). */
 export type ExpoSqliteBindValue = string | number | null | boolean | Uint8Array;
@@ -46,15 +46,15 @@ export function expoSqliteDriver(db: ExpoSqliteDatabase): SqliteDriver {
     },
     transaction: async (work) => {
       await prepare();
-      await db.execAsync("BEGIN IMMEDIATE");
-      try {
-        const result = await work(tx);
-        await db.execAsync("COMMIT");
-        return result;
-      } catch (error) {
-        await db.execAsync("ROLLBACK").catch(() => undefined);
-        throw error;
-      }
+      return explicitTransaction(
+        {
+          begin: () => db.execAsync("BEGIN IMMEDIATE"),
+          commit: () => db.execAsync("COMMIT"),
+          rollback: () => db.execAsync("ROLLBACK"),
+        },
+        tx,
+        work,
+      );
     },
     close: () => db.closeAsync(),
   };

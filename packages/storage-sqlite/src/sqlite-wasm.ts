@@ -1,5 +1,5 @@
 import type { SqlExecutor, SqliteDriver, SqlRow, SqlValue } from "./driver.js";
-import { asRows } from "./statements.js";
+import { asRows, explicitTransaction } from "./statements.js";
 
 /** The options of sqlite-wasm's `exec` the driver uses: object rows returned. */
 export interface SqliteWasmExecOptions {
@@ -40,15 +40,11 @@ export function sqliteWasmDriver(db: SqliteWasmDatabase): SqliteDriver {
   return {
     execute: run,
     transaction: async (work) => {
-      await run("BEGIN IMMEDIATE");
-      try {
-        const result = await work(tx);
-        await run("COMMIT");
-        return result;
-      } catch (error) {
-        await run("ROLLBACK").catch(() => undefined);
-        throw error;
-      }
+      return explicitTransaction(
+        { begin: () => run("BEGIN IMMEDIATE"), commit: () => run("COMMIT"), rollback: () => run("ROLLBACK") },
+        tx,
+        work,
+      );
     },
     close: async () => {
       db.close();

@@ -1,4 +1,4 @@
-import type { SqlRow } from "./driver.js";
+import type { SqlExecutor, SqlRow } from "./driver.js";
 
 /**
  * Whether a statement answers with rows (the store's reads and its pragmas): drivers whose API splits queries from
@@ -11,4 +11,24 @@ export function answersWithRows(sql: string): boolean {
 /** Rows as the store reads them: plain objects by column name. */
 export function asRows(rows: readonly unknown[] | undefined): readonly SqlRow[] {
   return (rows ?? []) as readonly SqlRow[];
+}
+
+/**
+ * A transaction a driver opens and ends by its own calls (a `BEGIN IMMEDIATE` statement, a plugin's
+ * `beginTransaction`): all of `work` is committed, or rolled back when it throws (a failed rollback does not hide why).
+ */
+export async function explicitTransaction<T>(
+  steps: { begin(): Promise<unknown>; commit(): Promise<unknown>; rollback(): Promise<unknown> },
+  tx: SqlExecutor,
+  work: (tx: SqlExecutor) => Promise<T>,
+): Promise<T> {
+  await steps.begin();
+  try {
+    const result = await work(tx);
+    await steps.commit();
+    return result;
+  } catch (error) {
+    await steps.rollback().catch(() => undefined);
+    throw error;
+  }
 }
