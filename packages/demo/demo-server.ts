@@ -2,9 +2,9 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { RegistryEntry } from "@hokan/core";
 import { buildServer, createVerifier, migrate, openPGlite, parseRegistry } from "@hokan/server";
-import { createServer, type ViteDevServer } from "vite";
+import { createLogger, createServer, type Logger, type ViteDevServer } from "vite";
 
-/** The demo's registry: the two sample apps on every platform, and a retired one to show its badge. */
+/** The demo's registry: the two sample apps on every platform. */
 export const DEMO_REGISTRY: readonly RegistryEntry[] = [
   ...(["android", "ios", "web"] as const).flatMap((platform) => [
     {
@@ -28,6 +28,10 @@ const DEMO_SECRET = "hokan-demo-secret-not-for-production-0123";
 export interface RunningDemo {
   readonly url: string;
   readonly apiUrl: string;
+  /** Stops the backup server (the screen stays): what a device sees when the server is down. */
+  stopApi(): Promise<void>;
+  /** Starts it again, on the same port and database. */
+  startApi(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,19 +50,25 @@ export async function startDemo(
 ): Promise<RunningDemo> {
   const db = await openPGlite(options.dataDir);
   await migrate(db);
-  const api = await buildServer({
+  const serverOptions = {
     db,
     registry: parseRegistry({ apps: DEMO_REGISTRY }),
     verify: await createVerifier({ secret: DEMO_SECRET }),
     devTokenSecret: DEMO_SECRET,
-  });
+  };
+  let api = await buildServer(serverOptions);
   await api.app.listen({ host: "127.0.0.1", port: 0 });
-  const apiUrl = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+  const apiPort = (api.app.server.address() as AddressInfo).port;
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  let apiUp = true;
   const root = fileURLToPath(new URL(".", import.meta.url));
   const vite: ViteDevServer = await createServer({
     root,
     configFile: false,
     logLevel: "warn",
+    // With the backup server stopped, the proxy answers 502 as a gateway does; one log line per refused request
+    // would drown the demo's output.
+    customLogger: quietProxy(),
     resolve: { conditions: ["hokan-source"] },
     server: {
       host: "127.0.0.1",
@@ -80,10 +90,31 @@ export async function startDemo(
   return {
     url: `http://127.0.0.1:${address.port}/`,
     apiUrl,
+    stopApi: async () => {
+      if (!apiUp) return;
+      apiUp = false;
+      await api.app.close();
+    },
+    startApi: async () => {
+      if (apiUp) return;
+      api = await buildServer(serverOptions);
+      await api.app.listen({ host: "127.0.0.1", port: apiPort });
+      apiUp = true;
+    },
     close: async () => {
       await vite.close();
-      await api.app.close();
+      if (apiUp) await api.app.close();
       await db.close();
     },
   };
+}
+
+/** Vite's logger at `warn`, without its line per request the proxy could not pass on. */
+function quietProxy(): Logger {
+  const logger = createLogger("warn");
+  const error = logger.error.bind(logger);
+  logger.error = (msg, options) => {
+    if (!msg.includes("http proxy error")) error(msg, options);
+  };
+  return logger;
 }

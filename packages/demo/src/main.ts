@@ -8,10 +8,12 @@ import {
 import { DexieStore } from "@hokan/storage";
 import { createHttpTransport } from "@hokan/transport";
 import { BehaviorSubject } from "rxjs";
-import { esc, type Lang, t } from "./i18n.js";
+import { dateTime, esc, type Lang, phrase, t, when } from "./i18n.js";
 import { mountSamples, SAMPLE_APPS } from "./sample-apps.js";
 
 const root = document.querySelector<HTMLElement>("#screen") as HTMLElement;
+const status = document.querySelector<HTMLElement>("#message") as HTMLElement;
+const confirmDialog = document.querySelector<HTMLDialogElement>("#confirm-delete") as HTMLDialogElement;
 const samplesHost = document.querySelector<HTMLElement>("#samples") as HTMLElement;
 let lang: Lang = (localStorage.getItem("hokan-lang") as Lang | null) ?? "ja";
 const deviceId = localStorage.getItem("hokan-device-id") ?? `web-${crypto.randomUUID().slice(0, 8)}`;
@@ -55,7 +57,23 @@ const replications = new Map<string, Replication>();
 for (const app of SAMPLE_APPS) replications.set(app.appId, await hub.register(app));
 
 let list: readonly BackedUpApp[] = [];
+/** What the last action did, announced (aria-live) and shown under the list. */
 let message = "";
+/** A bulk backup in progress: apps done of all. */
+let progress: { done: number; total: number } | undefined;
+
+/** An app's name as the user knows it: never its reverse-DNS id. */
+const nameOf = (a: { name?: string }) => a.name ?? t(lang, "unnamedApp");
+
+/** An app's state in words: what happens, and why it waits. */
+function stateWords(a: BackedUpApp): string {
+  if (a.state === "up-to-date") return phrase(lang, a.lastBackupAt ? "up-to-date" : "never-backed-up");
+  if (a.state === "pending") return `${phrase(lang, "pending")} (${a.pending})`;
+  if (a.state === "held") return phrase(lang, a.reason ?? "held");
+  if (a.state === "failed") return phrase(lang, a.lastError?.code ?? a.reason);
+  if (a.state === "syncing" || a.state === "not-on-device") return phrase(lang, a.state);
+  return phrase(lang, a.reason ?? a.state);
+}
 
 function render(): void {
   document.documentElement.lang = lang;
@@ -63,40 +81,47 @@ function render(): void {
   const rows = list
     .map(
       (a) => `<tr data-testid="app-row" data-app="${esc(a.appId)}">
-        <td>${esc(a.name ?? a.appId)}</td>
-        <td data-testid="last-backup">${a.lastBackupAt ? esc(new Date(a.lastBackupAt).toLocaleString(lang === "ja" ? "ja-JP" : "en-GB")) : t(lang, "never")}</td>
-        <td data-testid="documents">${a.documents}</td>
-        <td><span class="badge ${a.state}" data-testid="state" data-state="${a.state}">${esc(t(lang, a.state))}${a.state === "pending" ? ` (${a.pending})` : ""}${a.reason && a.state === "held" ? `: ${esc(t(lang, a.reason))}` : ""}</span></td>
+        <th scope="row">${esc(nameOf(a))}</th>
+        <td data-label="${esc(t(lang, "lastBackup"))}" data-testid="last-backup" ${a.lastBackupAt ? `title="${esc(dateTime(lang, a.lastBackupAt))}"` : ""}>${esc(a.lastBackupAt ? when(lang, a.lastBackupAt) : t(lang, "notYet"))}</td>
+        <td data-label="${esc(t(lang, "documents"))}" data-testid="documents">${a.documents}</td>
+        <td data-label="${esc(t(lang, "status"))}"><span class="badge ${a.state}" data-testid="state" data-state="${a.state}">${esc(stateWords(a))}</span></td>
       </tr>`,
     )
     .join("");
+  const busy = progress !== undefined;
   root.innerHTML = `
     <header>
-      <h1 data-testid="title">Hokan · ${esc(t(lang, "title"))}</h1>
-      <button class="link" data-testid="language">${esc(t(lang, "language"))}</button>
+      <h1 data-testid="title">${esc(t(lang, "title"))}</h1>
+      <button class="link" data-testid="language" lang="${lang === "ja" ? "en" : "ja"}">${esc(t(lang, "language"))}</button>
     </header>
-    <section>
-      <h2>${esc(t(lang, "account"))}</h2>
-      <label><select data-testid="account">${["alice", "bob"].map((a) => `<option ${a === hub.account ? "selected" : ""}>${a}</option>`).join("")}</select>
-      <span class="muted">${esc(deviceId)}</span></label>
+    <section aria-labelledby="account-heading">
+      <h2 id="account-heading">${esc(t(lang, "account"))}</h2>
+      <label for="account">${esc(t(lang, "account"))}</label>
+      <select id="account" data-testid="account">${["alice", "bob"].map((a) => `<option ${a === hub.account ? "selected" : ""}>${a}</option>`).join("")}</select>
+      <p class="muted">${esc(t(lang, "deviceId"))}: ${esc(deviceId)}</p>
     </section>
-    <section>
-      <h2>${esc(t(lang, "settings"))}</h2>
+    <section aria-labelledby="settings-heading">
+      <h2 id="settings-heading">${esc(t(lang, "settings"))}</h2>
       <label><input type="checkbox" data-testid="backup-enabled" ${s.backupEnabled ? "checked" : ""}/> ${esc(t(lang, "backupEnabled"))}</label>
       <label><input type="checkbox" data-testid="overseas-enabled" ${s.overseasEnabled ? "checked" : ""}/> ${esc(t(lang, "overseasEnabled"))}</label>
-      <div class="muted">${esc(t(lang, "network"))}</div>
-      <label><input type="checkbox" data-testid="online" ${simulated.offline ? "" : "checked"}/> ${esc(t(lang, "online"))}</label>
-      <label><input type="checkbox" data-testid="roaming" ${simulated.roaming ? "checked" : ""}/> ${esc(t(lang, "roaming"))}</label>
-      ${simulated.roaming ? `<div class="roaming" data-testid="roaming-now">✈ ${esc(t(lang, "roamingNow"))}</div>` : ""}
+      <fieldset>
+        <legend class="muted">${esc(t(lang, "network"))}</legend>
+        <label><input type="checkbox" data-testid="online" ${simulated.offline ? "" : "checked"}/> ${esc(t(lang, "online"))}</label>
+        <label><input type="checkbox" data-testid="roaming" ${simulated.roaming ? "checked" : ""}/> ${esc(t(lang, "roaming"))}</label>
+      </fieldset>
+      ${simulated.roaming ? `<p class="roaming" data-testid="roaming-now">${esc(t(lang, s.overseasEnabled ? "roamingAllowed" : "roamingNow"))}</p>` : ""}
     </section>
-    <section>
-      <h2>${esc(t(lang, "apps"))}</h2>
-      ${list.length ? `<table><thead><tr><th>${esc(t(lang, "app"))}</th><th>${esc(t(lang, "lastBackup"))}</th><th>${esc(t(lang, "documents"))}</th><th>${esc(t(lang, "status"))}</th></tr></thead><tbody>${rows}</tbody></table>` : `<p>${esc(t(lang, "none"))}</p>`}
+    <section aria-labelledby="apps-heading">
+      <h2 id="apps-heading">${esc(t(lang, "apps"))}</h2>
+      ${list.length ? `<table><thead><tr><th scope="col">${esc(t(lang, "app"))}</th><th scope="col">${esc(t(lang, "lastBackup"))}</th><th scope="col">${esc(t(lang, "documents"))}</th><th scope="col">${esc(t(lang, "status"))}</th></tr></thead><tbody>${rows}</tbody></table>` : `<p>${esc(t(lang, "none"))}</p>`}
       <div class="actions">
-        <button data-testid="bulk-backup">${esc(t(lang, "bulkBackup"))}</button>
-        <button class="danger" data-testid="bulk-delete">${esc(t(lang, "bulkDelete"))}</button>
+        <button data-testid="bulk-backup" ${busy ? "disabled" : ""}>${esc(t(lang, "bulkBackup"))}</button>
       </div>
-      <div class="message" data-testid="message">${esc(message)}</div>
+    </section>
+    <section aria-labelledby="danger-heading" class="danger-zone">
+      <h2 id="danger-heading">${esc(t(lang, "dangerZone"))}</h2>
+      <p class="muted">${esc(t(lang, "dangerNote"))}</p>
+      <button class="danger" data-testid="bulk-delete">${esc(t(lang, "bulkDelete"))}</button>
     </section>`;
   const on = (id: string, fn: (e: Event) => void, event = "change") =>
     root.querySelector(`[data-testid="${id}"]`)?.addEventListener(event, fn);
@@ -129,46 +154,83 @@ function render(): void {
       remountSamples();
     });
   });
-  on(
-    "bulk-backup",
-    () => {
-      void hub.bulkBackup().then((results) => {
-        message = results
-          .map((r) => {
-            if (r.outcome === "backed-up") return `${r.appId}: ${t(lang, "backedUp")}`;
-            if (r.outcome === "held") return `${r.appId}: ${t(lang, r.reason)}`;
-            return `${r.appId}: ${t(lang, "notBackedUp")} (${t(lang, errorWord(r.error.code))})`;
-          })
-          .join(" · ");
-        render();
-      });
-    },
-    "click",
-  );
-  on(
-    "bulk-delete",
-    () => {
-      if (!confirm(t(lang, "confirmDelete"))) return;
-      void hub.bulkDelete().then(
-        (result) => {
-          message = result.skipped?.length
-            ? `${t(lang, "deleted")} · ${result.skipped.map((s) => `${s.appId}: ${t(lang, s.code)}`).join(" · ")}`
-            : t(lang, "deleted");
-          render();
-        },
-        (error: { code?: string }) => {
-          message = `${t(lang, "notDeleted")} (${t(lang, errorWord(error.code ?? "server"))})`;
-          render();
-        },
-      );
-    },
-    "click",
-  );
+  on("bulk-backup", () => void bulkBackup(), "click");
+  on("bulk-delete", openConfirm, "click");
+  announce();
 }
 
-/** The word for an error code (`network` is a heading's word on this page). */
-function errorWord(code: string): string {
-  return code === "network" ? "unreachable" : code;
+/** The result of the last action, or the progress of the running one, in the page's one live region. */
+function announce(): void {
+  const text = progress
+    ? `${t(lang, "bulkBackupRunning")} ${progress.done} ${t(lang, "of")} ${progress.total}`
+    : message;
+  if (status.textContent !== text) status.textContent = text;
+}
+
+/**
+ * Bulk delete asks first, in a modal dialog that names the apps whose backups go. It lives outside the re-rendered
+ * screen, so the list's live updates cannot close it; focus starts on Cancel and returns to the button after.
+ */
+function openConfirm(): void {
+  const backed = list.filter((a) => a.documents > 0);
+  confirmDialog.innerHTML = `
+    <h2 id="confirm-title">${esc(t(lang, "confirmTitle"))}</h2>
+    <div id="confirm-body">${
+      backed.length
+        ? `<p>${esc(t(lang, "confirmBody"))}</p><ul data-testid="confirm-apps">${backed.map((a) => `<li>${esc(nameOf(a))}</li>`).join("")}</ul>`
+        : `<p>${esc(t(lang, "confirmNone"))}</p>`
+    }</div>
+    <form method="dialog" class="actions">
+      <button value="cancel" data-testid="confirm-cancel" autofocus>${esc(t(lang, "cancel"))}</button>
+      <button value="delete" class="danger" data-testid="confirm-yes">${esc(t(lang, "confirmDelete"))}</button>
+    </form>`;
+  confirmDialog.returnValue = "";
+  confirmDialog.showModal();
+}
+confirmDialog.addEventListener("close", () => {
+  (root.querySelector('[data-testid="bulk-delete"]') as HTMLElement | null)?.focus();
+  if (confirmDialog.returnValue === "delete") void bulkDelete();
+});
+
+/** Bulk backup: progress as each app finishes, then what the server acknowledged for each app. */
+async function bulkBackup(): Promise<void> {
+  progress = { done: 0, total: list.length };
+  render();
+  const results = await hub.bulkBackup({
+    onProgress: (done, total) => {
+      progress = { done, total };
+      render();
+    },
+  });
+  progress = undefined;
+  const names = new Map(list.map((a) => [a.appId, nameOf(a)]));
+  const name = (appId: string) => names.get(appId) ?? t(lang, "unnamedApp");
+  const done = results.filter((r) => r.outcome === "backed-up").length;
+  message = [
+    `${done} ${t(lang, "of")} ${results.length} ${t(lang, "bulkBackupDone")}`,
+    ...results.map((r) => {
+      if (r.outcome === "backed-up") return `${name(r.appId)}: ${t(lang, "backedUp")}`;
+      if (r.outcome === "held") return `${name(r.appId)}: ${t(lang, "waiting")} (${phrase(lang, r.reason)})`;
+      return `${name(r.appId)}: ${t(lang, "notBackedUp")} (${phrase(lang, r.error.code)})`;
+    }),
+  ].join(" · ");
+  render();
+}
+
+/** Bulk delete, once confirmed: what was deleted, what could not be, or why nothing was. */
+async function bulkDelete(): Promise<void> {
+  message = t(lang, "deleting");
+  render();
+  try {
+    const result = await hub.bulkDelete();
+    const names = new Map(list.map((a) => [a.appId, nameOf(a)]));
+    message = result.skipped?.length
+      ? `${t(lang, "deleted")} · ${t(lang, "skipped")}: ${result.skipped.map((s) => `${names.get(s.appId) ?? t(lang, "unnamedApp")} (${phrase(lang, s.code)})`).join(", ")}`
+      : t(lang, "deleted");
+  } catch (error) {
+    message = `${t(lang, "notDeleted")}: ${phrase(lang, (error as { code?: string }).code ?? "server")}`;
+  }
+  render();
 }
 
 let unmountSamples: (() => void) | undefined;

@@ -2,7 +2,7 @@ import type { HubApp, Replication } from "@hokan/core";
 import { applyYjsDocument, encodeYDoc, type YjsDocument, yjs } from "@hokan/core/yjs";
 import type { Subscription } from "rxjs";
 import * as Y from "yjs";
-import { esc, type Lang, t } from "./i18n.js";
+import { esc, type Lang, phrase, t } from "./i18n.js";
 
 /** Two sample apps: a mail app with settings and terms-of-use consent, and notes that merge through Yjs. */
 export const SAMPLE_APPS: readonly HubApp[] = [
@@ -36,12 +36,12 @@ export function mountSamples(
     <div class="sample" data-testid="mail-app">
       <strong>Mail</strong> <span class="muted" data-testid="mail-status"></span>
       <label>${esc(t(lang, "theme"))}
-        <select data-testid="mail-theme"><option value="light">${esc(t(lang, "light"))}</option><option value="dark">${esc(t(lang, "dark"))}</option></select></label>
+        <select data-testid="mail-theme" aria-label="Mail ${esc(t(lang, "theme"))}"><option value="light">${esc(t(lang, "light"))}</option><option value="dark">${esc(t(lang, "dark"))}</option></select></label>
       <label><input type="checkbox" data-testid="mail-tos"/> ${esc(t(lang, "tos"))}</label>
     </div>
     <div class="sample" data-testid="notes-app">
       <strong>${esc(t(lang, "notes"))}</strong> <span class="muted" data-testid="notes-status"></span>
-      <textarea data-testid="notes-text"></textarea>
+      <textarea data-testid="notes-text" aria-label="${esc(t(lang, "notes"))}"></textarea>
     </div>`;
   host.append(box);
   const theme = box.querySelector<HTMLSelectElement>('[data-testid="mail-theme"]') as HTMLSelectElement;
@@ -51,7 +51,19 @@ export function mountSamples(
     const el = box.querySelector(`[data-testid="${id}"]`) as HTMLElement;
     const show = () => {
       const s = r.status;
-      el.textContent = `${s.state}${s.pending ? ` · ${s.pending}` : ""}${s.reason ? ` · ${t(lang, s.reason)}` : ""}`;
+      // The engine's state stays in an attribute; the user reads words.
+      el.dataset.state = s.state;
+      const words =
+        s.reason !== undefined
+          ? phrase(lang, s.reason)
+          : s.state === "backoff" && s.lastError
+            ? phrase(lang, s.lastError.code)
+            : s.state === "idle" && s.pending === 0
+              ? phrase(lang, "up-to-date")
+              : s.pending > 0
+                ? phrase(lang, "pending")
+                : phrase(lang, "syncing");
+      el.textContent = words;
     };
     show();
     subs.push(r.status$.subscribe(show));
