@@ -4,23 +4,34 @@ import type { RegistryEntry } from "@hokan/core";
 import { buildServer, createVerifier, migrate, openPGlite, parseRegistry } from "@hokan/server";
 import { createLogger, createServer, type Logger, type ViteDevServer } from "vite";
 
-/** The demo's registry: the two sample apps on every platform. */
-export const DEMO_REGISTRY: readonly RegistryEntry[] = [
-  ...(["android", "ios", "web"] as const).flatMap((platform) => [
+const DAY = 86_400_000;
+
+/**
+ * The demo's registry, dated from `now`: Mail and Notes on every platform, Mail asking for version 3.1.0 from 45 days
+ * on (the sample runs 3.0.0, so its update notice shows), and Photos, retired 10 days ago with 90 days to restore.
+ */
+export function demoRegistry(now = Date.now()): RegistryEntry[] {
+  const all = ["backup", "restore", "bulkBackup", "bulkDelete"] as const;
+  return (["android", "ios", "web"] as const).flatMap((platform) => [
     {
       appId: "jp.example.mail",
       platform,
       name: "Mail",
-      capabilities: ["backup", "restore", "bulkBackup", "bulkDelete"] as const,
+      capabilities: [...all],
+      minVersion: "3.1.0",
+      minVersionEnforcedFrom: new Date(now + 45 * DAY).toISOString(),
     },
+    { appId: "jp.example.notes", platform, name: "Notes", capabilities: [...all] },
     {
-      appId: "jp.example.notes",
+      appId: "jp.example.photos",
       platform,
-      name: "Notes",
-      capabilities: ["backup", "restore", "bulkBackup", "bulkDelete"] as const,
+      name: "Photos",
+      capabilities: [...all],
+      retiredAt: new Date(now - 10 * DAY).toISOString(),
+      restoreGraceDays: 90,
     },
-  ]),
-];
+  ]);
+}
 
 /** Development only: the demo signs its own tokens. */
 const DEMO_SECRET = "hokan-demo-secret-not-for-production-0123";
@@ -52,7 +63,7 @@ export async function startDemo(
   await migrate(db);
   const serverOptions = {
     db,
-    registry: parseRegistry({ apps: DEMO_REGISTRY }),
+    registry: parseRegistry({ apps: demoRegistry() }),
     verify: await createVerifier({ secret: DEMO_SECRET }),
     devTokenSecret: DEMO_SECRET,
   };

@@ -23,6 +23,7 @@ export {
 } from "./errors.js";
 export { compareHlc, decodeHlc, encodeHlc, HLC_ZERO, type HlcTime, HybridLogicalClock } from "./hlc.js";
 export {
+  type AppNotice,
   type BackedUpApp,
   type BulkBackupOptions,
   type BulkBackupResult,
@@ -30,6 +31,7 @@ export {
   DeviceHub,
   type DeviceHubOptions,
   type HubApp,
+  noticesFor,
 } from "./hub/device-hub.js";
 export {
   cloneJson,

@@ -7,6 +7,7 @@ import {
   HokanError,
   type HubApp,
   type NetworkState,
+  noticesFor,
   type RegistryEntry,
 } from "../src/index.js";
 import { ManualRuntime, MemoryServer, MemoryStore, openRegistry } from "../src/testing/index.js";
@@ -358,5 +359,61 @@ describe("device hub", () => {
     expect(await store.listDocuments({ account: "alice", app: MAIL.appId })).toEqual([]);
     expect(w.server.documents("alice", MAIL.appId).map((d) => d.data)).toEqual([{ v: 1 }]);
     await hub.close();
+  });
+
+  it("lists the registry's dated notices: backups ending, restore until, and an update due by a date", async () => {
+    const start = new ManualRuntime().now();
+    const day = 86_400_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const LEGACY: HubApp = {
+      appId: "jp.example.legacy",
+      appVersion: "1.0.0",
+      name: "Legacy",
+      collections: { prefs: "lww" },
+    };
+    const w = world([
+      {
+        appId: MAIL.appId,
+        platform: "android",
+        name: "Mail",
+        capabilities: ["backup", "restore"],
+        minVersion: "3.1.0",
+        minVersionEnforcedFrom: iso(start + 30 * day),
+      },
+      { appId: NOTES.appId, platform: "android", name: "Notes", capabilities: ["backup", "restore"] },
+      {
+        appId: LEGACY.appId,
+        platform: "android",
+        name: "Legacy",
+        capabilities: ["backup", "restore"],
+        retiredAt: iso(start - 2 * day),
+        restoreGraceDays: 90,
+      },
+    ]);
+    const { hub } = await w.device("phone");
+    await hub.setAccount("alice");
+    for (const app of [MAIL, NOTES, LEGACY]) await hub.register(app);
+    await w.settle();
+    await hub.refreshList();
+    const list = await listOf(hub);
+    expect(row(list, MAIL.appId)?.notices).toEqual([
+      { kind: "update-by", minVersion: "3.1.0", at: start + 30 * day },
+    ]);
+    expect(row(list, NOTES.appId)?.notices).toBeUndefined();
+    expect(row(list, LEGACY.appId)).toMatchObject({
+      state: "retired",
+      notices: [
+        { kind: "backups-end", at: start - 2 * day },
+        { kind: "restore-until", at: start + 88 * day },
+      ],
+    });
+    // An app at the minimum version has nothing to do.
+    expect(
+      noticesFor({ appId: "a", platform: "android", capabilities: [], minVersion: "3.1.0" }, "3.1.0"),
+    ).toEqual([]);
+    // Enforced at once: due now, no date.
+    expect(
+      noticesFor({ appId: "a", platform: "android", capabilities: [], minVersion: "3.1.0" }, "3.0.9"),
+    ).toEqual([{ kind: "update-by", minVersion: "3.1.0" }]);
   });
 });

@@ -167,6 +167,41 @@ export function dateTime(lang: Lang, ms: number): string {
   return new Intl.DateTimeFormat(locale(lang), { dateStyle: "full", timeStyle: "medium" }).format(ms);
 }
 
+/** A notice of the registry about an app, with its date in the user's locale and how far off it is. */
+export function noticeText(
+  lang: Lang,
+  notice: { kind: "backups-end" | "restore-until" | "update-by"; at?: number; minVersion?: string },
+  now = Date.now(),
+): string {
+  const date = (ms: number) => {
+    const days = Math.round((ms - now) / 86_400_000);
+    const absolute = new Intl.DateTimeFormat(locale(lang), { dateStyle: "long" }).format(ms);
+    const relative = new Intl.RelativeTimeFormat(locale(lang), { numeric: "auto" }).format(days, "day");
+    return lang === "ja" ? `${absolute}\uFF08${relative}\uFF09` : `${absolute} (${relative})`;
+  };
+  const past = notice.at !== undefined && notice.at <= now;
+  switch (notice.kind) {
+    case "backups-end":
+      return lang === "ja"
+        ? `バックアップは${date(notice.at as number)}${past ? "に終了しました" : "に終了します"}`
+        : `Backups ${past ? "ended" : "end"} on ${date(notice.at as number)}`;
+    case "restore-until":
+      return lang === "ja"
+        ? `復元は${date(notice.at as number)}${past ? "で終了しました" : "まで可能です"}`
+        : past
+          ? `Restore ended on ${date(notice.at as number)}`
+          : `Restore possible until ${date(notice.at as number)}`;
+    case "update-by":
+      if (notice.at === undefined || past)
+        return lang === "ja"
+          ? `バージョン ${notice.minVersion} 以降にアップデートしてください`
+          : `Update to version ${notice.minVersion} or later`;
+      return lang === "ja"
+        ? `${date(notice.at)}までにバージョン ${notice.minVersion} 以降にアップデートしてください`
+        : `Update to version ${notice.minVersion} or later by ${date(notice.at)}`;
+  }
+}
+
 /** Escapes text for HTML. */
 export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

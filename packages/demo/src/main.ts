@@ -8,7 +8,7 @@ import {
 import { DexieStore } from "@hokan/storage";
 import { createHttpTransport } from "@hokan/transport";
 import { BehaviorSubject } from "rxjs";
-import { dateTime, esc, type Lang, phrase, t, when } from "./i18n.js";
+import { dateTime, esc, type Lang, noticeText, phrase, t, when } from "./i18n.js";
 import { mountSamples, SAMPLE_APPS } from "./sample-apps.js";
 
 const root = document.querySelector<HTMLElement>("#screen") as HTMLElement;
@@ -81,7 +81,7 @@ function render(): void {
   const rows = list
     .map(
       (a) => `<tr data-testid="app-row" data-app="${esc(a.appId)}">
-        <th scope="row">${esc(nameOf(a))}</th>
+        <th scope="row">${esc(nameOf(a))}${(a.notices ?? []).map((n) => `<span class="notice" data-testid="notice" data-kind="${n.kind}">${esc(noticeText(lang, n))}</span>`).join("")}</th>
         <td data-label="${esc(t(lang, "lastBackup"))}" data-testid="last-backup" ${a.lastBackupAt ? `title="${esc(dateTime(lang, a.lastBackupAt))}"` : ""}>${esc(a.lastBackupAt ? when(lang, a.lastBackupAt) : t(lang, "notYet"))}</td>
         <td data-label="${esc(t(lang, "documents"))}" data-testid="documents">${a.documents}</td>
         <td data-label="${esc(t(lang, "status"))}"><span class="badge ${a.state}" data-testid="state" data-state="${a.state}">${esc(stateWords(a))}</span></td>

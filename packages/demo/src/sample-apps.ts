@@ -4,7 +4,7 @@ import type { Subscription } from "rxjs";
 import * as Y from "yjs";
 import { esc, type Lang, phrase, t } from "./i18n.js";
 
-/** Two sample apps: a mail app with settings and terms-of-use consent, and notes that merge through Yjs. */
+/** Sample apps: mail with settings and terms-of-use consent, notes that merge through Yjs, and a retired one. */
 export const SAMPLE_APPS: readonly HubApp[] = [
   {
     appId: "jp.example.mail",
@@ -18,6 +18,14 @@ export const SAMPLE_APPS: readonly HubApp[] = [
     appVersion: "1.0.0",
     name: "Notes",
     collections: { notes: yjs },
+    restoreTimeoutMs: 5000,
+  },
+  // Retired in the demo's registry: nothing is backed up any more, and the list says until when it can be restored.
+  {
+    appId: "jp.example.photos",
+    appVersion: "2.4.0",
+    name: "Photos",
+    collections: { albums: "lww" },
     restoreTimeoutMs: 5000,
   },
 ];

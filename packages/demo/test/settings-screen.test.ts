@@ -9,7 +9,7 @@ const ARTIFACTS = new URL("../../../test-artifacts/", import.meta.url).pathname;
 
 /** Words of the engine or the registry that a user must never read: states, codes, app ids. */
 const ENGINE_WORDS =
-  /jp\.example\.|\b(idle|pushing|pulling|backoff|fatal|up-to-date|not-on-device|no-account|upgrade-required|not-entitled|payload-too-large|rate-limited|undefined|null|NaN)\b/;
+  /jp\.example\.|\b(idle|pushing|pulling|backoff|fatal|retired|up-to-date|not-on-device|no-account|upgrade-required|not-entitled|payload-too-large|rate-limited|undefined|null|NaN)\b/;
 
 describe("the settings screen in Chromium (two browser contexts are two devices)", () => {
   let demo: RunningDemo;
@@ -95,6 +95,27 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     await shot(a, "settings-screen");
   });
 
+  it("shows the registry's notices with their dates: an update due, backups ended, restore possible until", async () => {
+    // Spaces as Intl writes them (Chromium's ICU may put a narrow no-break space) read as one space.
+    const notice = async (appId: string) =>
+      (
+        await a
+          .locator(`[data-testid="app-row"][data-app="${appId}"] [data-testid="notice"]`)
+          .allTextContents()
+      ).map((text) => text.replace(/\s+/g, " "));
+    const [update] = await notice("jp.example.mail");
+    expect(update).toMatch(
+      /^\d{4}年\d{1,2}月\d{1,2}日\uFF0845 日後\uFF09までにバージョン 3\.1\.0 以降にアップデートしてください$/,
+    );
+    await expect.poll(() => notice("jp.example.photos"), { timeout: 15_000 }).toHaveLength(2);
+    const [ended, restore] = await notice("jp.example.photos");
+    expect(ended).toMatch(/^バックアップは\d{4}年\d{1,2}月\d{1,2}日\uFF0810 日前\uFF09に終了しました$/);
+    expect(restore).toMatch(/^復元は\d{4}年\d{1,2}月\d{1,2}日\uFF0880 日後\uFF09まで可能です$/);
+    const photos = a.locator('[data-testid="app-row"][data-app="jp.example.photos"] [data-testid="state"]');
+    expect(await photos.textContent()).toBe("このアプリのバックアップは終了しました");
+    await noEngineWords(a);
+  });
+
   it("holds changes with backup off and sends them when it is on again", async () => {
     await a.uncheck('[data-testid="backup-enabled"]');
     await a.check('[data-testid="mail-tos"]');
@@ -124,9 +145,11 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     await a.click('[data-testid="bulk-backup"]');
     await expect.poll(() => message(a), { timeout: 30_000 }).toContain("アプリをバックアップしました");
     const said = (await message(a)) ?? "";
-    expect(said).toContain("2 / 2");
+    expect(said).toContain("2 / 3");
     expect(said).toContain("Mail: バックアップしました");
     expect(said).toContain("Notes: バックアップしました");
+    // The retired app is not backed up, and the screen says why rather than claiming it.
+    expect(said).toContain("Photos: 待機中 (このアプリのバックアップは終了しました)");
     await noEngineWords(a);
   });
 
@@ -140,7 +163,7 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
       await expect
         .poll(() => message(a), { timeout: 90_000 })
         .toContain("Mail: バックアップできませんでした (サーバーで問題が起きています");
-      expect(await message(a)).toContain("0 / 2");
+      expect(await message(a)).toContain("0 / 3");
       await noEngineWords(a);
       await shot(a, "server-down-bulk-backup");
       await a.click('[data-testid="bulk-delete"]');
@@ -220,6 +243,11 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     );
     expect(title).toContain(expected);
     await expect.poll(() => mailState(a).textContent(), { timeout: 15_000 }).toBe("Up to date");
+    const notices = await a.locator('[data-testid="notice"]').allTextContents();
+    expect(notices).toContainEqual(
+      expect.stringMatching(/^Update to version 3\.1\.0 or later by .+ \(in 45 days\)$/),
+    );
+    expect(notices).toContainEqual(expect.stringMatching(/^Restore possible until .+ \(in 80 days\)$/));
     await noEngineWords(a);
     await accessible(a);
     await shot(a, "english");

@@ -12,7 +12,7 @@ import type { ConflictStrategy } from "../conflict/types.js";
 import { HokanError } from "../errors.js";
 import type { DeviceSettings, NetworkState } from "../policy.js";
 import type { DeviceValues, LocalStore, Transport } from "../ports.js";
-import type { Catalog, CatalogEntry, DeleteResult, Platform } from "../protocol.js";
+import type { Catalog, CatalogEntry, DeleteResult, Platform, RegistryEntry } from "../protocol.js";
 import type { Replication, SyncResult } from "../replication/api.js";
 import { LiveChannel } from "../replication/live-channel.js";
 import { DEFAULT_BACKOFF } from "../replication/machine.js";
@@ -20,6 +20,7 @@ import { createReplication } from "../replication/replication.js";
 import type { Migrations } from "../replication/schema.js";
 import type { ReplicationStatus, StatusError, StatusReason } from "../replication/status.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
+import { compareVersions } from "../version.js";
 
 /** An app on the device, as it registers with the hub. */
 export interface HubApp {
@@ -50,6 +51,45 @@ export interface DeviceHubOptions {
    * restore are denied (`not-entitled`) and the list shows it; the server refuses such an account's requests too.
    */
   readonly entitled$?: Observable<boolean>;
+}
+
+/**
+ * A dated notice of the registry about an app, for the settings screen to say in the user's locale: its backups end
+ * (or ended) at `at`; a restore is possible until `at`; the app must be updated to `minVersion` by `at` (absent: it
+ * must be now).
+ */
+export type AppNotice =
+  | { readonly kind: "backups-end"; readonly at: number }
+  | { readonly kind: "restore-until"; readonly at: number }
+  | { readonly kind: "update-by"; readonly minVersion: string; readonly at?: number };
+
+/** How long the hub keeps the registry's entries before it asks again (their dates change rarely). */
+const REGISTRY_TTL_MS = 10 * 60_000;
+
+/** What the registry says ahead about an app running `appVersion` (none when the app is not on the device). */
+export function noticesFor(entry: RegistryEntry | undefined, appVersion: string | undefined): AppNotice[] {
+  if (!entry) return [];
+  const notices: AppNotice[] = [];
+  const retiredAt = entry.retiredAt === undefined ? Number.NaN : Date.parse(entry.retiredAt);
+  if (Number.isFinite(retiredAt)) {
+    notices.push({ kind: "backups-end", at: retiredAt });
+    const grace = entry.restoreGraceDays ?? 0;
+    if (grace > 0) notices.push({ kind: "restore-until", at: retiredAt + grace * 86_400_000 });
+  }
+  if (
+    entry.minVersion !== undefined &&
+    appVersion !== undefined &&
+    compareVersions(appVersion, entry.minVersion) < 0
+  ) {
+    const from =
+      entry.minVersionEnforcedFrom === undefined ? Number.NaN : Date.parse(entry.minVersionEnforcedFrom);
+    notices.push({
+      kind: "update-by",
+      minVersion: entry.minVersion,
+      ...(Number.isFinite(from) ? { at: from } : {}),
+    });
+  }
+  return notices;
 }
 
 /** One row of the backed-up apps list. */
@@ -95,6 +135,8 @@ export interface BackedUpApp {
   readonly reason?: StatusReason;
   /** The app's last failure on this device, until its next success. */
   readonly lastError?: StatusError;
+  /** The registry's dated notices about the app (its backups ending, an update it needs); absent while none. */
+  readonly notices?: readonly AppNotice[];
 }
 
 /**
@@ -165,6 +207,9 @@ export class DeviceHub {
   private readonly apps = new Map<string, HubApp>();
   private readonly running = new Map<string, Replication>();
   private readonly catalog = new BehaviorSubject<Catalog>({ apps: [] });
+  /** The registry's entries for the device's platform, by app id, and when they were fetched (runtime clock). */
+  private readonly registry = new BehaviorSubject<ReadonlyMap<string, RegistryEntry>>(new Map());
+  private registryAt = Number.NEGATIVE_INFINITY;
   private readonly registered = new BehaviorSubject<readonly string[]>([]);
   private accountId: string | null = null;
   private deviceTransport: Transport | undefined;
@@ -272,7 +317,11 @@ export class DeviceHub {
           const r = this.running.get(id);
           return r ? [r.status$.pipe(map((s) => [id, s] as const))] : [];
         });
-        return combineLatest([this.catalog, statuses.length ? combineLatest(statuses) : of([])]);
+        return combineLatest([
+          this.catalog,
+          statuses.length ? combineLatest(statuses) : of([]),
+          this.registry,
+        ]);
       }),
       map(([catalog, statuses]) => this.list(catalog, new Map(statuses))),
     );
@@ -282,6 +331,7 @@ export class DeviceHub {
   async refreshList(): Promise<readonly BackedUpApp[]> {
     const transport = this.requireAccount();
     this.catalog.next(await transport.catalog());
+    await this.refreshRegistry(transport);
     return this.list(this.catalog.value, new Map([...this.running].map(([id, r]) => [id, r.status])));
   }
 
@@ -443,16 +493,31 @@ export class DeviceHub {
       });
   }
 
+  /** The registry's entries, fetched again once they are older than {@link REGISTRY_TTL_MS}; kept on a failure. */
+  private async refreshRegistry(transport: Transport): Promise<void> {
+    const now = this.runtime.now();
+    if (now - this.registryAt < REGISTRY_TTL_MS) return;
+    try {
+      const entries = await transport.registry(this.options.platform);
+      this.registryAt = now;
+      this.registry.next(new Map(entries.map((e) => [e.appId, e])));
+    } catch {
+      // The list still shows what it knows; the next refresh asks again.
+    }
+  }
+
   private list(catalog: Catalog, statuses: ReadonlyMap<string, ReplicationStatus>): BackedUpApp[] {
     const byId = new Map<string, CatalogEntry>(catalog.apps.map((a) => [a.appId, a]));
     const ids = [...new Set([...byId.keys(), ...statuses.keys()])].sort();
     return ids.map((appId) => {
       const entry = byId.get(appId);
       const status = statuses.get(appId);
-      const name = this.apps.get(appId)?.name;
+      const name = this.apps.get(appId)?.name ?? this.registry.value.get(appId)?.name;
+      const notices = noticesFor(this.registry.value.get(appId), this.apps.get(appId)?.appVersion);
       const base = {
         appId,
         ...(name ? { name } : {}),
+        ...(notices.length > 0 ? { notices } : {}),
         onDevice: status !== undefined,
         ...(entry ? { lastBackupAt: entry.lastBackupAt } : {}),
         documents: entry?.documents ?? 0,
