@@ -20,6 +20,15 @@ const WORDS = {
     ja: "現在、海外ローミング中です。海外利用設定がオフのため、バックアップと復元を止めています。",
     en: "You are roaming abroad. Backup and restore wait, because overseas use is off.",
   },
+  offlineNow: {
+    ja: "オフラインです。接続すると、待っている変更をバックアップします。",
+    en: "You are offline. Changes waiting here are backed up once you are connected.",
+  },
+  noAccountOption: { ja: "未設定", en: "None" },
+  noAccount: {
+    ja: "アカウントが設定されていません。アカウントを選ぶと、この端末のアプリのデータをお預かりします。",
+    en: "No account is set. Choose one, and the apps' data on this device is backed up under it.",
+  },
   roamingAllowed: {
     ja: "現在、海外ローミング中です。海外利用設定がオンのため、バックアップと復元を続けます。",
     en: "You are roaming abroad. Backup and restore go on, because overseas use is on.",

@@ -52,9 +52,16 @@ const hub: DeviceHub = await createDeviceHub({
   platform: "web",
   network$,
 });
-if (hub.account === null) await hub.setAccount("alice");
+if (hub.account === null && !localStorage.getItem("hokan-demo-signed-out")) await hub.setAccount("alice");
 const replications = new Map<string, Replication>();
-for (const app of SAMPLE_APPS) replications.set(app.appId, await hub.register(app));
+for (const app of SAMPLE_APPS) {
+  // Without an account the hub keeps the app registered and says so (no-account); it starts with the next account.
+  const started = await hub.register(app).catch((error: unknown) => {
+    if ((error as { code?: string }).code !== "no-account") throw error;
+    return undefined;
+  });
+  if (started) replications.set(app.appId, started);
+}
 
 let list: readonly BackedUpApp[] = [];
 /** What the last action did, announced (aria-live) and shown under the list. */
@@ -97,7 +104,7 @@ function render(): void {
     <section aria-labelledby="account-heading">
       <h2 id="account-heading">${esc(t(lang, "account"))}</h2>
       <label for="account">${esc(t(lang, "account"))}</label>
-      <select id="account" data-testid="account">${["alice", "bob"].map((a) => `<option ${a === hub.account ? "selected" : ""}>${a}</option>`).join("")}</select>
+      <select id="account" data-testid="account"><option value="" ${hub.account === null ? "selected" : ""}>${esc(t(lang, "noAccountOption"))}</option>${["alice", "bob"].map((a) => `<option ${a === hub.account ? "selected" : ""}>${a}</option>`).join("")}</select>
       <p class="muted">${esc(t(lang, "deviceId"))}: ${esc(deviceId)}</p>
     </section>
     <section aria-labelledby="settings-heading">
@@ -109,19 +116,21 @@ function render(): void {
         <label><input type="checkbox" data-testid="online" ${simulated.offline ? "" : "checked"}/> ${esc(t(lang, "online"))}</label>
         <label><input type="checkbox" data-testid="roaming" ${simulated.roaming ? "checked" : ""}/> ${esc(t(lang, "roaming"))}</label>
       </fieldset>
+      ${network$.value.online ? "" : `<p class="roaming" data-testid="offline-now">${esc(t(lang, "offlineNow"))}</p>`}
       ${simulated.roaming ? `<p class="roaming" data-testid="roaming-now">${esc(t(lang, s.overseasEnabled ? "roamingAllowed" : "roamingNow"))}</p>` : ""}
     </section>
     <section aria-labelledby="apps-heading">
       <h2 id="apps-heading">${esc(t(lang, "apps"))}</h2>
+      ${hub.account === null ? `<p data-testid="no-account">${esc(t(lang, "noAccount"))}</p>` : ""}
       ${list.length ? `<table><thead><tr><th scope="col">${esc(t(lang, "app"))}</th><th scope="col">${esc(t(lang, "lastBackup"))}</th><th scope="col">${esc(t(lang, "documents"))}</th><th scope="col">${esc(t(lang, "status"))}</th></tr></thead><tbody>${rows}</tbody></table>` : `<p>${esc(t(lang, "none"))}</p>`}
       <div class="actions">
-        <button data-testid="bulk-backup" ${busy ? "disabled" : ""}>${esc(t(lang, "bulkBackup"))}</button>
+        <button data-testid="bulk-backup" ${busy || hub.account === null ? "disabled" : ""}>${esc(t(lang, "bulkBackup"))}</button>
       </div>
     </section>
     <section aria-labelledby="danger-heading" class="danger-zone">
       <h2 id="danger-heading">${esc(t(lang, "dangerZone"))}</h2>
       <p class="muted">${esc(t(lang, "dangerNote"))}</p>
-      <button class="danger" data-testid="bulk-delete">${esc(t(lang, "bulkDelete"))}</button>
+      <button class="danger" data-testid="bulk-delete" ${hub.account === null ? "disabled" : ""}>${esc(t(lang, "bulkDelete"))}</button>
     </section>`;
   const on = (id: string, fn: (e: Event) => void, event = "change") =>
     root.querySelector(`[data-testid="${id}"]`)?.addEventListener(event, fn);
@@ -148,8 +157,14 @@ function render(): void {
     render();
   });
   on("account", (e) => {
-    void hub.setAccount((e.target as HTMLSelectElement).value).then(async () => {
-      for (const app of SAMPLE_APPS) replications.set(app.appId, hub.app(app.appId));
+    const account = (e.target as HTMLSelectElement).value || null;
+    void hub.setAccount(account).then(async () => {
+      replications.clear();
+      if (account !== null) {
+        for (const app of SAMPLE_APPS) replications.set(app.appId, hub.app(app.appId));
+      }
+      // A device signed out on purpose stays so across reloads (the demo signs in as alice only at first).
+      localStorage.setItem("hokan-demo-signed-out", account === null ? "1" : "");
       render();
       remountSamples();
     });
@@ -236,8 +251,12 @@ async function bulkDelete(): Promise<void> {
 let unmountSamples: (() => void) | undefined;
 function remountSamples(): void {
   unmountSamples?.();
+  unmountSamples = undefined;
   samplesHost.innerHTML = `<h2>${esc(t(lang, "samples"))}</h2>`;
-  unmountSamples = mountSamples(samplesHost, replications, lang);
+  // Without an account the apps keep nothing to back up: they wait for one.
+  if (hub.account === null)
+    samplesHost.insertAdjacentHTML("beforeend", `<p class="muted">${esc(t(lang, "noAccount"))}</p>`);
+  else unmountSamples = mountSamples(samplesHost, replications, lang);
 }
 
 hub.apps$.subscribe((next) => {
@@ -245,6 +264,7 @@ hub.apps$.subscribe((next) => {
   render();
 });
 hub.settings$.subscribe(() => render());
+network$.subscribe(() => render());
 render();
 remountSamples();
 (window as unknown as { hokanReady: boolean }).hokanReady = true;

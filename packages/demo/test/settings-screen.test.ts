@@ -141,6 +141,20 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     await a.uncheck('[data-testid="roaming"]');
   });
 
+  it("says when the device is offline, and that changes wait until it is connected", async () => {
+    await a.uncheck('[data-testid="online"]');
+    expect(await a.textContent('[data-testid="offline-now"]')).toContain("オフラインです");
+    await a.selectOption('[data-testid="mail-theme"]', "dark");
+    await expect.poll(() => mailState(a).getAttribute("data-state"), { timeout: 15_000 }).toBe("held");
+    expect(await mailState(a).textContent()).toBe("オフラインです。接続すると再開します");
+    await noEngineWords(a);
+    await shot(a, "offline");
+    await a.check('[data-testid="online"]');
+    expect(await a.locator('[data-testid="offline-now"]').count()).toBe(0);
+    await expect.poll(() => mailState(a).getAttribute("data-state"), { timeout: 15_000 }).toBe("up-to-date");
+    await a.selectOption('[data-testid="mail-theme"]', "light");
+  });
+
   it("backs up every app at once and says, by name, what the server holds", async () => {
     await a.click('[data-testid="bulk-backup"]');
     await expect.poll(() => message(a), { timeout: 30_000 }).toContain("アプリをバックアップしました");
@@ -253,11 +267,33 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     await shot(a, "english");
   });
 
-  it("fits a phone's width of 360 px: nothing wider than the screen, the list as cards", async () => {
+  it("fits a phone's width of 360 and 420 px: nothing wider than the screen, the list as cards", async () => {
     const phone = await device(360);
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     expect(await phone.locator("thead").isVisible()).toBe(false);
     await accessible(phone);
     await shot(phone, "phone-360");
+    await phone.setViewportSize({ width: 420, height: 1100 });
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+    // The title stays on one line beside the language switch.
+    const [title, language] = await Promise.all([
+      phone.locator('[data-testid="title"]').boundingBox(),
+      phone.locator('[data-testid="language"]').boundingBox(),
+    ]);
+    expect(Math.abs((title?.y ?? 0) - (language?.y ?? 100))).toBeLessThan(20);
+    await shot(phone, "phone-420");
+  });
+
+  it("without an account says so, offers neither backup nor delete, and takes one up again", async () => {
+    await a.selectOption('[data-testid="account"]', "");
+    await expect.poll(() => a.textContent('[data-testid="no-account"]')).toContain("Choose one");
+    expect(await a.isDisabled('[data-testid="bulk-backup"]')).toBe(true);
+    expect(await a.isDisabled('[data-testid="bulk-delete"]')).toBe(true);
+    await noEngineWords(a);
+    await accessible(a);
+    await a.selectOption('[data-testid="account"]', "alice");
+    await expect.poll(() => a.locator('[data-testid="no-account"]').count()).toBe(0);
+    await expect.poll(() => mailRow(a).count(), { timeout: 15_000 }).toBe(1);
+    expect(await a.isDisabled('[data-testid="bulk-backup"]')).toBe(false);
   });
 });
