@@ -24,6 +24,11 @@ const WORDS = {
     ja: "オフラインです。接続すると、待っている変更をバックアップします。",
     en: "You are offline. Changes waiting here are backed up once you are connected.",
   },
+  entitled: { ja: "バックアップを含む契約(シミュレーション)", en: "Plan includes backup (simulated)" },
+  notEntitledNow: {
+    ja: "ご契約にバックアップが含まれていないため、お預かりを止めています。ご契約内容をご確認ください。",
+    en: "Your plan does not include backup, so nothing is backed up. Check your plan.",
+  },
   noAccountOption: { ja: "未設定", en: "None" },
   noAccount: {
     ja: "アカウントが設定されていません。アカウントを選ぶと、この端末のアプリのデータをお預かりします。",

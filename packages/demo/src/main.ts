@@ -27,6 +27,9 @@ const updateNetwork = () =>
 addEventListener("online", updateNetwork);
 addEventListener("offline", updateNetwork);
 
+// Whether the account's contract includes backup, as the carrier's systems would tell: a switch on the page here.
+const entitled$ = new BehaviorSubject<boolean>(true);
+
 const tokens = new Map<string, Promise<string>>();
 async function token(account: string, refresh: boolean): Promise<string> {
   if (refresh || !tokens.has(account)) {
@@ -51,6 +54,7 @@ const hub: DeviceHub = await createDeviceHub({
   deviceId,
   platform: "web",
   network$,
+  entitled$,
 });
 if (hub.account === null && !localStorage.getItem("hokan-demo-signed-out")) await hub.setAccount("alice");
 const replications = new Map<string, Replication>();
@@ -115,7 +119,9 @@ function render(): void {
         <legend class="muted">${esc(t(lang, "network"))}</legend>
         <label><input type="checkbox" data-testid="online" ${simulated.offline ? "" : "checked"}/> ${esc(t(lang, "online"))}</label>
         <label><input type="checkbox" data-testid="roaming" ${simulated.roaming ? "checked" : ""}/> ${esc(t(lang, "roaming"))}</label>
+        <label><input type="checkbox" data-testid="entitled" ${entitled$.value ? "checked" : ""}/> ${esc(t(lang, "entitled"))}</label>
       </fieldset>
+      ${entitled$.value ? "" : `<p class="roaming" data-testid="not-entitled">${esc(t(lang, "notEntitledNow"))}</p>`}
       ${network$.value.online ? "" : `<p class="roaming" data-testid="offline-now">${esc(t(lang, "offlineNow"))}</p>`}
       ${simulated.roaming ? `<p class="roaming" data-testid="roaming-now">${esc(t(lang, s.overseasEnabled ? "roamingAllowed" : "roamingNow"))}</p>` : ""}
     </section>
@@ -149,6 +155,10 @@ function render(): void {
   on("online", (e) => {
     simulated.offline = !(e.target as HTMLInputElement).checked;
     updateNetwork();
+    render();
+  });
+  on("entitled", (e) => {
+    entitled$.next((e.target as HTMLInputElement).checked);
     render();
   });
   on("roaming", (e) => {

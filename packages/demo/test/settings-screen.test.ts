@@ -155,6 +155,20 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     await a.selectOption('[data-testid="mail-theme"]', "light");
   });
 
+  it("says when the account's plan does not include backup, for the device and for each app", async () => {
+    await a.uncheck('[data-testid="entitled"]');
+    expect(await a.textContent('[data-testid="not-entitled"]')).toContain(
+      "ご契約にバックアップが含まれていない",
+    );
+    await expect
+      .poll(() => mailState(a).getAttribute("data-state"), { timeout: 15_000 })
+      .toBe("not-entitled");
+    expect(await mailState(a).textContent()).toBe("ご契約にバックアップが含まれていません");
+    await noEngineWords(a);
+    await a.check('[data-testid="entitled"]');
+    await expect.poll(() => mailState(a).getAttribute("data-state"), { timeout: 15_000 }).toBe("up-to-date");
+  });
+
   it("backs up every app at once and says, by name, what the server holds", async () => {
     await a.click('[data-testid="bulk-backup"]');
     await expect.poll(() => message(a), { timeout: 30_000 }).toContain("アプリをバックアップしました");
