@@ -97,6 +97,7 @@ const PHRASES: Record<string, { ja: string; en: string }> = {
   "never-backed-up": { ja: "まだバックアップしていません", en: "Not backed up yet" },
   pending: { ja: "未送信の変更があります", en: "Changes waiting" },
   syncing: { ja: "同期中", en: "Syncing" },
+  retrying: { ja: "再試行中", en: "Trying again" },
   held: { ja: "待機中", en: "Waiting" },
   failed: { ja: "停止中", en: "Stopped" },
   "not-on-device": { ja: "この端末にはありません", en: "Not on this device" },

@@ -79,7 +79,10 @@ const nameOf = (a: { name?: string }) => a.name ?? t(lang, "unnamedApp");
 /** An app's state in words: what happens, and why it waits. */
 function stateWords(a: BackedUpApp): string {
   if (a.state === "up-to-date") return phrase(lang, a.lastBackupAt ? "up-to-date" : "never-backed-up");
-  if (a.state === "pending") return `${phrase(lang, "pending")} (${a.pending})`;
+  // A retry after a failure says what failed, not only that something is on its way.
+  const failing = a.lastError ? ` — ${phrase(lang, a.lastError.code)}` : "";
+  if (a.state === "pending") return `${phrase(lang, "pending")} (${a.pending})${failing}`;
+  if (a.state === "syncing" && a.lastError) return `${phrase(lang, "retrying")}${failing}`;
   if (a.state === "held") return phrase(lang, a.reason ?? "held");
   if (a.state === "failed") return phrase(lang, a.lastError?.code ?? a.reason);
   if (a.state === "syncing" || a.state === "not-on-device") return phrase(lang, a.state);

@@ -31,8 +31,15 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
   const mailRow = (page: Page) => page.locator('[data-testid="app-row"][data-app="jp.example.mail"]');
   const mailState = (page: Page) => mailRow(page).locator('[data-testid="state"]');
   const message = (page: Page) => page.textContent('[data-testid="message"]');
-  const shot = (page: Page, name: string) =>
-    page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+  /** The screen as it is, at its width and at a phone's 360 px. */
+  const shot = async (page: Page, name: string) => {
+    await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+    const size = page.viewportSize();
+    if (!size || size.width <= 480) return;
+    await page.setViewportSize({ width: 360, height: size.height });
+    await page.screenshot({ path: `${ARTIFACTS}${name}-360.png`, fullPage: true });
+    await page.setViewportSize(size);
+  };
   /** What the user reads holds no engine word. */
   const noEngineWords = async (page: Page) => {
     // biome-ignore lint/performance/useDomNodeTextContent: what is rendered is what a user reads (not hidden nodes)
@@ -192,6 +199,10 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
         .poll(() => message(a), { timeout: 90_000 })
         .toContain("Mail: バックアップできませんでした (サーバーで問題が起きています");
       expect(await message(a)).toContain("0 / 3");
+      // Each app's row says what fails while it tries again, not that all is on its way.
+      await expect
+        .poll(() => mailState(a).textContent(), { timeout: 15_000 })
+        .toMatch(/(再試行中|未送信の変更があります \(1\)) — サーバーで問題が起きています/);
       await noEngineWords(a);
       await shot(a, "server-down-bulk-backup");
       await a.click('[data-testid="bulk-delete"]');
