@@ -277,6 +277,14 @@ hub.apps$.subscribe((next) => {
   render();
 });
 hub.settings$.subscribe(() => render());
+// 「たった今」 becomes 「1 分前」: the last-backup cells are written again every half minute (only they, so focus and
+// an open select are left alone).
+setInterval(() => {
+  for (const a of list) {
+    const cell = root.querySelector(`[data-app="${CSS.escape(a.appId)}"] [data-testid="last-backup"]`);
+    if (cell && a.lastBackupAt) cell.textContent = when(lang, a.lastBackupAt);
+  }
+}, 30_000);
 network$.subscribe(() => render());
 render();
 remountSamples();

@@ -16,9 +16,11 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
   let browser: Browser;
   const contexts: BrowserContext[] = [];
 
-  async function device(width = 820): Promise<Page> {
+  async function device(width = 820, clock = false): Promise<Page> {
     const context = await browser.newContext({ viewport: { width, height: 1100 } });
     contexts.push(context);
+    // A clock the test can move: the page's own timers run on it.
+    if (clock) await context.clock.install();
     const page = await context.newPage();
     await page.goto(demo.url);
     await page.waitForFunction(
@@ -307,6 +309,18 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     ]);
     expect(Math.abs((title?.y ?? 0) - (language?.y ?? 100))).toBeLessThan(20);
     await shot(phone, "phone-420");
+  });
+
+  it("ages a backup's time as the minutes pass: 「たった今」, then 「2 分前」", async () => {
+    const later = await device(820, true);
+    await later.selectOption('[data-testid="mail-theme"]', "dark");
+    const cell = mailRow(later).locator('[data-testid="last-backup"]');
+    await expect.poll(() => cell.textContent(), { timeout: 15_000 }).toBe("たった今");
+    // Offline, nothing else happens that would draw the list again: only the passing minutes change the cell.
+    await later.uncheck('[data-testid="online"]');
+    await expect.poll(() => mailState(later).getAttribute("data-state"), { timeout: 15_000 }).toBe("held");
+    await later.clock.fastForward("02:00");
+    await expect.poll(() => cell.textContent(), { timeout: 5_000 }).toBe("2 分前");
   });
 
   it("without an account says so, offers neither backup nor delete, and takes one up again", async () => {
