@@ -416,4 +416,21 @@ describe("device hub", () => {
       noticesFor({ appId: "a", platform: "android", capabilities: [], minVersion: "3.1.0" }, "3.0.9"),
     ).toEqual([{ kind: "update-by", minVersion: "3.1.0" }]);
   });
+
+  it("counts the documents a restore took, for the screen to show how far it has come", async () => {
+    const w = world();
+    const a = await w.device("old");
+    await a.hub.setAccount("alice");
+    const mail = await a.hub.register(MAIL);
+    for (const id of ["x", "y", "z"]) await mail.put("settings", id, { v: id });
+    await w.settle();
+    const b = await w.device("new");
+    await b.hub.setAccount("alice");
+    await b.hub.register(MAIL);
+    await w.settle();
+    expect(row(await listOf(b.hub), MAIL.appId)).toMatchObject({ received: 3, documents: 3 });
+    expect(b.hub.app(MAIL.appId).status.received).toBe(3);
+    // The device that wrote them took nothing from the server.
+    expect(row(await listOf(a.hub), MAIL.appId)?.received).toBeUndefined();
+  });
 });

@@ -217,6 +217,12 @@ export function noticeText(
   }
 }
 
+/** A number of documents: 「500 件」, "500 items". */
+export function itemCount(lang: Lang, n: number): string {
+  const number = new Intl.NumberFormat(locale(lang)).format(n);
+  return lang === "ja" ? `${number} 件` : `${number} ${n === 1 ? "item" : "items"}`;
+}
+
 /** Escapes text for HTML. */
 export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

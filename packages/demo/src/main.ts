@@ -8,7 +8,7 @@ import {
 import { DexieStore } from "@hokan/storage";
 import { createHttpTransport } from "@hokan/transport";
 import { BehaviorSubject } from "rxjs";
-import { dateTime, esc, type Lang, noticeText, phrase, t, when } from "./i18n.js";
+import { dateTime, esc, itemCount, type Lang, noticeText, phrase, t, when } from "./i18n.js";
 import { mountSamples, SAMPLE_APPS } from "./sample-apps.js";
 
 const root = document.querySelector<HTMLElement>("#screen") as HTMLElement;
@@ -85,6 +85,9 @@ function stateWords(a: BackedUpApp): string {
   if (a.state === "syncing" && a.lastError) return `${phrase(lang, "retrying")}${failing}`;
   if (a.state === "held") return phrase(lang, a.reason ?? "held");
   if (a.state === "failed") return phrase(lang, a.lastError?.code ?? a.reason);
+  // A restore in progress says how far it has come.
+  if (a.state === "syncing" && a.received)
+    return `${phrase(lang, "syncing")} (${itemCount(lang, a.received)})`;
   if (a.state === "syncing" || a.state === "not-on-device") return phrase(lang, a.state);
   return phrase(lang, a.reason ?? a.state);
 }

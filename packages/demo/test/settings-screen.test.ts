@@ -16,11 +16,16 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
   let browser: Browser;
   const contexts: BrowserContext[] = [];
 
-  async function device(width = 820, clock = false): Promise<Page> {
+  async function device(
+    width = 820,
+    clock = false,
+    prepare?: (context: BrowserContext) => Promise<unknown>,
+  ): Promise<Page> {
     const context = await browser.newContext({ viewport: { width, height: 1100 } });
     contexts.push(context);
     // A clock the test can move: the page's own timers run on it.
     if (clock) await context.clock.install();
+    await prepare?.(context);
     const page = await context.newPage();
     await page.goto(demo.url);
     await page.waitForFunction(
@@ -334,5 +339,66 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     await expect.poll(() => a.locator('[data-testid="no-account"]').count()).toBe(0);
     await expect.poll(() => mailRow(a).count(), { timeout: 15_000 }).toBe(1);
     expect(await a.isDisabled('[data-testid="bulk-backup"]')).toBe(false);
+  });
+
+  it("shows a new device's restore coming in: how many documents so far", async () => {
+    // 1,200 more settings in alice's Mail backup, put there through the API as another device would.
+    const api = async (path: string, body: unknown, token?: string) =>
+      (
+        await fetch(`${demo.apiUrl}${path}`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body: JSON.stringify(body),
+        })
+      ).json() as Promise<Record<string, unknown>>;
+    const { token } = (await api("/v1/dev/token", { account: "alice" })) as { token: string };
+    const scope = { appVersion: "3.0.0", platform: "web" };
+    const { epoch } = (await api(
+      "/v1/apps/jp.example.mail/pull",
+      { scope, checkpoint: { epoch: 0, seq: 0 }, limit: 1 },
+      token,
+    )) as {
+      epoch: number;
+    };
+    for (let batch = 0; batch < 3; batch++) {
+      const changes = Array.from({ length: 400 }, (_, i) => ({
+        collection: "settings",
+        id: `bulk-${batch}-${i}`,
+        changeId: `bulk-${batch}-${i}-${Date.now()}`,
+        epoch,
+        baseRev: 0,
+        hlc: `${String(Date.now()).padStart(15, "0")}:000000:seed`,
+        data: { i },
+      }));
+      const answer = (await api(
+        "/v1/apps/jp.example.mail/push",
+        { scope, idempotencyKey: `seed-${batch}-${Date.now()}`, changes },
+        token,
+      )) as {
+        results: { status: string }[];
+      };
+      expect(answer.results.every((r) => r.status === "accepted")).toBe(true);
+    }
+    // A slow network for the new device: every page of its restore after the first takes two seconds to arrive.
+    let pages = 0;
+    const fresh = await device(820, false, (context) =>
+      context.route("**/v1/apps/jp.example.mail/pull", async (route) => {
+        if (++pages > 1) await new Promise((r) => setTimeout(r, 2000));
+        await route.continue();
+      }),
+    );
+    await expect
+      .poll(() => mailState(fresh).textContent(), { timeout: 30_000 })
+      .toMatch(/^同期中 \([\d,]+ 件\)$/);
+    await shot(fresh, "restore-in-progress");
+    await expect
+      .poll(() => mailState(fresh).getAttribute("data-state"), { timeout: 60_000 })
+      .toBe("up-to-date");
+    expect(
+      Number(await mailRow(fresh).locator('[data-testid="documents"]').textContent()),
+    ).toBeGreaterThanOrEqual(1200);
   });
 });

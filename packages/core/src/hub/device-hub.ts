@@ -131,6 +131,11 @@ export interface BackedUpApp {
    * started (its `status.dropped`): they left `pending` without being backed up. Absent while none.
    */
   readonly dropped?: number;
+  /**
+   * Documents the server's answers changed on this device since the app started (its `status.received`): while the
+   * app is `syncing`, how far a restore has come. Absent while none.
+   */
+  readonly received?: number;
   /** Why backup waits or is refused (the app's `status.reason`). */
   readonly reason?: StatusReason;
   /** The app's last failure on this device, until its next success. */
@@ -524,6 +529,7 @@ export class DeviceHub {
         bytes: entry?.bytes ?? 0,
         pending: status?.pending ?? 0,
         ...(status?.dropped ? { dropped: status.dropped } : {}),
+        ...(status?.received ? { received: status.received } : {}),
       };
       if (!status) return { ...base, state: entry?.status === "retired" ? "retired" : "not-on-device" };
       const why = {

@@ -62,6 +62,10 @@ export function afterCommit(r: ReplicationRunner, plan: PlannedCommit): void {
   for (const d of plan.changed) {
     r.changesSubject.next({ collection: d.collection, id: d.id, data: d.data, origin: "remote" });
   }
+  if (plan.changed.length > 0) {
+    r.receivedCount += plan.changed.length;
+    publish(r, { received: r.receivedCount });
+  }
   if (plan.dropped && plan.dropped.length > 0) {
     // The rule is right (a delete wins over changes made before the device heard of it), but never silent.
     r.droppedCount += plan.dropped.length;

@@ -76,6 +76,8 @@ export class ReplicationRunner implements Replication {
   readonly acks = new Acknowledgements();
   /** Changes dropped by deletes of the backup since this replication was created. */
   droppedCount = 0;
+  /** Documents the server's answers changed here since start (status `received`). */
+  receivedCount = 0;
   /** The code of the latest failure, while backing off from it. */
   failureCode: ErrorCode | undefined;
   probeTimer: unknown;

@@ -52,6 +52,11 @@ export interface ReplicationStatus {
    * started; absent while none): they left `pending` without being acknowledged. `dropped$` names them.
    */
   readonly dropped?: number;
+  /**
+   * Documents the server's answers changed on this device since this replication started (pull pages, and live hints
+   * that carried documents); absent while none. While a restore runs, its progress: documents so far.
+   */
+  readonly received?: number;
 }
 
 /**
