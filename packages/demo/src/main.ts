@@ -151,6 +151,8 @@ function render(): void {
     () => {
       lang = lang === "ja" ? "en" : "ja";
       localStorage.setItem("hokan-lang", lang);
+      // The last result was said in the other language: it goes, rather than stay in words the user did not choose.
+      message = "";
       render();
       remountSamples();
     },

@@ -278,6 +278,10 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     await a.click('[data-testid="language"]');
     await expect.poll(() => a.textContent('[data-testid="title"]')).toContain("App data backup");
     expect(await a.textContent('[data-testid="bulk-delete"]')).toBe("Delete all backups");
+    // Nothing stays in Japanese but the switch back to it.
+    // biome-ignore lint/performance/useDomNodeTextContent: what is rendered is what a user reads
+    const english = await a.evaluate(() => document.body.innerText);
+    expect(english.replace("日本語", "")).not.toMatch(/[\u3040-\u30ff\u4e00-\u9fff]/);
     await a.selectOption('[data-testid="mail-theme"]', "light");
     await expect
       .poll(() => mailRow(a).locator('[data-testid="last-backup"]').textContent(), { timeout: 15_000 })
@@ -314,6 +318,16 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     ]);
     expect(Math.abs((title?.y ?? 0) - (language?.y ?? 100))).toBeLessThan(20);
     await shot(phone, "phone-420");
+  });
+
+  it("follows the system's dark mode, and stays readable in it", async () => {
+    const light = await a.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    await a.emulateMedia({ colorScheme: "dark" });
+    const dark = await a.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(dark).not.toBe(light);
+    await accessible(a);
+    await shot(a, "dark-mode");
+    await a.emulateMedia({ colorScheme: "light" });
   });
 
   it("ages a backup's time as the minutes pass: 「たった今」, then 「2 分前」", async () => {
