@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { CHROMIUM } from "../vitest.shared.js";
-import { printTable, type Row, save } from "./harness.js";
+import { BROWSER_BUNDLE, printTable, type Row, save } from "./harness.js";
 
 const quick = process.argv.includes("--quick");
 const N = quick ? 500 : 10_000;
@@ -23,14 +23,9 @@ const RUNS = quick ? 1 : 3;
 
 const dir = mkdtempSync(join(tmpdir(), "hokan-bench-stores-"));
 await build({
+  ...BROWSER_BUNDLE,
   entryPoints: [fileURLToPath(new URL("./browser/stores-worker.ts", import.meta.url))],
   outfile: join(dir, "worker.js"),
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  conditions: ["hokan-source"],
-  define: { "process.env.NODE_ENV": '"production"' },
   logLevel: "error",
 });
 // sqlite-wasm loads its .wasm from next to its module: the bundle's folder.

@@ -22,7 +22,7 @@ import { build } from "esbuild";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
 import { CHROMIUM } from "../vitest.shared.js";
-import { median, printTable, type Row, save } from "./harness.js";
+import { BROWSER_BUNDLE, median, printTable, type Row, save } from "./harness.js";
 import { BATCH, doc, docId } from "./sync/documents.js";
 import { startHokanServer } from "./sync/hokan.js";
 import { benchReplication, SECRET, writeAll } from "./sync/hokan-device.js";
@@ -51,13 +51,8 @@ type PageServer = (server: Server) => void;
 /** The page as one script (esbuild), and what serves it. */
 async function pageServer(): Promise<PageServer> {
   const bundle = await build({
+    ...BROWSER_BUNDLE,
     entryPoints: [fileURLToPath(new URL("./browser/page.ts", import.meta.url))],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    conditions: ["hokan-source"],
-    define: { "process.env.NODE_ENV": '"production"' },
     // Profiled pages keep their functions' names.
     minify: !process.env.BENCH_PROFILE,
     write: false,

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { arch, cpus, totalmem } from "node:os";
+import type { BuildOptions } from "esbuild";
 
 /** One measured row: documents per second as the median of several runs. */
 export interface Row {
@@ -72,3 +73,13 @@ export function save(name: string, rows: readonly Row[], options: Record<string,
   writeFileSync(file, `${JSON.stringify({ name, machine, options, rows }, null, 2)}\n`);
   return file;
 }
+
+/** How the browser benchmarks bundle what runs in Chromium: one ES module, Hokan from its sources, for production. */
+export const BROWSER_BUNDLE: BuildOptions = {
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  conditions: ["hokan-source"],
+  define: { "process.env.NODE_ENV": '"production"' },
+};

@@ -2,12 +2,12 @@
 // The mobile SQLite adapters are typed structurally (this repository builds without React Native, Expo or
 // Capacitor); this checks those types against the drivers' own published declarations: it installs the drivers
 // (without their native peers) and the built @hokan/storage-sqlite into a temporary project and type-checks an app
-// that hands each driver's real database object to its adapter. Downloads about 150 MB (op-sqlite ships its native
+// that hands each driver's real database object to its adapter. The download is large (op-sqlite ships its native
 // sources), so it is run by hand when a driver's major version changes, not in CI.
 //
 //   node scripts/driver-types.mjs        (after pnpm build)
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packAll, ROOT } from "./packages.mjs";
@@ -34,7 +34,7 @@ try {
     tarballs.core,
     tarballs["storage-sqlite"],
     ...Object.entries(DRIVERS).map(([name, version]) => `${name}@${version}`),
-    `typescript@${JSON.parse(execFileSync("node", ["-p", "JSON.stringify(require('typescript/package.json').version)"], { cwd: ROOT, encoding: "utf8" }))}`,
+    `typescript@${JSON.parse(readFileSync(join(ROOT, "node_modules", "typescript", "package.json"), "utf8")).version}`,
   ]);
   writeFileSync(
     join(work, "app.ts"),

@@ -113,7 +113,7 @@ function storable(s: string): boolean {
 
 /**
  * A deep copy of a JSON value (documents are plain JSON by contract). Written out rather than `structuredClone`,
- * which React Native's Hermes does not have, and faster for JSON-shaped values.
+ * which React Native's Hermes does not have.
  */
 export function cloneJson<T extends Json>(value: T): T {
   if (typeof value !== "object" || value === null) return value;

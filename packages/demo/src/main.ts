@@ -160,10 +160,10 @@ function render(): void {
   );
   on("backup-enabled", (e) => void hub.setBackupEnabled((e.target as HTMLInputElement).checked));
   on("overseas-enabled", (e) => void hub.setOverseasEnabled((e.target as HTMLInputElement).checked));
+  // network$ draws the screen again (its subscription below).
   on("online", (e) => {
     simulated.offline = !(e.target as HTMLInputElement).checked;
     updateNetwork();
-    render();
   });
   on("entitled", (e) => {
     entitled$.next((e.target as HTMLInputElement).checked);
@@ -172,7 +172,6 @@ function render(): void {
   on("roaming", (e) => {
     simulated.roaming = (e.target as HTMLInputElement).checked;
     updateNetwork();
-    render();
   });
   on("account", (e) => {
     const account = (e.target as HTMLSelectElement).value || null;

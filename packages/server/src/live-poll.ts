@@ -176,7 +176,6 @@ export async function longPoll(
         void r.gone.then(done);
       });
     }
-    remove();
     for (const event of arrived) {
       events.push(event);
       const head = known.get(event.appId);

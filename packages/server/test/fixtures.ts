@@ -72,7 +72,10 @@ export async function startServer(
   };
 }
 
-/** A pushed change as the wire carries it: a new document of `settings` at epoch 1, unless `extra` says otherwise. */
+/**
+ * A pushed change as the wire carries it: a new document of `settings` at epoch 1, unless `extra` says otherwise.
+ * Without `data` (`undefined`) it carries none: a patch, given in `extra`.
+ */
 export const change = <D>(id: string, data: D, extra: Record<string, unknown> = {}) => ({
   collection: "settings",
   id,
@@ -80,6 +83,6 @@ export const change = <D>(id: string, data: D, extra: Record<string, unknown> = 
   epoch: 1,
   baseRev: 0,
   hlc: "000000000000001:000000:x",
-  data,
+  ...(data === undefined ? {} : { data }),
   ...extra,
 });

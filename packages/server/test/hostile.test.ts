@@ -427,9 +427,7 @@ const CASES: readonly Case[] = [
     body: {
       scope,
       idempotencyKey: "k-00000011",
-      changes: [
-        { ...change("p", undefined, { baseRev: 0 }), data: undefined, patch: [{ op: "remove", path: "/x" }] },
-      ],
+      changes: [{ ...change("p", undefined, { baseRev: 0 }), patch: [{ op: "remove", path: "/x" }] }],
     },
     status: 200,
     code: "bad-patch",
@@ -512,7 +510,7 @@ const CASES: readonly Case[] = [
       body: {
         scope,
         idempotencyKey: `k-bad-patch-${i}`,
-        changes: [{ ...change("patched", undefined), data: undefined, patch }],
+        changes: [{ ...change("patched", undefined), patch }],
       },
       status: 200,
       code: "bad-patch",

@@ -314,26 +314,18 @@ describe("answers", () => {
     try {
       const scope = { appId: "jp.example.mail", appVersion: "1.0.0", platform: "web" as const };
       const t = s.client("alice");
-      const change = (id: string, extra: Record<string, unknown>) => ({
-        collection: "settings",
-        id,
-        changeId: `c-${randomId(systemRuntime)}`,
-        epoch: 1,
-        baseRev: 0,
-        hlc: "000000000000001:000000:x",
-        ...extra,
-      });
       await t.push({
         scope,
         idempotencyKey: "answers-1",
-        changes: [change("big", { data: { blob: "b".repeat(250 * 1024) } })],
+        changes: [change("big", { blob: "b".repeat(250 * 1024) }) as PushChange],
       });
       // 100 stale changes of the 250 KB document, as patches: a small request.
       const stale = await t.push({
         scope,
         idempotencyKey: "answers-2",
-        changes: Array.from({ length: 100 }, () =>
-          change("big", { patch: [{ op: "add", path: "/x", value: 1 }] }),
+        changes: Array.from(
+          { length: 100 },
+          () => change("big", undefined, { patch: [{ op: "add", path: "/x", value: 1 }] }) as PushChange,
         ),
       });
       expect(stale.results[0]).toMatchObject({ status: "conflict", reason: "stale", current: { rev: 1 } });
@@ -351,7 +343,11 @@ describe("answers", () => {
       expect(Number(await kept())).toBe(2);
       // Past the answers' time, the next push clears them (beside it, not inside).
       now += 11 * 60_000;
-      await t.push({ scope, idempotencyKey: "answers-3", changes: [change("small", { data: { v: 1 } })] });
+      await t.push({
+        scope,
+        idempotencyKey: "answers-3",
+        changes: [change("small", { v: 1 }) as PushChange],
+      });
       await vi.waitFor(async () => expect(Number(await kept())).toBe(1), { timeout: 5_000, interval: 20 });
     } finally {
       await s.close();

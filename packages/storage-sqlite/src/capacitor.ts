@@ -1,5 +1,5 @@
-import type { SqlExecutor, SqliteDriver, SqlRow, SqlValue } from "./driver.js";
-import { answersWithRows, asRows, explicitTransaction } from "./statements.js";
+import type { SqliteDriver } from "./driver.js";
+import { answersWithRows, asRows, explicitDriver } from "./statements.js";
 
 /**
  * The part of a `@capacitor-community/sqlite` connection (`SQLiteDBConnection`, as
@@ -37,38 +37,21 @@ function withoutColumnRow(values: readonly unknown[] | undefined): readonly unkn
  * ```
  */
 export function capacitorSqliteDriver(db: CapacitorSqliteConnection): SqliteDriver {
-  let ready: Promise<void> | undefined;
-  // WAL is a speed-up, not a guarantee the store relies on: a platform that refuses it (the web build) goes without.
-  const prepare = () => {
-    ready ??= db.query("PRAGMA journal_mode = WAL").then(
-      () => undefined,
-      () => undefined,
-    );
-    return ready;
-  };
-  const run = async (sql: string, params: readonly SqlValue[] = []): Promise<readonly SqlRow[]> => {
-    if (answersWithRows(sql)) return asRows(withoutColumnRow((await db.query(sql, [...params])).values));
-    await db.run(sql, [...params], false);
-    return [];
-  };
-  const tx: SqlExecutor = { execute: run };
-  return {
+  return explicitDriver({
+    // WAL is a speed-up, not a guarantee the store relies on: a platform that refuses it (the web build) goes without.
+    prepare: () =>
+      db.query("PRAGMA journal_mode = WAL").then(
+        () => undefined,
+        () => undefined,
+      ),
     execute: async (sql, params) => {
-      await prepare();
-      return run(sql, params);
+      if (answersWithRows(sql)) return asRows(withoutColumnRow((await db.query(sql, [...params])).values));
+      await db.run(sql, [...params], false);
+      return [];
     },
-    transaction: async (work) => {
-      await prepare();
-      return explicitTransaction(
-        {
-          begin: () => db.beginTransaction(),
-          commit: () => db.commitTransaction(),
-          rollback: () => db.rollbackTransaction(),
-        },
-        tx,
-        work,
-      );
-    },
+    begin: () => db.beginTransaction(),
+    commit: () => db.commitTransaction(),
+    rollback: () => db.rollbackTransaction(),
     close: () => db.close(),
-  };
+  });
 }

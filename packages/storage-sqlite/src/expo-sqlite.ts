@@ -1,5 +1,5 @@
-import type { SqlExecutor, SqliteDriver, SqlRow, SqlValue } from "./driver.js";
-import { answersWithRows, asRows, explicitTransaction } from "./statements.js";
+import type { SqliteDriver, SqlRow } from "./driver.js";
+import { answersWithRows, asRows, explicitDriver } from "./statements.js";
 
 /** A value expo-sqlite binds (its `SQLiteBindValue`). */
 export type ExpoSqliteBindValue = string | number | null | boolean | Uint8Array;
@@ -28,34 +28,16 @@ export interface ExpoSqliteDatabase {
  * ```
  */
 export function expoSqliteDriver(db: ExpoSqliteDatabase): SqliteDriver {
-  let ready: Promise<void> | undefined;
-  const prepare = () => {
-    ready ??= db.execAsync("PRAGMA journal_mode = WAL");
-    return ready;
-  };
-  const run = async (sql: string, params: readonly SqlValue[] = []): Promise<readonly SqlRow[]> => {
-    if (answersWithRows(sql)) return asRows(await db.getAllAsync<SqlRow>(sql, [...params]));
-    await db.runAsync(sql, [...params]);
-    return [];
-  };
-  const tx: SqlExecutor = { execute: run };
-  return {
+  return explicitDriver({
+    prepare: () => db.execAsync("PRAGMA journal_mode = WAL"),
     execute: async (sql, params) => {
-      await prepare();
-      return run(sql, params);
+      if (answersWithRows(sql)) return asRows(await db.getAllAsync<SqlRow>(sql, [...params]));
+      await db.runAsync(sql, [...params]);
+      return [];
     },
-    transaction: async (work) => {
-      await prepare();
-      return explicitTransaction(
-        {
-          begin: () => db.execAsync("BEGIN IMMEDIATE"),
-          commit: () => db.execAsync("COMMIT"),
-          rollback: () => db.execAsync("ROLLBACK"),
-        },
-        tx,
-        work,
-      );
-    },
+    begin: () => db.execAsync("BEGIN IMMEDIATE"),
+    commit: () => db.execAsync("COMMIT"),
+    rollback: () => db.execAsync("ROLLBACK"),
     close: () => db.closeAsync(),
-  };
+  });
 }

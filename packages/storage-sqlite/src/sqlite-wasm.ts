@@ -1,5 +1,5 @@
-import type { SqlExecutor, SqliteDriver, SqlRow, SqlValue } from "./driver.js";
-import { asRows, explicitTransaction } from "./statements.js";
+import type { SqliteDriver, SqlRow, SqlValue } from "./driver.js";
+import { asRows, explicitDriver } from "./statements.js";
 
 /** The options of sqlite-wasm's `exec` the driver uses: object rows returned. */
 export interface SqliteWasmExecOptions {
@@ -36,18 +36,13 @@ export interface SqliteWasmDatabase {
 export function sqliteWasmDriver(db: SqliteWasmDatabase): SqliteDriver {
   const run = async (sql: string, params: readonly SqlValue[] = []): Promise<readonly SqlRow[]> =>
     asRows(db.exec({ sql, bind: [...params], rowMode: "object", returnValue: "resultRows" }));
-  const tx: SqlExecutor = { execute: run };
-  return {
+  return explicitDriver({
     execute: run,
-    transaction: async (work) => {
-      return explicitTransaction(
-        { begin: () => run("BEGIN IMMEDIATE"), commit: () => run("COMMIT"), rollback: () => run("ROLLBACK") },
-        tx,
-        work,
-      );
-    },
+    begin: () => run("BEGIN IMMEDIATE"),
+    commit: () => run("COMMIT"),
+    rollback: () => run("ROLLBACK"),
     close: async () => {
       db.close();
     },
-  };
+  });
 }

@@ -1,4 +1,4 @@
-import type { SqlExecutor, SqlRow } from "./driver.js";
+import type { SqlExecutor, SqliteDriver, SqlRow, SqlValue } from "./driver.js";
 
 /**
  * Whether a statement answers with rows (the store's reads and its pragmas): drivers whose API splits queries from
@@ -13,22 +13,45 @@ export function asRows(rows: readonly unknown[] | undefined): readonly SqlRow[] 
   return (rows ?? []) as readonly SqlRow[];
 }
 
+/** A driver whose transactions are its own calls (a `BEGIN IMMEDIATE` statement, a plugin's `beginTransaction`). */
+export interface ExplicitDriverParts {
+  /** Run once, before the first statement, and awaited by every call after (the journal mode). */
+  readonly prepare?: () => Promise<void>;
+  readonly execute: (sql: string, params: readonly SqlValue[]) => Promise<readonly SqlRow[]>;
+  readonly begin: () => Promise<unknown>;
+  readonly commit: () => Promise<unknown>;
+  readonly rollback: () => Promise<unknown>;
+  readonly close: () => Promise<void>;
+}
+
 /**
- * A transaction a driver opens and ends by its own calls (a `BEGIN IMMEDIATE` statement, a plugin's
- * `beginTransaction`): all of `work` is committed, or rolled back when it throws (a failed rollback does not hide why).
+ * A {@link SqliteDriver} from a driver's own calls: statements after its first-use setup, and transactions in which
+ * all of `work` is committed, or rolled back when it throws (a failed rollback does not hide why).
  */
-export async function explicitTransaction<T>(
-  steps: { begin(): Promise<unknown>; commit(): Promise<unknown>; rollback(): Promise<unknown> },
-  tx: SqlExecutor,
-  work: (tx: SqlExecutor) => Promise<T>,
-): Promise<T> {
-  await steps.begin();
-  try {
-    const result = await work(tx);
-    await steps.commit();
-    return result;
-  } catch (error) {
-    await steps.rollback().catch(() => undefined);
-    throw error;
-  }
+export function explicitDriver(parts: ExplicitDriverParts): SqliteDriver {
+  let ready: Promise<void> | undefined;
+  const prepare = () => {
+    ready ??= parts.prepare?.() ?? Promise.resolve();
+    return ready;
+  };
+  const tx: SqlExecutor = { execute: (sql, params = []) => parts.execute(sql, params) };
+  return {
+    execute: async (sql, params = []) => {
+      await prepare();
+      return parts.execute(sql, params);
+    },
+    transaction: async (work) => {
+      await prepare();
+      await parts.begin();
+      try {
+        const result = await work(tx);
+        await parts.commit();
+        return result;
+      } catch (error) {
+        await parts.rollback().catch(() => undefined);
+        throw error;
+      }
+    },
+    close: parts.close,
+  };
 }

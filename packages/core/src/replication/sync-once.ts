@@ -1,4 +1,5 @@
 import { HokanError } from "../errors.js";
+import { systemRuntime } from "../runtime.js";
 import type { ReplicationOptions, SyncOptions, SyncResult } from "./api.js";
 import { createReplication } from "./replication.js";
 
@@ -48,8 +49,8 @@ export async function syncOnce(options: SyncOnceOptions): Promise<SyncOnceResult
     throw new HokanError("bad-request", "deadlineMs is the time the run may take, in ms, above 0");
   }
   const replication = createReplication({ ...replicationOptions, live: false });
-  const runtime = replicationOptions.runtime;
-  const now = () => (runtime ? runtime.now() : Date.now());
+  const runtime = replicationOptions.runtime ?? systemRuntime;
+  const now = () => runtime.now();
   const started = now();
   let pulled = 0;
   const counting = replication.changes$.subscribe((c) => {
