@@ -177,12 +177,14 @@ export async function longPoll(
       });
     }
     for (const event of arrived) {
-      events.push(event);
       const head = known.get(event.appId);
       const seq = event.type === "changed" ? event.seq : (head?.seq ?? 0);
-      // Heads only move forward; a notice older than the heads read says nothing new.
-      if (!head || event.epoch > head.epoch || (event.epoch === head.epoch && seq > head.seq))
-        known.set(event.appId, { epoch: event.epoch, seq });
+      // Heads only move forward; a notice no newer than the heads read says nothing new. Against a cursor it was
+      // either hinted already by the catch-up above (it committed between the listening and the read) or told before:
+      // it is not sent twice.
+      const newer = !head || event.epoch > head.epoch || (event.epoch === head.epoch && seq > head.seq);
+      if (newer) known.set(event.appId, { epoch: event.epoch, seq });
+      if (newer || r.cursor === undefined) events.push(event);
     }
     return { events, cursor: cursorOf(known) };
   } finally {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type PushChange, randomId, systemRuntime } from "@hokan/core";
 import { openRegistry } from "@hokan/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
+import type { Database } from "../src/database.js";
 import { signDevelopmentToken } from "../src/index.js";
 import { LiveHub } from "../src/live-hub.js";
 import { cursorOf, longPoll } from "../src/live-poll.js";
@@ -262,5 +263,35 @@ describe("the live channel as long polls", () => {
       rmSync(dir, { recursive: true, force: true });
       rmSync(registry, { force: true });
     }
+  });
+
+  it("hints a change once when it commits between the poll's listening and its reading of the heads", async () => {
+    const hub = new LiveHub((event) => event);
+    let deliver: (payload: string) => void = () => undefined;
+    await hub.start({
+      listen: async (_channel: string, onPayload: (payload: string) => void) => {
+        deliver = onPayload;
+        return async () => undefined;
+      },
+    } as unknown as Database);
+    // The change lands while the heads are read: its notice arrives, and the heads already hold it.
+    const heads = async () => {
+      deliver(JSON.stringify({ account: "a", appId: MAIL.appId, type: "changed", epoch: 1, seq: 3 }));
+      return new Map([[MAIL.appId, { epoch: 1, seq: 3 }]]);
+    };
+    const answer = await longPoll(hub, heads, {
+      account: "a",
+      apps: new Map([[MAIL.appId, MAIL]]),
+      catalog: false,
+      waitMs: 30_000,
+      cursor: cursorOf(new Map([[MAIL.appId, { epoch: 1, seq: 1 }]])),
+      heartbeatMs: 30_000,
+      gone: new Promise(() => undefined),
+    });
+    expect(answer).toEqual({
+      events: [{ type: "changed", appId: MAIL.appId, epoch: 1, seq: 3 }],
+      cursor: "e:jp.example.mail:1:3",
+    });
+    await hub.close();
   });
 });
