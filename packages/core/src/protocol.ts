@@ -41,6 +41,8 @@ export interface RegistryEntry {
   readonly retiredAt?: string;
   /** Days after {@link retiredAt} during which restore is still allowed (default 0). */
   readonly restoreGraceDays?: number;
+  /** Where the user gets the app's update (its store page): an `https:` URL, shown with an update notice. */
+  readonly updateUrl?: string;
 }
 
 /** Where a client's pull has reached in the server's change feed of one account's app. */

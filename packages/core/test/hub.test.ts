@@ -379,6 +379,7 @@ describe("device hub", () => {
         capabilities: ["backup", "restore"],
         minVersion: "3.1.0",
         minVersionEnforcedFrom: iso(start + 30 * day),
+        updateUrl: "https://apps.example.jp/mail",
       },
       { appId: NOTES.appId, platform: "android", name: "Notes", capabilities: ["backup", "restore"] },
       {
@@ -397,7 +398,7 @@ describe("device hub", () => {
     await hub.refreshList();
     const list = await listOf(hub);
     expect(row(list, MAIL.appId)?.notices).toEqual([
-      { kind: "update-by", minVersion: "3.1.0", at: start + 30 * day },
+      { kind: "update-by", minVersion: "3.1.0", at: start + 30 * day, url: "https://apps.example.jp/mail" },
     ]);
     expect(row(list, NOTES.appId)?.notices).toBeUndefined();
     expect(row(list, LEGACY.appId)).toMatchObject({

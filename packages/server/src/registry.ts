@@ -36,7 +36,7 @@ export class RegistryError extends Error {
 
 /**
  * Validates a registry: `{ "apps": [{ appId, platform, capabilities, minVersion?, minVersionEnforcedFrom?, retiredAt?,
- * restoreGraceDays?, name? }] }`. Every problem is reported at once, with where it is.
+ * restoreGraceDays?, name?, updateUrl? }] }`. Every problem is reported at once, with where it is.
  */
 export function parseRegistry(value: unknown, source = "registry"): Registry {
   const problems: string[] = [];
@@ -60,6 +60,7 @@ export function parseRegistry(value: unknown, source = "registry"): Registry {
       "minVersionEnforcedFrom",
       "retiredAt",
       "restoreGraceDays",
+      "updateUrl",
     ]);
     for (const k of Object.keys(e)) if (!known.has(k)) problems.push(`${at}.${k}: unknown field`);
     if (typeof e.appId !== "string" || !APP_ID.test(e.appId))
@@ -90,6 +91,10 @@ export function parseRegistry(value: unknown, source = "registry"): Registry {
       problems.push(`${at}.restoreGraceDays: must be a whole number of days, 0 or more`);
     }
     if (e.name !== undefined && typeof e.name !== "string") problems.push(`${at}.name: must be a string`);
+    // A settings screen shows it as a link: only a web address, never a script's.
+    if (e.updateUrl !== undefined && !isHttpsUrl(e.updateUrl)) {
+      problems.push(`${at}.updateUrl: must be an https URL like "https://apps.example.jp/mail"`);
+    }
     const key = `${String(e.appId)}/${String(e.platform)}`;
     if (seen.has(key)) problems.push(`${at}: ${key} is listed twice`);
     seen.add(key);
@@ -97,6 +102,15 @@ export function parseRegistry(value: unknown, source = "registry"): Registry {
   });
   if (problems.length > 0) throw new RegistryError(source, problems);
   return new Registry(entries);
+}
+
+function isHttpsUrl(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    return new URL(value).protocol === "https:";
+  } catch {
+    return false;
+  }
 }
 
 /** Reads and validates a registry file. */

@@ -515,6 +515,19 @@ describe("registry file", () => {
     expect(() => parseRegistry([])).toThrow(/top level/);
   });
 
+  it("takes an update link only as an https URL, and serves it with the entry", async () => {
+    const entry = (updateUrl: unknown) => ({
+      apps: [{ appId: "jp.example.mail", platform: "ios", capabilities: ["backup"], updateUrl }],
+    });
+    for (const bad of ["javascript:alert(1)", "http://apps.example.jp/mail", "apps.example.jp/mail", 42]) {
+      expect(() => parseRegistry(entry(bad)), String(bad)).toThrow(
+        /apps\[0\]\.updateUrl: must be an https URL/,
+      );
+    }
+    const registry = parseRegistry(entry("https://apps.example.jp/mail?id=1"));
+    expect(registry.forPlatform("ios")[0]?.updateUrl).toBe("https://apps.example.jp/mail?id=1");
+  });
+
   it("applies migrations once, however often or however many processes start", async () => {
     const db = await openPGlite();
     const [a, b] = await Promise.all([migrate(db), migrate(db)]);

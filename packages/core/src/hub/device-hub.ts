@@ -56,12 +56,12 @@ export interface DeviceHubOptions {
 /**
  * A dated notice of the registry about an app, for the settings screen to say in the user's locale: its backups end
  * (or ended) at `at`; a restore is possible until `at`; the app must be updated to `minVersion` by `at` (absent: it
- * must be now).
+ * must be now), at `url` when the registry names where.
  */
 export type AppNotice =
   | { readonly kind: "backups-end"; readonly at: number }
   | { readonly kind: "restore-until"; readonly at: number }
-  | { readonly kind: "update-by"; readonly minVersion: string; readonly at?: number };
+  | { readonly kind: "update-by"; readonly minVersion: string; readonly at?: number; readonly url?: string };
 
 /** How long the hub keeps the registry's entries before it asks again (their dates change rarely). */
 const REGISTRY_TTL_MS = 10 * 60_000;
@@ -87,6 +87,7 @@ export function noticesFor(entry: RegistryEntry | undefined, appVersion: string 
       kind: "update-by",
       minVersion: entry.minVersion,
       ...(Number.isFinite(from) ? { at: from } : {}),
+      ...(entry.updateUrl === undefined ? {} : { url: entry.updateUrl }),
     });
   }
   return notices;
