@@ -1,8 +1,11 @@
+import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RegistryEntry } from "@hokan/core";
 import { buildServer, createVerifier, migrate, openPGlite, parseRegistry } from "@hokan/server";
-import { createLogger, createServer, type Logger, type ViteDevServer } from "vite";
+import { build, createLogger, createServer, type Logger, preview, type ViteDevServer } from "vite";
 
 const DAY = 86_400_000;
 
@@ -20,6 +23,7 @@ export function demoRegistry(now = Date.now()): RegistryEntry[] {
       capabilities: [...all],
       minVersion: "3.1.0",
       minVersionEnforcedFrom: new Date(now + 45 * DAY).toISOString(),
+      updateUrl: "https://apps.example.jp/mail",
     },
     { appId: "jp.example.notes", platform, name: "Notes", capabilities: [...all] },
     {
@@ -57,13 +61,20 @@ export async function startDemo(
     /** Whether `port` must be the one (default true when a port is given); else the next free port is taken. */
     strictPort?: boolean;
     dataDir?: string;
+    /** The registry (default {@link demoRegistry}): a test's own shows the states other entries cause. */
+    registry?: readonly RegistryEntry[];
+    /** Bytes each account may keep per app (default: no limit). */
+    quotaBytes?: number;
+    /** Serve the screen built for production (bundled, minified) rather than through Vite's dev server. */
+    built?: boolean;
   } = {},
 ): Promise<RunningDemo> {
   const db = await openPGlite(options.dataDir);
   await migrate(db);
   const serverOptions = {
     db,
-    registry: parseRegistry({ apps: demoRegistry() }),
+    registry: parseRegistry({ apps: options.registry ?? demoRegistry() }),
+    ...(options.quotaBytes === undefined ? {} : { quotaBytes: options.quotaBytes }),
     verify: await createVerifier({ secret: DEMO_SECRET }),
     devTokenSecret: DEMO_SECRET,
   };
@@ -73,31 +84,50 @@ export async function startDemo(
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   let apiUp = true;
   const root = fileURLToPath(new URL(".", import.meta.url));
-  const vite: ViteDevServer = await createServer({
+  const listen = {
+    host: "127.0.0.1",
+    port: options.port ?? 0,
+    strictPort: options.strictPort ?? (options.port !== undefined && options.port !== 0),
+    proxy: { "/v1": { target: apiUrl, changeOrigin: false } },
+  };
+  const common = {
     root,
-    configFile: false,
-    logLevel: "warn",
+    configFile: false as const,
+    logLevel: "warn" as const,
     // With the backup server stopped, the proxy answers 502 as a gateway does; one log line per refused request
     // would drown the demo's output.
     customLogger: quietProxy(),
     resolve: { conditions: ["hokan-source"] },
-    server: {
-      host: "127.0.0.1",
-      port: options.port ?? 0,
-      strictPort: options.strictPort ?? (options.port !== undefined && options.port !== 0),
-      proxy: { "/v1": { target: apiUrl, changeOrigin: false } },
-    },
-  });
+  };
+  let web: { httpServer: ViteDevServer["httpServer"]; close(): Promise<void> };
+  let outDir: string | undefined;
   try {
-    await vite.listen();
+    if (options.built) {
+      // The screen as a carrier would ship it: bundled and minified, served as static files.
+      outDir = await mkdtemp(join(tmpdir(), "hokan-demo-"));
+      await build({
+        ...common,
+        build: { outDir, emptyOutDir: true, target: "es2022", reportCompressedSize: false },
+      });
+      web = await preview({ ...common, build: { outDir }, preview: listen });
+    } else {
+      const vite = await createServer({ ...common, server: listen });
+      web = vite;
+      try {
+        await vite.listen();
+      } catch (e) {
+        await vite.close();
+        throw e;
+      }
+    }
   } catch (e) {
-    // The port is taken (with strictPort): nothing started may outlive the failure.
-    await vite.close();
+    // The port is taken (with strictPort), or the build failed: nothing started may outlive the failure.
     await api.app.close();
     await db.close();
+    if (outDir) await rm(outDir, { recursive: true, force: true });
     throw e;
   }
-  const address = vite.httpServer?.address() as AddressInfo;
+  const address = web.httpServer?.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${address.port}/`,
     apiUrl,
@@ -113,7 +143,8 @@ export async function startDemo(
       apiUp = true;
     },
     close: async () => {
-      await vite.close();
+      await web.close();
+      if (outDir) await rm(outDir, { recursive: true, force: true });
       if (apiUp) await api.app.close();
       await db.close();
     },

@@ -46,6 +46,7 @@ const WORDS = {
   none: { ja: "お預かりしているデータはありません", en: "Nothing is backed up" },
   unnamedApp: { ja: "名前のないアプリ", en: "An unnamed app" },
   notYet: { ja: "まだありません", en: "Not yet" },
+  updateApp: { ja: "アップデートする", en: "Update the app" },
   justNow: { ja: "たった今", en: "Just now" },
   bulkBackup: { ja: "今すぐすべてバックアップ", en: "Back up all now" },
   bulkBackupRunning: { ja: "バックアップ中", en: "Backing up" },

@@ -1,4 +1,5 @@
 import {
+  type AppNotice,
   type BackedUpApp,
   createDeviceHub,
   type DeviceHub,
@@ -92,13 +93,22 @@ function stateWords(a: BackedUpApp): string {
   return phrase(lang, a.reason ?? a.state);
 }
 
+/** A notice under the app's name; an update due links to where the registry says the update is got. */
+function noticeHtml(a: BackedUpApp, n: AppNotice): string {
+  const link =
+    n.kind === "update-by" && n.url
+      ? ` <a href="${esc(n.url)}" target="_blank" rel="noopener noreferrer" data-testid="update-link">${esc(t(lang, "updateApp"))}<span class="visually-hidden"> (${esc(nameOf(a))})</span></a>`
+      : "";
+  return `<span class="notice" data-testid="notice" data-kind="${n.kind}">${esc(noticeText(lang, n))}${link}</span>`;
+}
+
 function render(): void {
   document.documentElement.lang = lang;
   const s = hub.settings;
   const rows = list
     .map(
       (a) => `<tr data-testid="app-row" data-app="${esc(a.appId)}">
-        <th scope="row">${esc(nameOf(a))}${(a.notices ?? []).map((n) => `<span class="notice" data-testid="notice" data-kind="${n.kind}">${esc(noticeText(lang, n))}</span>`).join("")}</th>
+        <th scope="row">${esc(nameOf(a))}${(a.notices ?? []).map((n) => noticeHtml(a, n)).join("")}</th>
         <td data-label="${esc(t(lang, "lastBackup"))}" data-testid="last-backup" ${a.lastBackupAt ? `title="${esc(dateTime(lang, a.lastBackupAt))}"` : ""}>${esc(a.lastBackupAt ? when(lang, a.lastBackupAt) : t(lang, "notYet"))}</td>
         <td data-label="${esc(t(lang, "documents"))}" data-testid="documents">${a.documents}</td>
         <td data-label="${esc(t(lang, "status"))}"><span class="badge ${a.state}" data-testid="state" data-state="${a.state}">${esc(stateWords(a))}</span></td>

@@ -119,8 +119,14 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
       ).map((text) => text.replace(/\s+/g, " "));
     const [update] = await notice("jp.example.mail");
     expect(update).toMatch(
-      /^\d{4}年\d{1,2}月\d{1,2}日\uFF0845 日後\uFF09までにバージョン 3\.1\.0 以降にアップデートしてください$/,
+      /^\d{4}年\d{1,2}月\d{1,2}日\uFF0845 日後\uFF09までにバージョン 3\.1\.0 以降にアップデートしてください アップデートする \(Mail\)$/,
     );
+    // Where to update, as the registry says, opened apart from the settings screen.
+    const link = mailRow(a).locator('[data-testid="update-link"]');
+    expect(await link.getAttribute("href")).toBe("https://apps.example.jp/mail");
+    expect(await link.getAttribute("target")).toBe("_blank");
+    expect(await link.getAttribute("rel")).toBe("noopener noreferrer");
+    expect(await a.locator('[data-testid="update-link"]').count()).toBe(1);
     await expect.poll(() => notice("jp.example.photos"), { timeout: 15_000 }).toHaveLength(2);
     const [ended, restore] = await notice("jp.example.photos");
     expect(ended).toMatch(/^バックアップは\d{4}年\d{1,2}月\d{1,2}日\uFF0810 日前\uFF09に終了しました$/);
@@ -295,7 +301,9 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     await expect.poll(() => mailState(a).textContent(), { timeout: 15_000 }).toBe("Up to date");
     const notices = await a.locator('[data-testid="notice"]').allTextContents();
     expect(notices).toContainEqual(
-      expect.stringMatching(/^Update to version 3\.1\.0 or later by .+ \(in 45 days\)$/),
+      expect.stringMatching(
+        /^Update to version 3\.1\.0 or later by .+ \(in 45 days\) Update the app \(Mail\)$/,
+      ),
     );
     expect(notices).toContainEqual(expect.stringMatching(/^Restore possible until .+ \(in 80 days\)$/));
     await noEngineWords(a);
@@ -414,5 +422,125 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     expect(
       Number(await mailRow(fresh).locator('[data-testid="documents"]').textContent()),
     ).toBeGreaterThanOrEqual(1200);
+  });
+});
+
+describe("the settings screen as built, with a registry that refuses: an update required, an operation not offered, a full backup", () => {
+  let demo: RunningDemo;
+  let browser: Browser;
+  let page: Page;
+  const row = (appId: string) => page.locator(`[data-testid="app-row"][data-app="${appId}"]`);
+  const state = (appId: string) => row(appId).locator('[data-testid="state"]');
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const all = ["backup", "restore", "bulkBackup", "bulkDelete"] as const;
+    demo = await startDemo({
+      registry: [
+        // The sample runs Mail 3.0.0: below a minimum enforced now.
+        {
+          appId: "jp.example.mail",
+          platform: "web",
+          name: "Mail",
+          capabilities: [...all],
+          minVersion: "3.1.0",
+          updateUrl: "https://apps.example.jp/mail",
+        },
+        // Notes backs up by itself, but the registry does not offer it to bulk backup.
+        { appId: "jp.example.notes", platform: "web", name: "Notes", capabilities: ["backup", "restore"] },
+      ],
+      // Room for a short note, not for a long one.
+      quotaBytes: 1_500,
+      // The screen as shipped: bundled and minified.
+      built: true,
+    });
+    const html = await (await fetch(demo.url)).text();
+    expect(html).toMatch(/<script type="module" crossorigin src="\/assets\/[^"]+\.js">/);
+    expect(html).not.toContain("/src/main.ts");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM.executablePath,
+      args: [...CHROMIUM.args],
+      headless: true,
+    });
+    page = await (await browser.newContext({ viewport: { width: 360, height: 1100 } })).newPage();
+    await page.goto(demo.url);
+    await page.waitForFunction(
+      () => (window as unknown as { hokanReady?: boolean }).hokanReady === true,
+      null,
+      { timeout: 60_000 },
+    );
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  it("says an app must be updated now, links to its update, and sends nothing of it", async () => {
+    await page.selectOption('[data-testid="mail-theme"]', "dark");
+    await expect
+      .poll(() => state("jp.example.mail").textContent(), { timeout: 15_000 })
+      .toBe("アプリを最新版にアップデートしてください");
+    const notices = await row("jp.example.mail").locator('[data-testid="notice"]').allTextContents();
+    expect(notices).toEqual(["バージョン 3.1.0 以降にアップデートしてください アップデートする (Mail)"]);
+    expect(await row("jp.example.mail").locator('[data-testid="update-link"]').getAttribute("href")).toBe(
+      "https://apps.example.jp/mail",
+    );
+    expect(await row("jp.example.mail").locator('[data-testid="documents"]').textContent()).toBe("0");
+    await page.click('[data-testid="language"]');
+    await expect
+      .poll(() => state("jp.example.mail").textContent())
+      .toBe("Update the app to its latest version");
+    expect(await row("jp.example.mail").locator('[data-testid="update-link"]').textContent()).toBe(
+      "Update the app (Mail)",
+    );
+    await page.click('[data-testid="language"]');
+    // biome-ignore lint/performance/useDomNodeTextContent: what is rendered is what a user reads (not hidden nodes)
+    expect(await page.evaluate(() => document.body.innerText)).not.toMatch(ENGINE_WORDS);
+    await page.screenshot({ path: `${ARTIFACTS}upgrade-required-360.png`, fullPage: true });
+  });
+
+  it("says, by name, which app bulk backup does not cover, which must be updated, which is not supported", async () => {
+    await page.fill('[data-testid="notes-text"]', "short");
+    await expect.poll(() => state("jp.example.notes").textContent(), { timeout: 15_000 }).toBe("最新");
+    await page.click('[data-testid="bulk-backup"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="message"]'), { timeout: 30_000 })
+      .toContain("アプリをバックアップしました");
+    const said = (await page.textContent('[data-testid="message"]')) ?? "";
+    expect(said).toContain("0 / 3");
+    // Photos runs on the device, but this registry does not list it.
+    expect(said).toContain("Photos: 待機中 (このアプリはバックアップに対応していません)");
+    expect(said).toContain("Notes: 待機中 (この端末ではこの操作に対応していません)");
+    expect(said).toMatch(
+      /Mail: (待機中|バックアップできませんでした) \(アプリを最新版にアップデートしてください\)/,
+    );
+    // biome-ignore lint/performance/useDomNodeTextContent: what is rendered is what a user reads (not hidden nodes)
+    expect(await page.evaluate(() => document.body.innerText)).not.toMatch(ENGINE_WORDS);
+    await page.screenshot({ path: `${ARTIFACTS}bulk-backup-refused-360.png`, fullPage: true });
+  });
+
+  it("says the backup is full and what to do, when a note outgrows the account's room", async () => {
+    await page.fill('[data-testid="notes-text"]', "長いメモ。".repeat(400));
+    await expect
+      .poll(() => state("jp.example.notes").textContent(), { timeout: 15_000 })
+      .toContain("お預かりできる容量を超えています。不要なデータを削除してください");
+    // A refusal never wears a success's colour. (Looked up and read in one step: the list is redrawn as the hub reports.)
+    const colour = (appId: string) =>
+      page.evaluate(
+        (id) =>
+          getComputedStyle(document.querySelector(`[data-app="${id}"] [data-testid="state"]`) as Element)
+            .backgroundColor,
+        appId,
+      );
+    expect(await state("jp.example.notes").getAttribute("data-state")).toBe("quota");
+    expect(await colour("jp.example.notes")).toBe(await colour("jp.example.mail"));
+    expect(await colour("jp.example.photos")).not.toBe(await colour("jp.example.notes"));
+    // biome-ignore lint/performance/useDomNodeTextContent: what is rendered is what a user reads (not hidden nodes)
+    expect(await page.evaluate(() => document.body.innerText)).not.toMatch(ENGINE_WORDS);
+    const result = await new AxeBuilder({ page })
+      .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+      .analyze();
+    expect(result.violations.map((v) => v.id)).toEqual([]);
+    await page.screenshot({ path: `${ARTIFACTS}quota-360.png`, fullPage: true });
   });
 });
