@@ -59,7 +59,7 @@ export function printTable(rows: readonly Row[]): void {
   for (const l of lines) console.log(fmt(l));
 }
 
-export function save(name: string, rows: readonly Row[], options: Record<string, unknown>): string {
+export function save(name: string, rows: readonly object[], options: Record<string, unknown>): string {
   const dir = new URL("./results/", import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });
   const file = `${dir}${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;

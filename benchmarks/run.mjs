@@ -10,6 +10,7 @@ for (const file of [
   "sync.ts",
   "browser.ts",
   "browser-stores.ts",
+  "settings-screen.ts",
 ]) {
   const r = spawnSync(
     process.execPath,
