@@ -87,6 +87,7 @@ export {
   isLiveHint,
   LIVE_GIVE_UP_BEATS,
   LIVE_HEARTBEAT_MS,
+  LIVE_RECONNECT_SPREAD_MS,
   type LiveEvent,
   type LiveHint,
   type LiveSignal,

@@ -197,11 +197,22 @@ export type LiveEvent =
   | LiveSignal;
 
 /**
- * What keeps a live channel honest: `open` comes first and says how often the server sends `beat`. A client that
+ * What keeps a live channel honest: `open` comes first and says how often the server sends `beat`; `reconnect` says
+ * the server ends the channel on purpose. A client that
  * hears nothing (no hint, no beat) for {@link LIVE_GIVE_UP_BEATS} intervals takes the channel for dead (a NAT timeout
  * or a Wi-Fi handover leaves a connection open that carries nothing) and opens a new one, catching up by a pull.
  */
-export type LiveSignal = { readonly type: "open"; readonly heartbeatMs: number } | { readonly type: "beat" };
+export type LiveSignal =
+  | { readonly type: "open"; readonly heartbeatMs: number }
+  | { readonly type: "beat" }
+  /**
+   * The server is going away (it is stopping, or it lost notices and must start afresh): the channel ends next, and
+   * the client opens it again at once, not after a backoff (a fleet's load balancer sends it to another process).
+   */
+  | { readonly type: "reconnect" };
+
+/** The longest a client waits to reopen a channel its server ended with `reconnect`, spread at random. */
+export const LIVE_RECONNECT_SPREAD_MS = 1_000;
 
 /** The server's heartbeat interval on live channels unless it announces another (ms). */
 export const LIVE_HEARTBEAT_MS = 15_000;

@@ -1,6 +1,6 @@
 import { Observable, type Subscriber } from "rxjs";
 import { describe, expect, it } from "vitest";
-import type { LiveEvent } from "../src/index.js";
+import { LIVE_RECONNECT_SPREAD_MS, type LiveEvent } from "../src/index.js";
 import { LiveChannel } from "../src/replication/live-channel.js";
 import { ManualRuntime } from "../src/testing/index.js";
 
@@ -47,6 +47,41 @@ describe("LiveChannel", () => {
     expect(src.opened()).toBe(3);
     channel.close();
     expect(runtime.pendingTimers).toBe(0);
+  });
+
+  it("reopens at once, within the spread, a channel its server ended with reconnect; a failed one backs off", async () => {
+    const runtime = new ManualRuntime();
+    const src = source();
+    let reopened = 0;
+    const channel = new LiveChannel(
+      src.open,
+      runtime,
+      { baseMs: 2000, maxMs: 60_000 },
+      { event: () => undefined, reopened: () => reopened++ },
+    );
+    channel.want(true);
+    src.subscribers[0]?.next({ type: "open", heartbeatMs: 15_000 });
+    // Two failures in a row: the next try would wait a backoff of seconds.
+    src.subscribers[0]?.error(new Error("dropped"));
+    await runtime.advance(15_000);
+    src.subscribers[1]?.error(new Error("dropped"));
+    await runtime.advance(15_000);
+    expect(src.opened()).toBe(3);
+    // The server stops: it says so, then ends the stream.
+    src.subscribers[2]?.next({ type: "reconnect" });
+    src.subscribers[2]?.complete();
+    await runtime.advance(LIVE_RECONNECT_SPREAD_MS);
+    expect(src.opened()).toBe(4);
+    expect(reopened).toBe(3);
+    // A reconnect followed by more words (a long poll goes on) is forgotten: the next failure backs off again.
+    src.subscribers[3]?.next({ type: "reconnect" });
+    src.subscribers[3]?.next({ type: "beat" });
+    src.subscribers[3]?.error(new Error("dropped"));
+    await runtime.advance(LIVE_RECONNECT_SPREAD_MS);
+    expect(src.opened()).toBe(4);
+    await runtime.advance(15_000);
+    expect(src.opened()).toBe(5);
+    channel.close();
   });
 
   it("does not reopen a channel nobody wants, and cancels a pending reopening", async () => {

@@ -394,7 +394,12 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     const send = (event: LiveEvent) => res.write(`data: ${JSON.stringify(event)}\n\n`);
     // The interval is announced, so a client knows when silence means a dead connection.
     send({ type: "open", heartbeatMs });
-    const remove = hub.add(p.account, apps, send, () => res.end(), catalog ? (p.apps ?? true) : false);
+    // Ended by the server (it stops, or its notices were lost): the client is told to open its channel again at once.
+    const end = () => {
+      send({ type: "reconnect" });
+      res.end();
+    };
+    const remove = hub.add(p.account, apps, send, end, catalog ? (p.apps ?? true) : false);
     const beat = setInterval(() => send({ type: "beat" }), heartbeatMs);
     request.raw.on("close", () => {
       clearInterval(beat);

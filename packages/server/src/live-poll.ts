@@ -186,6 +186,8 @@ export async function longPoll(
       if (newer) known.set(event.appId, { epoch: event.epoch, seq });
       if (newer || r.cursor === undefined) events.push(event);
     }
+    // Ended by the server: the client's next poll goes at once (on a new connection, so perhaps to another process).
+    if (ended) events.push({ type: "reconnect" });
     return { events, cursor: cursorOf(known) };
   } finally {
     remove();

@@ -203,8 +203,9 @@ describe("the live channel as long polls", () => {
     expect(Date.now() - started).toBeLessThan(3000);
     const answer = await held;
     expect(answer.status).toBe(200);
-    expect(answer.body.events).toEqual([]);
-    for (;;) if ((await reader.read()).done) break;
+    // Both are told to come again at once (to another process of the fleet).
+    expect(answer.body.events).toEqual([{ type: "reconnect" }]);
+    expect(await rest(reader)).toContain('data: {"type":"reconnect"}\n\n');
   });
 
   it("answers at once a poll its hub ended while it was still reading the heads", async () => {
@@ -226,7 +227,7 @@ describe("the live channel as long polls", () => {
     });
     hub.endAll();
     headsRead();
-    expect(await answer).toEqual({ events: [], cursor: "e:jp.example.mail:1:3" });
+    expect(await answer).toEqual({ events: [{ type: "reconnect" }], cursor: "e:jp.example.mail:1:3" });
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
@@ -256,8 +257,8 @@ describe("the live channel as long polls", () => {
       expect(Date.now() - started).toBeLessThan(5000);
       const answer = await held;
       expect(answer.status).toBe(200);
-      expect(((await answer.json()) as { events: unknown[] }).events).toEqual([]);
-      for (;;) if ((await reader.read()).done) break;
+      expect(((await answer.json()) as { events: unknown[] }).events).toEqual([{ type: "reconnect" }]);
+      expect(await rest(reader)).toContain('data: {"type":"reconnect"}\n\n');
     } finally {
       await server.kill();
       rmSync(dir, { recursive: true, force: true });
@@ -295,3 +296,14 @@ describe("the live channel as long polls", () => {
     await hub.close();
   });
 });
+
+/** What a stream sends until it ends. */
+async function rest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    text += decoder.decode(value, { stream: true });
+  }
+}

@@ -1,5 +1,11 @@
 import type { Observable, Subscription } from "rxjs";
-import { isLiveHint, LIVE_GIVE_UP_BEATS, type LiveEvent, type LiveHint } from "../protocol.js";
+import {
+  isLiveHint,
+  LIVE_GIVE_UP_BEATS,
+  LIVE_RECONNECT_SPREAD_MS,
+  type LiveEvent,
+  type LiveHint,
+} from "../protocol.js";
 import type { Runtime } from "../runtime.js";
 import { type BackoffOptions, backoffDelay } from "./machine.js";
 
@@ -32,6 +38,8 @@ export class LiveChannel {
   private heartbeatMs: number | undefined;
   /** The open channel said something (it did open). */
   private heardSinceOpen = false;
+  /** The last word of the channel was the server's `reconnect`: when it ends, it is reopened at once. */
+  private goingAway = false;
 
   constructor(
     private readonly open: () => Observable<LiveEvent>,
@@ -114,6 +122,7 @@ export class LiveChannel {
       const answered = this.handlers.answered;
       if (answered) queueMicrotask(answered);
     }
+    this.goingAway = event.type === "reconnect";
     if (event.type === "open") {
       if (Number.isFinite(event.heartbeatMs) && event.heartbeatMs > 0) this.heartbeatMs = event.heartbeatMs;
     } else {
@@ -145,15 +154,22 @@ export class LiveChannel {
     this.subscription = undefined;
     this.wasDown = true;
     if (!this.wanted) return;
-    this.attempt++;
     // Never longer than a heartbeat interval between tries: the channel is how a device hears of other devices.
     const cap = Math.min(this.backoff.maxMs, this.heartbeatMs ?? this.backoff.maxMs);
-    this.timer = this.runtime.setTimeout(
-      () => {
-        this.timer = undefined;
-        if (this.wanted) this.connect();
-      },
-      backoffDelay(this.attempt, () => this.runtime.random(), { ...this.backoff, maxMs: cap }),
-    );
+    let delay: number;
+    if (this.goingAway) {
+      // Ended on purpose by a server going away, not failed: at once, spread so that a stopping process's clients do
+      // not reach the others all in one instant.
+      this.goingAway = false;
+      this.attempt = 0;
+      delay = this.runtime.random() * Math.min(LIVE_RECONNECT_SPREAD_MS, cap);
+    } else {
+      this.attempt++;
+      delay = backoffDelay(this.attempt, () => this.runtime.random(), { ...this.backoff, maxMs: cap });
+    }
+    this.timer = this.runtime.setTimeout(() => {
+      this.timer = undefined;
+      if (this.wanted) this.connect();
+    }, delay);
   }
 }
