@@ -26,9 +26,12 @@ import { addCors, type CorsOptions } from "./cors.js";
 import type { Database } from "./database.js";
 import { LiveHub } from "./live-hub.js";
 import { CURSOR, longPoll, parseWait } from "./live-poll.js";
+import { ServerMetrics } from "./metrics.js";
 import { answerClientError, toHokanError, toProblem } from "./problem.js";
 import type { Registry } from "./registry.js";
 
+/** How long `/v1/ready` waits for the database before it answers not ready. */
+const READY_DATABASE_MS = 2_000;
 /** An app id as the server takes it: reverse-DNS letters, digits, `.`, `_` and `-`. */
 const APP_ID = /^[\w.-]{1,200}$/;
 /** A JSON escape of U+0000 or of a surrogate: a body holding one is checked for strings no database can keep. */
@@ -67,12 +70,22 @@ export interface ServerOptions {
   readonly devTokenSecret?: string;
   /** Web origins whose pages may call the server (CORS); without it, only pages of the server's own origin. */
   readonly cors?: CorsOptions;
+  /** Also the process's own metrics (CPU, memory, event loop): for a server that is the process (the CLI). */
+  readonly processMetrics?: boolean;
 }
 
-/** The Fastify app and its live connections. */
+/** The Fastify app, its live connections and its metrics. */
 export interface HokanServer {
   readonly app: FastifyInstance;
   readonly hub: LiveHub;
+  /** Prometheus metrics of this server (`serveMetrics` serves them; the CLI's `--metrics-port`). */
+  readonly metrics: ServerMetrics;
+  /**
+   * Stops the server for a deploy: `/v1/ready` answers 503 from now on, no new connection is accepted, every live
+   * channel ends with `reconnect`, and requests in flight may finish for `deadlineMs`; after that their connections are
+   * cut. Resolves when the server is closed, with how long it took and how many requests were cut.
+   */
+  drain(deadlineMs: number): Promise<{ readonly elapsedMs: number; readonly cut: number }>;
 }
 
 declare module "fastify" {
@@ -85,14 +98,22 @@ declare module "fastify" {
 export async function buildServer(options: ServerOptions): Promise<HokanServer> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const now = options.now ?? Date.now;
+  // Read when scraped; the hub is made below.
+  const metrics: ServerMetrics = new ServerMetrics(
+    { liveChannels: () => hub.connections, ...(options.db.pool ? { pool: options.db.pool } : {}) },
+    { process: options.processMetrics === true },
+  );
   const store = new BackupStore(options.db, {
     limits,
     now,
+    onPulled: (n) => metrics.documents.inc({ direction: "pulled" }, n),
     ...(options.answerTtlMs === undefined ? {} : { answerTtlMs: options.answerTtlMs }),
     ...(options.quotaBytes === undefined ? {} : { quotaBytes: options.quotaBytes }),
   });
-  const hub = new LiveHub((event, scope) =>
-    liveEventFor(event, scope, scope && options.registry.entry(scope.appId, scope.platform), now()),
+  const hub = new LiveHub(
+    (event, scope) =>
+      liveEventFor(event, scope, scope && options.registry.entry(scope.appId, scope.platform), now()),
+    (seconds) => metrics.busLag.observe(seconds),
   );
   await hub.start(options.db);
   const app = Fastify({
@@ -167,8 +188,26 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     return payload.pipe(createGunzip());
   });
 
+  // Requests between their arrival and their answer (a stream until it is hijacked): what a drain waits for. First of
+  // the hooks, so that a request refused by the next is counted too.
+  const inFlight = new Set<FastifyRequest>();
   app.addHook("onRequest", async (request) => {
-    if (request.url === "/v1/health" || (options.devTokenSecret && request.url === "/v1/dev/token")) return;
+    inFlight.add(request);
+  });
+  app.addHook("onResponse", async (request) => {
+    inFlight.delete(request);
+  });
+  app.addHook("onRequestAbort", async (request) => {
+    inFlight.delete(request);
+  });
+
+  app.addHook("onRequest", async (request) => {
+    if (
+      request.url === "/v1/health" ||
+      request.url === "/v1/ready" ||
+      (options.devTokenSecret && request.url === "/v1/dev/token")
+    )
+      return;
     const version = request.headers["hokan-protocol"];
     if (version !== undefined && String(version).split(".")[0] !== String(PROTOCOL_VERSION)) {
       throw new HokanError(
@@ -182,14 +221,30 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     // Limits are kept per verified account; tokens that fail verification are limited per client address, so
     // neither a token with a byte changed nor a stream of garbage gets a fresh bucket (or resets everyone's).
     const failedFrom = `address:${request.ip}`;
-    limiter.refuseIfEmpty(failedFrom, now());
+    limited("address", () => limiter.refuseIfEmpty(failedFrom, now()));
     try {
       request.principal = await options.verify(token);
     } catch (error) {
-      limiter.take(failedFrom, now());
+      limited("address", () => limiter.take(failedFrom, now()));
       throw error;
     }
-    limiter.take(`account:${request.principal.account}`, now());
+    const account = request.principal.account;
+    limited("account", () => limiter.take(`account:${account}`, now()));
+  });
+  /** Runs a rate check, counting its refusals. */
+  const limited = (by: "account" | "address" | "live-channels", check: () => void): void => {
+    try {
+      check();
+    } catch (error) {
+      metrics.rateLimited.inc({ by });
+      throw error;
+    }
+  };
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.requests.inc({ route, method: request.method, code: String(reply.statusCode) });
+    // A long poll's answer waits by design: its time would say nothing of the server's.
+    if (route !== "/v1/live") metrics.duration.observe({ route }, reply.elapsedTime / 1000);
   });
 
   const principal = (r: FastifyRequest): Principal => {
@@ -250,7 +305,24 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     if (!p.device) throw new HokanError("forbidden", "this needs the device's token (the settings screen's)");
   };
 
+  // Liveness: the process answers. Readiness (below): it should be sent traffic.
   app.get("/v1/health", async () => ({ ok: true, protocol: PROTOCOL_VERSION, database: options.db.kind }));
+  app.get("/v1/ready", async (_request, reply) => {
+    if (closing) return reply.status(503).send({ ready: false, reason: "stopping" });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), READY_DATABASE_MS);
+    });
+    const answered = await Promise.race([
+      options.db.query("SELECT 1").then(
+        () => "ok" as const,
+        () => "failed" as const,
+      ),
+      late,
+    ]).finally(() => clearTimeout(timer));
+    if (answered !== "ok") return reply.status(503).send({ ready: false, reason: "database" });
+    return { ready: true };
+  });
 
   const devSecret = options.devTokenSecret;
   if (devSecret) {
@@ -286,6 +358,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       throw new HokanError("bad-request", "limit must be a whole number of documents");
     const limit = body.limit === undefined ? 500 : (body.limit as number);
     const page = await store.pullJson(p.account, { scope, checkpoint, limit });
+    metrics.bytes.inc({ direction: "pulled" }, page.length);
     return reply.type("application/json; charset=utf-8").send(page);
   });
 
@@ -296,11 +369,18 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     if (body.bulk !== undefined && typeof body.bulk !== "boolean")
       throw new HokanError("bad-request", "bulk must be true or false");
     allow(scope, body.bulk === true ? "bulkBackup" : "backup", reply);
-    return store.push(p.account, {
+    const answer = await store.push(p.account, {
       scope,
       idempotencyKey: body.idempotencyKey as string,
       changes: body.changes as never,
     });
+    metrics.documents.inc(
+      { direction: "pushed" },
+      answer.results.filter((r) => r.status === "accepted").length,
+    );
+    const received = Number(request.headers["content-length"]);
+    if (Number.isFinite(received)) metrics.bytes.inc({ direction: "pushed" }, received);
+    return answer;
   });
 
   app.get("/v1/catalog", async (request) => {
@@ -353,6 +433,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     if (forbidden) throw new HokanError("forbidden", `this token does not allow ${forbidden}`);
     const most = options.maxLiveChannelsPerAccount ?? 100;
     if (hub.connectionsOf(p.account) >= most) {
+      metrics.rateLimited.inc({ by: "live-channels" });
       throw new HokanError("rate-limited", `this account holds ${most} live channels already`, {
         details: { retryAfterMs: 30_000 },
       });
@@ -383,6 +464,9 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       return answer;
     }
     reply.hijack();
+    inFlight.delete(request);
+    // A stream is answered outside Fastify's reply: counted here, when it opens.
+    metrics.requests.inc({ route: "/v1/live", method: "GET", code: "200" });
     const res = reply.raw;
     // Headers set on the reply so far (CORS) go out with the stream, which is written raw.
     res.writeHead(200, {
@@ -416,7 +500,22 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   app.addHook("onClose", async () => {
     await hub.close();
   });
-  return { app, hub };
+  const drain = async (deadlineMs: number) => {
+    const started = performance.now();
+    closing = true;
+    let cut = 0;
+    const deadline = setTimeout(() => {
+      cut = inFlight.size;
+      app.server.closeAllConnections();
+    }, deadlineMs);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(deadline);
+    }
+    return { elapsedMs: performance.now() - started, cut };
+  };
+  return { app, hub, metrics, drain };
 }
 
 /**

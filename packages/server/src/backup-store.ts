@@ -39,6 +39,8 @@ export interface LiveNotice {
   readonly seq: number;
   readonly after?: number;
   readonly documents?: readonly ServerDocument[];
+  /** When the sending process sent it (ms since epoch, its clock): the receiver measures the bus's lag. */
+  readonly at?: number;
 }
 
 /** The NOTIFY payload of a push's notice: with its documents when they fit PostgreSQL's payload limit. */
@@ -167,6 +169,8 @@ export interface BackupStoreOptions {
    * applied as a new push, where every change already applied is known by its change id and applied no second time.
    */
   readonly answerTtlMs?: number;
+  /** Told the number of documents of each page a pull answers (metrics). */
+  readonly onPulled?: (documents: number) => void;
 }
 
 /** How often expired answers are cleared, at most. */
@@ -285,6 +289,7 @@ export class BackupStore {
         more: candidates.length > page.length,
         serverTime: this.now(),
       };
+      this.options.onPulled?.(page.length);
       return pageJson(head, page);
     }
   }
@@ -403,7 +408,7 @@ export class BackupStore {
         );
         return response;
       }
-      const notice: LiveNotice = { account, appId: scope.appId, type: "changed", epoch, seq };
+      const notice: LiveNotice = { account, appId: scope.appId, type: "changed", epoch, seq, at: Date.now() };
       // One statement: the batch's documents (arrays in, one row per document), the catalog, the answer kept for a
       // retry, and the live notice (delivered when the transaction commits, to every server process listening).
       await tx.query(
@@ -622,6 +627,6 @@ export class BackupStore {
 
   private async announce(tx: Sql, notice: LiveNotice): Promise<void> {
     // Delivered only when the transaction commits, to every server process listening on the database.
-    await tx.query("SELECT pg_notify($1, $2)", [LIVE_CHANNEL, JSON.stringify(notice)]);
+    await tx.query("SELECT pg_notify($1, $2)", [LIVE_CHANNEL, JSON.stringify({ ...notice, at: Date.now() })]);
   }
 }

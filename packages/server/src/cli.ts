@@ -3,6 +3,7 @@ import { buildServer } from "./app.js";
 import { type AuthOptions, createVerifier, signDevelopmentToken } from "./auth.js";
 import { type CorsOptions, parseOrigins } from "./cors.js";
 import { type Database, openPGlite, openPostgres } from "./database.js";
+import { serveMetrics } from "./metrics.js";
 import { migrate } from "./migrations.js";
 import { loadRegistry, RegistryError } from "./registry.js";
 
@@ -32,10 +33,14 @@ Usage: hokan-server [options]
                           or HOKAN_CORS_ORIGINS (default: none, only the server's own origin)
   --live-heartbeat-ms <n> heartbeat on live channels, announced to clients (default 15000; at least 1000),
                           or HOKAN_LIVE_HEARTBEAT_MS: keep it under any proxy's idle timeout
+  --drain-ms <n>          on SIGTERM, time requests in flight have to finish before their connections are cut
+                          (default 10000); live channels end at once, telling clients to reconnect
+  --metrics-port <n>      serve Prometheus metrics at http://<host>:<n>/metrics (default: not served)
   --dev-token <account>   print a development token for the account (needs --jwt-secret) and exit
   --help                  this text
 
-Logs are JSON lines on stdout. Stop with SIGINT or SIGTERM.
+Logs are JSON lines on stdout. Stop with SIGINT or SIGTERM (a second one exits at once). GET /v1/health says the
+process is alive; GET /v1/ready answers 503 while it stops or cannot reach its database.
 `;
 
 async function main(): Promise<void> {
@@ -58,6 +63,8 @@ async function main(): Promise<void> {
       "body-limit": { type: "string" },
       "cors-origins": { type: "string" },
       "live-heartbeat-ms": { type: "string" },
+      "drain-ms": { type: "string" },
+      "metrics-port": { type: "string" },
       "dev-token": { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -120,6 +127,8 @@ async function main(): Promise<void> {
   };
   const requestTimeout = whole("request-timeout-ms", 1000, 600_000);
   const livePerAccount = whole("live-per-account", 1, 100_000);
+  const drainMs = whole("drain-ms", 0, 600_000) ?? 10_000;
+  const metricsPort = whole("metrics-port", 0, 65535);
   let rateLimit: { perSecond: number; burst: number } | undefined;
   if (values["rate-limit"] !== undefined) {
     const m = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(values["rate-limit"]);
@@ -161,19 +170,32 @@ async function main(): Promise<void> {
     ...(requestTimeout === undefined ? {} : { requestTimeoutMs: requestTimeout }),
     ...(livePerAccount === undefined ? {} : { maxLiveChannelsPerAccount: livePerAccount }),
     ...(rateLimit === undefined ? {} : { rateLimit }),
+    processMetrics: metricsPort !== undefined,
   });
   const address = await server.app.listen({ host: values.host, port });
   server.app.log.info(
     { address, database: db.kind, apps: registry.entries.length },
     "hokan-server listening",
   );
-  const stop = async () => {
-    await server.app.close();
+  const metrics =
+    metricsPort === undefined ? undefined : await serveMetrics(server.metrics, values.host, metricsPort);
+  if (metrics) server.app.log.info({ address: metrics.url }, "metrics served");
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      server.app.log.warn({ signal }, "stopped at once");
+      process.exit(1);
+    }
+    stopping = true;
+    server.app.log.info({ signal, drainMs }, "stopping: live channels end, requests in flight may finish");
+    const { elapsedMs, cut } = await server.drain(drainMs);
+    await metrics?.close();
     await db.close();
+    server.app.log.info({ elapsedMs: Math.round(elapsedMs), cut }, "hokan-server stopped");
     process.exit(0);
   };
-  process.once("SIGINT", () => void stop());
-  process.once("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
 function fail(message: string): never {

@@ -24,6 +24,8 @@ export interface Database extends Sql {
   close(): Promise<void>;
   /** `pglite` or `postgres`, for logs and health. */
   readonly kind: "pglite" | "postgres";
+  /** The connection pool's state, for metrics (PostgreSQL; PGlite has one connection). */
+  readonly pool?: () => { readonly total: number; readonly idle: number; readonly waiting: number };
 }
 
 /** PGlite: a data directory (or memory when absent), nothing to install. */
@@ -66,6 +68,7 @@ export async function openPostgres(connectionString: string, poolSize = 10): Pro
   return {
     kind: "postgres",
     ...asSql(pool),
+    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     transaction: async (fn) => {
       const client = await pool.connect();
       try {

@@ -4,6 +4,7 @@ export { BackupStore, type BackupStoreOptions, LIVE_CHANNEL, type LiveNotice } f
 export { CorsConfigError, type CorsOptions, parseOrigins } from "./cors.js";
 export { type Database, openPGlite, openPostgres, type Sql } from "./database.js";
 export { LiveHub } from "./live-hub.js";
+export { type MetricSources, ServerMetrics, serveMetrics } from "./metrics.js";
 export { MIGRATIONS, migrate } from "./migrations.js";
 export { type Problem, toHokanError, toProblem } from "./problem.js";
 export { loadRegistry, parseRegistry, Registry, RegistryError } from "./registry.js";

@@ -23,7 +23,11 @@ export class LiveHub {
   private stop: (() => Promise<void>) | undefined;
 
   /** `judge` makes a hint what one connection may receive (core's `liveEventFor` against the registry). */
-  constructor(readonly judge: (event: LiveHint, scope: AppScope | undefined) => LiveHint) {}
+  constructor(
+    readonly judge: (event: LiveHint, scope: AppScope | undefined) => LiveHint,
+    /** Told, for each notice received, the seconds since its sender sent it (metrics). */
+    private readonly onLag?: (seconds: number) => void,
+  ) {}
 
   async start(db: Database): Promise<void> {
     this.stop = await db.listen(
@@ -96,6 +100,7 @@ export class LiveHub {
       return;
     }
     const { appId, epoch, seq, after, documents } = notice;
+    if (typeof notice.at === "number") this.onLag?.(Math.max(0, Date.now() - notice.at) / 1000);
     const event: LiveHint =
       notice.type === "deleted"
         ? { type: "deleted", appId, epoch }

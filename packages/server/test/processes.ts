@@ -16,6 +16,8 @@ export interface ServerProcess {
   /** Kills it at once (SIGKILL): no graceful shutdown. */
   kill(): Promise<void>;
   stop(): Promise<void>;
+  /** What it has written to stdout and stderr so far. */
+  output(): string;
 }
 
 export function writeRegistry(entries: readonly RegistryEntry[]): string {
@@ -48,6 +50,7 @@ export async function spawnServer(args: readonly string[]): Promise<ServerProces
   return {
     url,
     child,
+    output: () => output,
     kill: async () => {
       child.kill("SIGKILL");
       await exited;
