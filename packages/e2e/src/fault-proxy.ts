@@ -32,7 +32,7 @@ export class FaultProxy {
   private port = 0;
 
   constructor(
-    private readonly target: { host: string; port: number },
+    private target: { host: string; port: number },
     seed = 1,
   ) {
     this.prng = new Prng(seed);
@@ -61,6 +61,11 @@ export class FaultProxy {
   /** New connections work again; those frozen stay dead, as a lost NAT mapping does. */
   thaw(): void {
     this.frozen = false;
+  }
+
+  /** New connections go to `target` from now on (a load balancer took the old one out); open ones stay where they are. */
+  routeTo(target: { host: string; port: number }): void {
+    this.target = target;
   }
 
   /** Cuts every open connection (the network went away). */

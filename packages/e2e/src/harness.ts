@@ -152,20 +152,37 @@ export async function startCluster(
 
 const SERVER_BIN = fileURLToPath(new URL("../../server/bin/hokan-server.js", import.meta.url));
 
-/** The server's CLI in a process of its own on `databaseUrl`, as an operator runs it; `stop` ends it with SIGTERM. */
-async function spawnServer(
+/** A server's CLI running in a process of its own. */
+export interface ServerChild {
+  readonly port: number;
+  readonly pid: number;
+  /** Ends it with SIGTERM and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Resolves with its exit code when it exits. */
+  readonly exited: Promise<number | null>;
+  /** What it has written to stdout and stderr so far. */
+  output(): string;
+}
+
+/**
+ * The server's CLI in a process of its own on `databaseUrl`, as an operator runs it, with `args` added (the e2e secret
+ * and a high rate limit are given); `stop` ends it with SIGTERM.
+ */
+export async function spawnServer(
   databaseUrl: string,
   registry: readonly RegistryEntry[],
   liveHeartbeatMs?: number,
-): Promise<{ port: number; stop: () => Promise<void> }> {
+  extra: readonly string[] = [],
+): Promise<ServerChild> {
   const dir = await mkdtemp(join(tmpdir(), "hokan-e2e-server-"));
   const file = join(dir, "registry.json");
   await writeFile(file, JSON.stringify({ apps: registry }));
   const args = [SERVER_BIN, "--port", "0", "--database-url", databaseUrl, "--registry", file];
   args.push("--jwt-secret", SECRET, "--rate-limit", "10000/10000");
   if (liveHeartbeatMs !== undefined) args.push("--live-heartbeat-ms", String(liveHeartbeatMs));
+  args.push(...extra);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let output = "";
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -182,10 +199,14 @@ async function spawnServer(
       child.stderr.on("data", onData);
       child.once("exit", (code) => reject(new Error(`the server exited with ${code}:\n${output}`)));
     });
+    void exited.then(() => rm(dir, { recursive: true, force: true }));
     return {
       port,
+      pid: child.pid as number,
+      exited,
+      output: () => output,
       stop: async () => {
-        child.kill("SIGTERM");
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
         await exited;
         await rm(dir, { recursive: true, force: true });
       },
