@@ -2,7 +2,10 @@
 import { spawnSync } from "node:child_process";
 
 const args = process.argv.slice(2);
-for (const file of [
+// `pnpm bench -- --capacity`: the operator's capacity run alone (it rewrites docs/operations.md's table).
+const only = args.includes("--capacity") ? ["capacity.ts"] : undefined;
+const flags = args.filter((a) => a !== "--capacity");
+for (const file of only ?? [
   "storage.ts",
   "mobile.ts",
   "server.ts",
@@ -11,10 +14,11 @@ for (const file of [
   "browser.ts",
   "browser-stores.ts",
   "settings-screen.ts",
+  "capacity.ts",
 ]) {
   const r = spawnSync(
     process.execPath,
-    ["--expose-gc", "--import", "tsx", "--conditions=hokan-source", file, ...args],
+    ["--expose-gc", "--import", "tsx", "--conditions=hokan-source", file, ...flags],
     {
       stdio: "inherit",
       cwd: new URL(".", import.meta.url).pathname,

@@ -1,0 +1,554 @@
+/**
+ * Operator capacity: hokan-server started by its CLI, as separate processes (1, 2 and 4) on one PostgreSQL, under
+ * devices of many accounts simulated by a load generator in processes of its own, all on 127.0.0.1. For each fleet
+ * size it reports, per server process and for the fleet:
+ *
+ * - live channels held (every account has two devices, each with a channel, spread over the processes as a load
+ *   balancer would) and the server memory per channel (resident set and JS heap, before and after they opened);
+ * - the latency from a write's start on one device to its hint (with the document) on the account's other device,
+ *   p50 and p99, while writes flow at a set rate to random accounts;
+ * - server CPU per pushed and per restored document (the processes' own CPU time, from their metrics) and documents per
+ *   second per core, against the floor's server (bare HTTP + one bulk upsert per batch, a process of its own) under
+ *   the same pushes and pulls in the same run.
+ *
+ *   node --import tsx --conditions=hokan-source capacity.ts [--quick]
+ *
+ * Every loop is bounded in count and in time; every process it starts is stopped, also when it fails.
+ */
+import { type ChildProcess, fork, spawn } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { migrate, signDevelopmentToken } from "@hokan/server";
+import { scratchDatabase } from "@hokan/server/testing";
+import type { Channel, FromDevices, ToDevices } from "./capacity/devices.js";
+import { median, save } from "./harness.js";
+
+const quick = process.argv.includes("--quick");
+const FLEETS = quick ? [1, 2] : [1, 2, 4];
+/** Accounts, each with two devices holding a live channel. */
+const ACCOUNTS = quick ? 200 : 5_000;
+const WRITES_PER_SECOND = 100;
+const LIVE_SECONDS = quick ? 3 : 20;
+const PUSH_DOCUMENTS = quick ? 2_000 : 20_000;
+const BATCH = 100;
+/** Push or pull requests in flight per server process. */
+const IN_FLIGHT = 4;
+const DEVICE_PROCESSES = 2;
+/** The whole run's bound. */
+const DEADLINE = Date.now() + (quick ? 180_000 : 1_200_000);
+
+const SECRET = "hokan-capacity-secret-0123456789abcdef0123";
+const APP = "jp.example.mail";
+const SCOPE = { appVersion: "3.0.0", platform: "android" as const };
+const SERVER_BIN = fileURLToPath(new URL("../packages/server/bin/hokan-server.js", import.meta.url));
+const DEVICES = fileURLToPath(new URL("./capacity/devices.ts", import.meta.url));
+const FLOOR = fileURLToPath(new URL("./capacity/floor-server.ts", import.meta.url));
+
+const wallMs = () => performance.timeOrigin + performance.now();
+const within = (what: string) => {
+  if (Date.now() > DEADLINE) throw new Error(`the capacity run passed its time limit during ${what}`);
+};
+
+/** Every child started, stopped at the end however the run ends. */
+const children = new Set<ChildProcess>();
+const stopAll = () => {
+  for (const c of children) {
+    try {
+      if (c.pid) process.kill(-c.pid, "SIGKILL");
+    } catch {
+      c.kill("SIGKILL");
+    }
+  }
+};
+process.on("exit", stopAll);
+
+interface ServerProcess {
+  readonly url: string;
+  readonly metricsUrl: string;
+  readonly child: ChildProcess;
+}
+
+/** Waits for a line of the child's output that `match` accepts. */
+function waitForLine<T>(
+  child: ChildProcess,
+  match: (line: string) => T | undefined,
+  what: string,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const line of output.split("\n")) {
+        const found = match(line);
+        if (found !== undefined) {
+          clearTimeout(timer);
+          child.stdout?.off("data", onData);
+          // Kept draining: a child blocked on a full pipe would stall.
+          child.stdout?.resume();
+          resolve(found);
+          return;
+        }
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (c: Buffer) => {
+      output += c.toString();
+    });
+    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}:\n${output}`)));
+  });
+}
+
+/** A port free on 127.0.0.1 now (the server is told it, so that its address need not be read from its logs). */
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function startServer(databaseUrl: string, registry: string): Promise<ServerProcess> {
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const child = spawn(
+    process.execPath,
+    [
+      SERVER_BIN,
+      ...[
+        "--port",
+        String(port),
+        "--database-url",
+        databaseUrl,
+        "--registry",
+        registry,
+        "--jwt-secret",
+        SECRET,
+      ],
+      ...[
+        "--rate-limit",
+        "1000000/1000000",
+        "--live-per-account",
+        "10",
+        "--metrics-port",
+        String(metricsPort),
+      ],
+    ],
+    // At info, Fastify logs two lines per request: an operator under load runs at warn.
+    { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, HOKAN_LOG_LEVEL: "warn" } },
+  );
+  children.add(child);
+  child.stdout?.resume();
+  let output = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`hokan-server exited with ${child.exitCode}:\n${output}`);
+    const up = await fetch(`${url}/v1/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    if (i > 300) throw new Error(`hokan-server did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, child };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return void children.delete(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(-child.pid, "SIGKILL");
+  children.delete(child);
+}
+
+/** The samples the run reads from a server's metrics. */
+async function scrape(
+  server: ServerProcess,
+): Promise<{ cpuS: number; rss: number; heap: number; live: number }> {
+  const text = await (await fetch(server.metricsUrl)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name} ([0-9.e+-]+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  return {
+    cpuS: value("process_cpu_seconds_total"),
+    rss: value("process_resident_memory_bytes"),
+    heap: value("nodejs_heap_size_used_bytes"),
+    live: value("hokan_live_channels"),
+  };
+}
+
+/** Runs `tasks` with at most `width` at once. */
+async function pipeline(tasks: readonly (() => Promise<unknown>)[], width: number): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < tasks.length) {
+      within("a pipeline");
+      await (tasks[next++] as () => Promise<unknown>)();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, lane));
+}
+
+let changeCounter = 0;
+const hlc = () => `${String(Date.now()).padStart(15, "0")}:000000:load`;
+/** A settings document of about 1 KB, as an app backs up. */
+const settings = (i: number) => ({
+  theme: i % 2 ? "dark" : "light",
+  locale: "ja-JP",
+  notifications: { mail: true, news: i % 3 === 0, quietHours: { from: "22:00", to: "07:00" } },
+  note: `settings record ${i} `.padEnd(900, "・"),
+});
+
+async function post(url: string, token: string, body: unknown): Promise<Response> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return res;
+}
+
+function pushBody(docs: readonly { id: string; data: unknown }[]) {
+  return {
+    scope: SCOPE,
+    idempotencyKey: `load-${process.pid}-${++changeCounter}`,
+    changes: docs.map((d) => ({
+      collection: "settings",
+      id: d.id,
+      changeId: `c-${process.pid}-${++changeCounter}`,
+      epoch: 1,
+      baseRev: 0,
+      hlc: hlc(),
+      data: d.data,
+    })),
+  };
+}
+
+const percentile = (values: readonly number[], p: number) => {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+};
+
+interface FleetResult {
+  readonly processes: number;
+  readonly channels: number;
+  readonly channelsPerProcess: readonly number[];
+  readonly openSeconds: number;
+  readonly rssPerChannelKb: number;
+  readonly heapPerChannelKb: number;
+  readonly writes: number;
+  readonly delivered: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  readonly liveCpuPerSecond: number;
+  readonly push: Throughput;
+  readonly restore: Throughput;
+}
+
+interface Throughput {
+  readonly documents: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly documentsPerSecond: number;
+  /** Documents per second of server CPU: per core. */
+  readonly documentsPerCpuSecond: number;
+  readonly cpuMicrosPerDocument: number;
+}
+
+const throughput = (documents: number, seconds: number, cpuSeconds: number): Throughput => ({
+  documents,
+  seconds,
+  cpuSeconds,
+  documentsPerSecond: documents / seconds,
+  documentsPerCpuSecond: documents / cpuSeconds,
+  cpuMicrosPerDocument: (cpuSeconds * 1e6) / documents,
+});
+
+const registryFile = join(tmpdir(), `hokan-capacity-registry-${process.pid}.json`);
+writeFileSync(
+  registryFile,
+  JSON.stringify({
+    apps: [
+      { appId: APP, platform: "android", capabilities: ["backup", "restore", "bulkBackup", "bulkDelete"] },
+    ],
+  }),
+);
+
+const tokens = await Promise.all(
+  Array.from({ length: ACCOUNTS }, (_, a) =>
+    signDevelopmentToken(SECRET, { account: `load-${a}`, expiresIn: "3h" }),
+  ),
+);
+
+async function fleet(processes: number): Promise<FleetResult> {
+  const scratch = await scratchDatabase("postgres", { prefix: "hokan_capacity" });
+  await migrate(scratch.db);
+  await scratch.db.close();
+  const servers: ServerProcess[] = [];
+  const devices: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < processes; i++) servers.push(await startServer(scratch.url as string, registryFile));
+    // A device's process by a balancer's round robin: an account's two devices usually on two processes.
+    const serverOf = (account: number, device: 0 | 1) =>
+      servers[(account * 2 + device) % processes] as ServerProcess;
+    const before = await Promise.all(servers.map(scrape));
+
+    // Open every channel, from the device processes.
+    const channels: Channel[][] = Array.from({ length: DEVICE_PROCESSES }, () => []);
+    for (let a = 0; a < ACCOUNTS; a++) {
+      for (const d of [0, 1] as const) {
+        (channels[(a * 2 + d) % DEVICE_PROCESSES] as Channel[]).push({
+          url: `${serverOf(a, d).url}/v1/live?scope=${APP},${SCOPE.platform},${SCOPE.appVersion}`,
+          token: tokens[a] as string,
+          writer: d === 0,
+        });
+      }
+    }
+    const ask = (child: ChildProcess, message: ToDevices) =>
+      new Promise<FromDevices>((resolve) => {
+        child.once("message", (m: FromDevices) => resolve(m));
+        child.send(message);
+      });
+    const opening = performance.now();
+    const opened = await Promise.all(
+      channels.map(async (list) => {
+        const child = fork(DEVICES, [], { execArgv: ["--import", "tsx"], detached: true, stdio: "inherit" });
+        children.add(child);
+        devices.push(child);
+        return ask(child, { type: "open", channels: list, width: 50 });
+      }),
+    );
+    const openSeconds = (performance.now() - opening) / 1000;
+    const failed = opened.reduce((n, o) => n + (o.type === "opened" ? o.failed : 0), 0);
+    if (failed > 0) throw new Error(`${failed} channels did not open`);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const held = await Promise.all(servers.map(scrape));
+    const channelsPerProcess = held.map((h) => h.live);
+    const total = channelsPerProcess.reduce((a, b) => a + b, 0);
+    const rssPerChannel =
+      held.reduce((n, h, i) => n + (h.rss - (before[i]?.rss ?? 0)), 0) / Math.max(1, total);
+    const heapPerChannel =
+      held.reduce((n, h, i) => n + (h.heap - (before[i]?.heap ?? 0)), 0) / Math.max(1, total);
+
+    // Writes at a steady rate to random accounts; each hint times it on the account's other device.
+    for (const d of devices) d.send({ type: "reset" } satisfies ToDevices);
+    const liveStart = await Promise.all(servers.map(scrape));
+    const writes = LIVE_SECONDS * WRITES_PER_SECOND;
+    const started = performance.now();
+    const inFlight = new Set<Promise<unknown>>();
+    for (let i = 0; i < writes; i++) {
+      within("the live phase");
+      const due = started + (i * 1000) / WRITES_PER_SECOND;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const a = Math.floor(Math.random() * ACCOUNTS);
+      const write = post(
+        `${serverOf(a, 0).url}/v1/apps/${APP}/push`,
+        tokens[a] as string,
+        pushBody([{ id: `w-${i}`, data: { sentAt: wallMs(), value: i } }]),
+      ).finally(() => inFlight.delete(write));
+      inFlight.add(write);
+      if (inFlight.size >= 200) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    const liveSeconds = (performance.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const liveEnd = await Promise.all(servers.map(scrape));
+    const reports = await Promise.all(devices.map((d) => ask(d, { type: "report" })));
+    const latencies = reports.flatMap((r) => (r.type === "report" ? r.latenciesMs : []));
+    const liveCpu = liveEnd.reduce((n, h, i) => n + h.cpuS - (liveStart[i]?.cpuS ?? 0), 0);
+
+    // Pushes as fast as the fleet takes them: batches of 100 settings documents to as many accounts.
+    const pushAccounts = Math.min(ACCOUNTS, PUSH_DOCUMENTS / BATCH);
+    const pushStart = await Promise.all(servers.map(scrape));
+    const pushing = performance.now();
+    await pipeline(
+      Array.from({ length: PUSH_DOCUMENTS / BATCH }, (_, b) => () => {
+        const a = b % pushAccounts;
+        const docs = Array.from({ length: BATCH }, (_, j) => ({
+          id: `p-${b}-${j}`,
+          data: settings(b * BATCH + j),
+        }));
+        return post(`${serverOf(a, 0).url}/v1/apps/${APP}/push`, tokens[a] as string, pushBody(docs));
+      }),
+      IN_FLIGHT * processes,
+    );
+    const pushSeconds = (performance.now() - pushing) / 1000;
+    const pushEnd = await Promise.all(servers.map(scrape));
+    const pushCpu = pushEnd.reduce((n, h, i) => n + h.cpuS - (pushStart[i]?.cpuS ?? 0), 0);
+
+    // A new phone per account: every document restored, pages of 500.
+    const restoreStart = await Promise.all(servers.map(scrape));
+    const restoring = performance.now();
+    let restored = 0;
+    await pipeline(
+      Array.from({ length: pushAccounts }, (_, a) => async () => {
+        let checkpoint = { epoch: 0, seq: 0 };
+        for (let page = 0; page < 1_000; page++) {
+          const answer = (await (
+            await post(`${serverOf(a, 1).url}/v1/apps/${APP}/pull`, tokens[a] as string, {
+              scope: SCOPE,
+              checkpoint,
+              limit: 500,
+            })
+          ).json()) as { documents: unknown[]; checkpoint: { epoch: number; seq: number }; more: boolean };
+          restored += answer.documents.length;
+          checkpoint = answer.checkpoint;
+          if (!answer.more) break;
+        }
+      }),
+      IN_FLIGHT * processes,
+    );
+    const restoreSeconds = (performance.now() - restoring) / 1000;
+    const restoreEnd = await Promise.all(servers.map(scrape));
+    const restoreCpu = restoreEnd.reduce((n, h, i) => n + h.cpuS - (restoreStart[i]?.cpuS ?? 0), 0);
+
+    return {
+      processes,
+      channels: total,
+      channelsPerProcess,
+      openSeconds,
+      rssPerChannelKb: rssPerChannel / 1024,
+      heapPerChannelKb: heapPerChannel / 1024,
+      writes,
+      delivered: latencies.length,
+      latencyP50Ms: percentile(latencies, 50),
+      latencyP99Ms: percentile(latencies, 99),
+      liveCpuPerSecond: liveCpu / liveSeconds,
+      push: throughput(PUSH_DOCUMENTS, pushSeconds, pushCpu),
+      restore: throughput(restored, restoreSeconds, restoreCpu),
+    };
+  } finally {
+    for (const d of devices) {
+      d.send({ type: "close" } satisfies ToDevices);
+      await stop(d);
+    }
+    for (const s of servers) await stop(s.child);
+    await scratch.drop();
+  }
+}
+
+/** The floor under the same pushes and pulls as one Hokan process. */
+async function floor(): Promise<{ push: Throughput; restore: Throughput }> {
+  const scratch = await scratchDatabase("postgres", { prefix: "hokan_capacity" });
+  await scratch.db.close();
+  const child = spawn(process.execPath, ["--import", "tsx", FLOOR], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+    env: { ...process.env, FLOOR_DATABASE_URL: scratch.url },
+    cwd: fileURLToPath(new URL(".", import.meta.url)),
+  });
+  children.add(child);
+  try {
+    const port = await waitForLine(
+      child,
+      (line) => (line.startsWith("{") ? (JSON.parse(line) as { port: number }).port : undefined),
+      "the floor's server",
+    );
+    const url = `http://127.0.0.1:${port}`;
+    const cpu = async () => ((await (await fetch(`${url}/cpu`)).json()) as { micros: number }).micros / 1e6;
+    const accounts = PUSH_DOCUMENTS / BATCH;
+    let cpuStart = await cpu();
+    let t = performance.now();
+    await pipeline(
+      Array.from({ length: accounts }, (_, b) => () => {
+        const docs = Array.from({ length: BATCH }, (_, j) => ({
+          id: `p-${b}-${j}`,
+          data: settings(b * BATCH + j),
+        }));
+        return post(`${url}/push?account=load-${b}`, "-", { docs });
+      }),
+      IN_FLIGHT,
+    );
+    const push = throughput(PUSH_DOCUMENTS, (performance.now() - t) / 1000, (await cpu()) - cpuStart);
+    cpuStart = await cpu();
+    t = performance.now();
+    let restored = 0;
+    await pipeline(
+      Array.from({ length: accounts }, (_, b) => async () => {
+        let after = 0;
+        for (let page = 0; page < 1_000; page++) {
+          const { docs } = (await (
+            await fetch(`${url}/pull?account=load-${b}&after=${after}&limit=500`)
+          ).json()) as {
+            docs: { seq: number }[];
+          };
+          restored += docs.length;
+          if (docs.length < 500) break;
+          after = Number(docs.at(-1)?.seq);
+        }
+      }),
+      IN_FLIGHT,
+    );
+    const restore = throughput(restored, (performance.now() - t) / 1000, (await cpu()) - cpuStart);
+    return { push, restore };
+  } finally {
+    await stop(child);
+    await scratch.drop();
+  }
+}
+
+try {
+  const floorResult = await floor();
+  const fleets: FleetResult[] = [];
+  for (const processes of FLEETS) fleets.push(await fleet(processes));
+  const one = fleets[0] as FleetResult;
+  const n = (x: number, digits = 0) =>
+    Number.isFinite(x)
+      ? x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+      : "—";
+  const lines = [
+    `Capacity on ${ACCOUNTS.toLocaleString("en-US")} accounts × 2 devices, one PostgreSQL, ${WRITES_PER_SECOND} writes/s for ${LIVE_SECONDS} s, ${PUSH_DOCUMENTS.toLocaleString("en-US")} documents of ~1 KB pushed in batches of ${BATCH} and restored in pages of 500 (${IN_FLIGHT} requests in flight per process)`,
+    "",
+    "| server processes | live channels (per process) | memory per channel, RSS / JS heap | write → other device p50 / p99 | hints timed | server CPU while writes flow | CPU per pushed doc | × floor | push docs/s | push docs per CPU-s | CPU per restored doc | × floor | restore docs/s |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...fleets.map(
+      (f) =>
+        `| ${f.processes} | ${n(f.channels)} (${f.channelsPerProcess.map((c) => n(c)).join(" / ")}) | ${n(f.rssPerChannelKb, 1)} KB / ${n(f.heapPerChannelKb, 1)} KB | ${n(f.latencyP50Ms, 1)} / ${n(f.latencyP99Ms, 1)} ms | ${n(f.delivered)} of ${n(f.writes)} | ${n(f.liveCpuPerSecond * 100)} % of a core | ${n(f.push.cpuMicrosPerDocument)} µs | ${n(f.push.cpuMicrosPerDocument / floorResult.push.cpuMicrosPerDocument, 2)}× | ${n(f.push.documentsPerSecond)} | ${n(f.push.documentsPerCpuSecond)} | ${n(f.restore.cpuMicrosPerDocument)} µs | ${n(f.restore.cpuMicrosPerDocument / floorResult.restore.cpuMicrosPerDocument, 2)}× | ${n(f.restore.documentsPerSecond)} |`,
+    ),
+    `| floor (bare HTTP + bulk upsert) | | | | | | ${n(floorResult.push.cpuMicrosPerDocument)} µs | 1.00× | ${n(floorResult.push.documentsPerSecond)} | ${n(floorResult.push.documentsPerCpuSecond)} | ${n(floorResult.restore.cpuMicrosPerDocument)} µs | 1.00× | ${n(floorResult.restore.documentsPerSecond)} |`,
+  ];
+  const table = lines.join("\n");
+  console.log(`\n${table}\n`);
+  console.log(
+    `one process: channels opened in ${n(one.openSeconds, 1)} s; median of the fleet's push docs/s ${n(median(fleets.map((f) => f.push.documentsPerSecond)))}`,
+  );
+  const file = save(quick ? "capacity-quick" : "capacity", [...fleets, { floor: floorResult }], {
+    accounts: ACCOUNTS,
+    writesPerSecond: WRITES_PER_SECOND,
+    liveSeconds: LIVE_SECONDS,
+    pushDocuments: PUSH_DOCUMENTS,
+    batch: BATCH,
+    inFlightPerProcess: IN_FLIGHT,
+    quick,
+  });
+  console.log(`saved ${file}`);
+  if (!quick) {
+    // The operations guide's table is this run's.
+    const guide = fileURLToPath(new URL("../docs/operations.md", import.meta.url));
+    const text = readFileSync(guide, "utf8");
+    const start = "<!-- capacity:start -->";
+    const end = "<!-- capacity:end -->";
+    const from = text.indexOf(start);
+    const to = text.indexOf(end);
+    if (from >= 0 && to > from) {
+      const name = file.split("/").at(-1);
+      writeFileSync(
+        guide,
+        `${text.slice(0, from + start.length)}\n\n\`benchmarks/results/${name}\`: ${table}\n\n${text.slice(to)}`,
+      );
+      console.log(`table written to docs/operations.md`);
+    }
+  }
+} finally {
+  stopAll();
+  rmSync(registryFile, { force: true });
+}
