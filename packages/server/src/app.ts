@@ -30,6 +30,8 @@ import { ServerMetrics } from "./metrics.js";
 import { answerClientError, toHokanError, toProblem } from "./problem.js";
 import type { Registry } from "./registry.js";
 
+/** The largest refused body whose rest is read and dropped, so that its client reads the 413 (larger: cut). */
+const DRAIN_REFUSED_BODY_BYTES = 64 * 2 ** 20;
 /** How long `/v1/ready` waits for the database before it answers not ready. */
 const READY_DATABASE_MS = 2_000;
 /** An app id as the server takes it: reverse-DNS letters, digits, `.`, `_` and `-`. */
@@ -163,6 +165,15 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
 
   app.setErrorHandler((error, request, reply) => {
     const e = toHokanError(error);
+    // Fastify closes the connection after refusing a body for its declared length, while the client may still be
+    // sending it: the client then fails to write (EPIPE) and never reads the 413, and a sync engine would retry a push
+    // that can never pass. The rest of a body of sane size is read and dropped instead (Node does so once the answer is
+    // sent), so the client reads its answer; past that size the connection is still cut.
+    if (
+      (error as { code?: string }).code === "FST_ERR_CTP_BODY_TOO_LARGE" &&
+      Number(request.headers["content-length"]) <= DRAIN_REFUSED_BODY_BYTES
+    )
+      reply.removeHeader("connection");
     if (e.code === "server") request.log.error({ err: error }, "request failed");
     const retryAfterMs = Number(e.details?.retryAfterMs);
     if (Number.isFinite(retryAfterMs) && retryAfterMs > 0)

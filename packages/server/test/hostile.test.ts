@@ -1,9 +1,10 @@
+import { connect } from "node:net";
 import { gzipSync } from "node:zlib";
 import type { RegistryEntry } from "@hokan/core";
 import { TRANSPORT_TEST_REGISTRY } from "@hokan/core/testing";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { change, type DatabaseKind, SECRET } from "./fixtures.js";
+import { change, type DatabaseKind, freshDatabase, SECRET, startServer } from "./fixtures.js";
 import { type ServerUnderTest, startServerProcess } from "./processes.js";
 
 const REGISTRY: readonly RegistryEntry[] = TRANSPORT_TEST_REGISTRY;
@@ -1025,3 +1026,46 @@ for (const kind of ["pglite", "postgres"] as DatabaseKind[]) {
     });
   });
 }
+
+describe("a body refused for its declared length", () => {
+  /** Sends a push declaring `length` bytes and writes `sent` of them; resolves with what came back and whether the server closed. */
+  const declare = async (url: string, token: string, length: number, sent: number) => {
+    const socket = connect(Number(new URL(url).port), "127.0.0.1");
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    let answer = "";
+    socket.on("data", (chunk) => {
+      answer += chunk.toString();
+    });
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("error", () => undefined);
+    socket.write(
+      `POST /v1/apps/jp.example.mail/push HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n\r\n`,
+    );
+    socket.write(Buffer.alloc(sent, 0x20));
+    return { socket, closed, answer: () => answer };
+  };
+
+  it("lets its client finish sending and read the 413 on a connection kept, unless the body is past all reason", async () => {
+    const { db, drop } = await freshDatabase("pglite");
+    const s = await startServer(db, TRANSPORT_TEST_REGISTRY, { bodyLimit: 1024 });
+    try {
+      const token = await s.token("alice");
+      // Over the limit, and sent whole: the answer comes, and the connection serves the next request.
+      const kept = await declare(s.url, token, 200_000, 200_000);
+      await expect.poll(() => kept.answer(), { timeout: 5_000 }).toMatch(/^HTTP\/1\.1 413 /);
+      expect(kept.answer().toLowerCase()).not.toContain("connection: close");
+      kept.socket.write("GET /v1/health HTTP/1.1\r\nhost: x\r\n\r\n");
+      await expect.poll(() => kept.answer(), { timeout: 5_000 }).toMatch(/HTTP\/1\.1 200 [\s\S]*"ok":true/);
+      kept.socket.destroy();
+      // Declared past 64 MiB: answered, and cut.
+      const cut = await declare(s.url, token, 65 * 2 ** 20 + 1, 1_000);
+      await cut.closed;
+      expect(cut.answer()).toMatch(/^HTTP\/1\.1 413 /);
+      expect(cut.answer().toLowerCase()).toContain("connection: close");
+    } finally {
+      await s.close();
+      await db.close();
+      await drop();
+    }
+  });
+});
