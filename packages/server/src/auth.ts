@@ -58,7 +58,31 @@ export async function createVerifier(options: AuthOptions): Promise<(token: stri
     const set = createRemoteJWKSet(new URL(options.jwksUrl));
     verify = async (t) => (await jwtVerify(t, set, { algorithms: ["ES256"], ...check })).payload;
   }
+  // A device sends the same token with every request until it expires: its verified claims are kept, so that only its
+  // first request pays for the signature (a MAC or an ECDSA check, and jose's key handling). Only tokens that passed
+  // are kept, each until its expiry or VERIFIED_TTL_MS, whichever comes first; past VERIFIED_MAX the oldest go.
+  const verified = new Map<string, { principal: Principal; until: number }>();
   return async (token) => {
+    const known = verified.get(token);
+    if (known) {
+      if (Date.now() < known.until) return known.principal;
+      verified.delete(token);
+    }
+    const principal = await verifyNow(token);
+    verified.set(token, {
+      principal: principal.principal,
+      until: Math.min(principal.exp, Date.now() + VERIFIED_TTL_MS),
+    });
+    if (verified.size > VERIFIED_MAX) {
+      for (const oldest of verified.keys()) {
+        verified.delete(oldest);
+        if (verified.size <= VERIFIED_MAX * 0.9) break;
+      }
+    }
+    return principal.principal;
+  };
+
+  async function verifyNow(token: string): Promise<{ principal: Principal; exp: number }> {
     let payload: JWTPayload;
     try {
       payload = await verify(token);
@@ -74,13 +98,21 @@ export async function createVerifier(options: AuthOptions): Promise<(token: stri
       throw new HokanError("unauthorized", `the token's ${CLAIMS.apps} claim must be a list of app ids`);
     }
     return {
-      account: payload.sub,
-      entitled: payload[CLAIMS.entitled] === true,
-      ...(apps === undefined ? {} : { apps: apps as string[] }),
-      device: payload[CLAIMS.device] === true,
+      principal: {
+        account: payload.sub,
+        entitled: payload[CLAIMS.entitled] === true,
+        ...(apps === undefined ? {} : { apps: apps as string[] }),
+        device: payload[CLAIMS.device] === true,
+      },
+      // Required above: seconds since the epoch.
+      exp: (payload.exp as number) * 1000,
     };
-  };
+  }
 }
+
+/** How long a verified token's claims are kept at most, and how many tokens. */
+const VERIFIED_TTL_MS = 10 * 60_000;
+const VERIFIED_MAX = 50_000;
 
 /**
  * Signs an HS256 development token. Only for development and tests: production tokens come from the identity

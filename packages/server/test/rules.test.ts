@@ -21,7 +21,7 @@ import {
   parseRegistry,
   RegistryError,
 } from "../src/index.js";
-import { change, freshDatabase, startServer } from "./fixtures.js";
+import { change, freshDatabase, SECRET, startServer } from "./fixtures.js";
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2027, 0, 10);
@@ -475,6 +475,23 @@ describe("tokens", () => {
     } finally {
       await new Promise<void>((r) => idp.close(() => r()));
     }
+  });
+
+  it("keeps a verified token's claims only until the token expires", async () => {
+    const verify = await createVerifier({ secret: SECRET });
+    const token = await new SignJWT({ hokan_ent: true })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(new TextEncoder().encode(SECRET));
+    expect((await verify(token)).account).toBe("alice");
+    // Asked again: the kept claims, the same account.
+    expect((await verify(token)).account).toBe("alice");
+    await new Promise((r) => setTimeout(r, 2_100));
+    await expect(verify(token)).rejects.toMatchObject({ code: "unauthorized" });
+    // A token changed by one byte is verified afresh, and refused, however often the original passed.
+    const forged = `${token.slice(0, -2)}${token.at(-2) === "A" ? "B" : "A"}${token.at(-1)}`;
+    await expect(verify(forged)).rejects.toMatchObject({ code: "unauthorized" });
   });
 
   it("refuses a development secret that is too short", async () => {
