@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond Node and pnpm, installed and started when missing (Debian, as root):
-# Debian's chromium for the browser suites, and PostgreSQL on 127.0.0.1:5432 reachable as postgres.
+# Debian's chromium for the browser suites, PostgreSQL on 127.0.0.1:5432 reachable as postgres, and a NATS server on
+# 127.0.0.1:4222 (the server's other live bus).
 set -euo pipefail
 
 need_apt=()
@@ -9,6 +10,7 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
   need_apt+=(postgresql)
 fi
+command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -31,3 +33,15 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -c "select 1" >/dev/null 2>&1; th
   chmod 600 "$HOME/.pgpass"
 fi
 psql -h 127.0.0.1 -U postgres -d postgres -c "select 1" >/dev/null || { echo "cannot connect to PostgreSQL as postgres"; exit 1; }
+
+# NATS: started in the background where nothing answers on its port (a machine may run its own already).
+nats_up() { (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; }
+if ! nats_up; then
+  command -v nats-server >/dev/null 2>&1 || { echo "nats-server is missing and could not be installed"; exit 1; }
+  setsid nats-server -a 127.0.0.1 -p 4222 > /tmp/hokan-nats.log 2>&1 < /dev/null &
+  for _ in $(seq 1 30); do
+    nats_up && break
+    sleep 0.5
+  done
+  nats_up || { cat /tmp/hokan-nats.log; echo "NATS did not start on 127.0.0.1:4222"; exit 1; }
+fi

@@ -22,6 +22,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { type Principal, signDevelopmentToken } from "./auth.js";
 import { BackupStore } from "./backup-store.js";
+import { type LiveBus, postgresBus } from "./bus.js";
 import { addCors, type CorsOptions } from "./cors.js";
 import type { Database } from "./database.js";
 import { LiveHub } from "./live-hub.js";
@@ -72,6 +73,11 @@ export interface ServerOptions {
   readonly devTokenSecret?: string;
   /** Web origins whose pages may call the server (CORS); without it, only pages of the server's own origin. */
   readonly cors?: CorsOptions;
+  /**
+   * How the fleet's processes tell each other of changes (default: PostgreSQL `LISTEN`/`NOTIFY` on `db`); the server
+   * closes it. `natsBus(url)` routes by account.
+   */
+  readonly bus?: LiveBus;
   /** Also the process's own metrics (CPU, memory, event loop): for a server that is the process (the CLI). */
   readonly processMetrics?: boolean;
 }
@@ -105,9 +111,13 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     { liveChannels: () => hub.connections, ...(options.db.pool ? { pool: options.db.pool } : {}) },
     { process: options.processMetrics === true },
   );
+  const bus = options.bus ?? postgresBus(options.db);
   const store = new BackupStore(options.db, {
     limits,
     now,
+    ...(bus.inTransaction
+      ? {}
+      : { publish: (account: string, payload: string) => bus.publish(account, payload) }),
     onPulled: (n) => metrics.documents.inc({ direction: "pulled" }, n),
     ...(options.answerTtlMs === undefined ? {} : { answerTtlMs: options.answerTtlMs }),
     ...(options.quotaBytes === undefined ? {} : { quotaBytes: options.quotaBytes }),
@@ -117,7 +127,7 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       liveEventFor(event, scope, scope && options.registry.entry(scope.appId, scope.platform), now()),
     (seconds) => metrics.busLag.observe(seconds),
   );
-  await hub.start(options.db);
+  await hub.start(bus);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 8 * 2 ** 20,
@@ -486,20 +496,33 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       "cache-control": "no-store",
       connection: "keep-alive",
     });
-    const send = (event: LiveEvent) => res.write(`data: ${JSON.stringify(event)}\n\n`);
-    // The interval is announced, so a client knows when silence means a dead connection.
-    send({ type: "open", heartbeatMs });
+    const write = (event: LiveEvent) => {
+      if (!res.writableEnded) res.write(`data: ${JSON.stringify(event)}\n\n`);
+    };
+    // Hints that arrive before `open` is sent wait for it: `open` comes first.
+    let early: LiveEvent[] | undefined = [];
+    const send = (event: LiveEvent) => (early ? early.push(event) : write(event));
     // Ended by the server (it stops, or its notices were lost): the client is told to open its channel again at once.
     const end = () => {
       send({ type: "reconnect" });
+      early = undefined;
       res.end();
     };
     const remove = hub.add(p.account, apps, send, end, catalog ? (p.apps ?? true) : false);
-    const beat = setInterval(() => send({ type: "beat" }), heartbeatMs);
+    let beat: ReturnType<typeof setInterval> | undefined;
     request.raw.on("close", () => {
       clearInterval(beat);
       remove();
     });
+    // Once the account's notices reach this process (a bus that routes by account subscribes first), the channel
+    // opens: a change the client's catch-up pull does not see is hinted.
+    await hub.ready(p.account);
+    if (res.writableEnded || early === undefined) return;
+    // The interval is announced, so a client knows when silence means a dead connection.
+    write({ type: "open", heartbeatMs });
+    for (const event of early) write(event);
+    early = undefined;
+    beat = setInterval(() => send({ type: "beat" }), heartbeatMs);
   });
 
   // Live channels end before the server waits for its connections to close: each client reconnects (to another

@@ -171,6 +171,11 @@ export interface BackupStoreOptions {
   readonly answerTtlMs?: number;
   /** Told the number of documents of each page a pull answers (metrics). */
   readonly onPulled?: (documents: number) => void;
+  /**
+   * A bus outside the database: each notice is handed here once its transaction committed, and the database sends
+   * none (no `NOTIFY`). Without it, notices go by `NOTIFY` in the committing transaction.
+   */
+  readonly publish?: (account: string, payload: string) => void;
 }
 
 /** How often expired answers are cleared, at most. */
@@ -364,6 +369,8 @@ export class BackupStore {
   ): Promise<PushResponse> {
     const { scope } = request;
     let counts = { before: 0, after: 0 };
+    /** The notice of what the push stored, for a bus outside the database once the transaction committed. */
+    let published: string | undefined;
     const response = await this.db.transaction(async (tx) => {
       // One push at a time per account and app: the row lock (taken by the upsert, new row or not) orders them,
       // across server processes too. One statement creates the app's row if needed, locks it and reads it.
@@ -409,6 +416,7 @@ export class BackupStore {
         return response;
       }
       const notice: LiveNotice = { account, appId: scope.appId, type: "changed", epoch, seq, at: Date.now() };
+      published = noticePayload(notice, writes, Number(app.seq));
       // One statement: the batch's documents (arrays in, one row per document), the catalog, the answer kept for a
       // retry, and the live notice (delivered when the transaction commits, to every server process listening).
       await tx.query(
@@ -430,7 +438,7 @@ export class BackupStore {
            INSERT INTO push_answers (account_id, app_id, key, fingerprint, response, created_at)
            VALUES ($1, $2, $3, $4, $5::jsonb, $6)
          )
-         SELECT pg_notify($22, $23)`,
+         SELECT pg_notify($22, $23) WHERE $22::text IS NOT NULL`,
         [
           ...answer,
           writes.map((d) => d.collection),
@@ -448,13 +456,14 @@ export class BackupStore {
           scope.appVersion,
           scope.platform,
           scope.schemaVersion ?? 1,
-          LIVE_CHANNEL,
-          noticePayload(notice, writes, Number(app.seq)),
+          this.options.publish ? null : LIVE_CHANNEL,
+          published,
           writes.map((d) => d.kind === "default"),
         ],
       );
       return response;
     });
+    if (published !== undefined) this.options.publish?.(account, published);
     this.refreshStatistics(counts.before, counts.after);
     return response;
   }
@@ -551,7 +560,9 @@ export class BackupStore {
     }
     // What the request deleted: its answer is for that request alone, not for another app under the same id.
     const target = appIds === "all" ? "all" : `apps:${[...appIds].sort().join(",")}`;
-    return this.db.transaction(async (tx) => {
+    const notices: string[] = [];
+    const result = await this.db.transaction(async (tx) => {
+      notices.length = 0;
       const [known] = await tx.query<{ result: DeleteResult & { target?: string } }>(
         "SELECT result FROM delete_answers WHERE account_id = $1 AND request_id = $2",
         [account, requestId],
@@ -594,7 +605,18 @@ export class BackupStore {
           [account, r.app_id, epoch],
         );
         out.push({ appId: r.app_id, epoch });
-        await this.announce(tx, { account, appId: r.app_id, type: "deleted", epoch, seq: Number(r.seq) });
+        const notice = JSON.stringify({
+          account,
+          appId: r.app_id,
+          type: "deleted",
+          epoch,
+          seq: Number(r.seq),
+          at: Date.now(),
+        } satisfies LiveNotice);
+        // Delivered when the transaction commits, to every server process listening on the database; or, on a bus
+        // outside it, published after.
+        if (this.options.publish) notices.push(notice);
+        else await tx.query("SELECT pg_notify($1, $2)", [LIVE_CHANNEL, notice]);
       }
       const result: DeleteResult = { apps: out, ...(skipped.length > 0 ? { skipped } : {}) };
       await tx.query(
@@ -603,6 +625,8 @@ export class BackupStore {
       );
       return result;
     });
+    for (const notice of notices) this.options.publish?.(account, notice);
+    return result;
   }
 
   private async currentDocuments(tx: Sql, account: string, appId: string, request: PushRequest) {
@@ -623,10 +647,5 @@ export class BackupStore {
     return new Map(
       rows.map((r) => [JSON.stringify([r.collection, r.id]), { doc: toDocument(r), bytes: r.bytes }]),
     );
-  }
-
-  private async announce(tx: Sql, notice: LiveNotice): Promise<void> {
-    // Delivered only when the transaction commits, to every server process listening on the database.
-    await tx.query("SELECT pg_notify($1, $2)", [LIVE_CHANNEL, JSON.stringify({ ...notice, at: Date.now() })]);
   }
 }

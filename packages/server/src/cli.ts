@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { buildServer } from "./app.js";
 import { type AuthOptions, createVerifier, signDevelopmentToken } from "./auth.js";
+import { natsBus } from "./bus.js";
 import { type CorsOptions, parseOrigins } from "./cors.js";
 import { type Database, openPGlite, openPostgres } from "./database.js";
 import { serveMetrics } from "./metrics.js";
@@ -33,6 +34,9 @@ Usage: hokan-server [options]
                           or HOKAN_CORS_ORIGINS (default: none, only the server's own origin)
   --live-heartbeat-ms <n> heartbeat on live channels, announced to clients (default 15000; at least 1000),
                           or HOKAN_LIVE_HEARTBEAT_MS: keep it under any proxy's idle timeout
+  --bus <url>             how server processes tell each other of changes: postgres (the default: LISTEN/NOTIFY on the
+                          database) or nats://127.0.0.1:4222 (a subject per account: each process receives only the
+                          notices of its own live channels' accounts)
   --drain-ms <n>          on SIGTERM, time requests in flight have to finish before their connections are cut
                           (default 10000); live channels end at once, telling clients to reconnect
   --metrics-port <n>      serve Prometheus metrics at http://<host>:<n>/metrics (default: not served)
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
       "body-limit": { type: "string" },
       "cors-origins": { type: "string" },
       "live-heartbeat-ms": { type: "string" },
+      bus: { type: "string" },
       "drain-ms": { type: "string" },
       "metrics-port": { type: "string" },
       "dev-token": { type: "string" },
@@ -149,6 +154,10 @@ async function main(): Promise<void> {
     fail(`--cors-origins: ${(e as Error).message}`);
   }
 
+  const busText = values.bus ?? "postgres";
+  if (busText !== "postgres" && !/^nats:\/\/[^\s/]+$/.test(busText))
+    fail(`--bus must be postgres or nats://host:port, not ${busText}`);
+
   const registry = await loadRegistry(values.registry as string).catch((e: unknown) =>
     fail(e instanceof RegistryError ? e.message : String(e)),
   );
@@ -158,7 +167,14 @@ async function main(): Promise<void> {
       )
     : await openPGlite(values["data-dir"] ?? "./hokan-data");
   await migrate(db);
+  const bus =
+    busText === "postgres"
+      ? undefined
+      : await natsBus(busText).catch((e: unknown) =>
+          fail(`cannot connect to NATS at ${busText}: ${String(e)}`),
+        );
   const server = await buildServer({
+    ...(bus ? { bus } : {}),
     db,
     registry,
     verify: await createVerifier(auth as AuthOptions),
@@ -174,7 +190,7 @@ async function main(): Promise<void> {
   });
   const address = await server.app.listen({ host: values.host, port });
   server.app.log.info(
-    { address, database: db.kind, apps: registry.entries.length },
+    { address, database: db.kind, bus: bus?.kind ?? "postgres", apps: registry.entries.length },
     "hokan-server listening",
   );
   const metrics =

@@ -1,6 +1,7 @@
 export { buildServer, type HokanServer, type ServerOptions } from "./app.js";
 export { type AuthOptions, CLAIMS, createVerifier, type Principal, signDevelopmentToken } from "./auth.js";
 export { BackupStore, type BackupStoreOptions, LIVE_CHANNEL, type LiveNotice } from "./backup-store.js";
+export { type LiveBus, natsBus, natsSubject, postgresBus } from "./bus.js";
 export { CorsConfigError, type CorsOptions, parseOrigins } from "./cors.js";
 export { type Database, openPGlite, openPostgres, type Sql } from "./database.js";
 export { LiveHub } from "./live-hub.js";

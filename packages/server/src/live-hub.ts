@@ -1,6 +1,6 @@
 import { type AppScope, type LiveHint, withoutDocuments } from "@hokan/core";
-import { LIVE_CHANNEL, type LiveNotice } from "./backup-store.js";
-import type { Database } from "./database.js";
+import type { LiveNotice } from "./backup-store.js";
+import type { LiveBus } from "./bus.js";
 
 interface Listener {
   readonly account: string;
@@ -13,14 +13,16 @@ interface Listener {
 }
 
 /**
- * Fans NOTIFYs out to this process's live connections: a change committed through any server process on the same
- * database reaches every live client of the account.
+ * Fans the bus's notices out to this process's live connections: a change committed through any server process of
+ * the fleet reaches every live client of the account.
  */
 export class LiveHub {
   /** By account: a notice and the per-account limit look at one account's connections, not the process's. */
   private readonly listeners = new Map<string, Set<Listener>>();
   private count = 0;
-  private stop: (() => Promise<void>) | undefined;
+  private bus: LiveBus | undefined;
+  /** Per account with connections here: when the bus delivers its notices. */
+  private readonly watching = new Map<string, Promise<void>>();
 
   /** `judge` makes a hint what one connection may receive (core's `liveEventFor` against the registry). */
   constructor(
@@ -29,12 +31,21 @@ export class LiveHub {
     private readonly onLag?: (seconds: number) => void,
   ) {}
 
-  async start(db: Database): Promise<void> {
-    this.stop = await db.listen(
-      LIVE_CHANNEL,
+  /** Starts receiving the fleet's notices from `bus`, which this hub then closes. */
+  async start(bus: LiveBus): Promise<void> {
+    this.bus = bus;
+    await bus.start(
       (payload) => this.deliver(payload),
       () => this.resync(),
     );
+  }
+
+  /**
+   * Resolves once the notices of `account` reach this process (at once on PostgreSQL; on a bus that routes by account,
+   * when its subscription is in place): a channel says `open`, and a poll reads the heads, only after it.
+   */
+  ready(account: string): Promise<void> {
+    return this.watching.get(account) ?? Promise.resolve();
   }
 
   /**
@@ -50,6 +61,9 @@ export class LiveHub {
     const all = [...this.listeners.values()].flatMap((set) => [...set]);
     this.listeners.clear();
     this.count = 0;
+    // Their removal finds them gone and unwatches nothing: it is done here, once per connection.
+    for (const l of all) this.bus?.unwatch(l.account);
+    this.watching.clear();
     for (const l of all) l.end();
   }
 
@@ -69,11 +83,17 @@ export class LiveHub {
     }
     set.add(listener);
     this.count++;
+    const bus = this.bus;
+    if (bus) this.watching.set(account, bus.watch(account));
     return () => {
       const of = this.listeners.get(account);
       if (!of?.delete(listener)) return;
       this.count--;
-      if (of.size === 0) this.listeners.delete(account);
+      bus?.unwatch(account);
+      if (of.size === 0) {
+        this.listeners.delete(account);
+        this.watching.delete(account);
+      }
     };
   }
 
@@ -88,8 +108,9 @@ export class LiveHub {
 
   async close(): Promise<void> {
     this.listeners.clear();
+    this.watching.clear();
     this.count = 0;
-    await this.stop?.();
+    await this.bus?.close();
   }
 
   private deliver(payload: string): void {

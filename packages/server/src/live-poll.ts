@@ -154,6 +154,9 @@ export async function longPoll(
     return found ? hub.judge({ ...alone, after, documents: found }, scope) : alone;
   };
   try {
+    // The heads are read once this process receives the account's notices: a change committed after the read is
+    // hinted (a bus that routes by account subscribes first).
+    await hub.ready(r.account);
     const known: Heads = new Map([...(await heads(r.account))].filter(([appId]) => covers(appId)));
     const events: LiveEvent[] = [];
     if (r.cursor === undefined) events.push({ type: "open", heartbeatMs: r.heartbeatMs });

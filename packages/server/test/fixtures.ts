@@ -17,6 +17,9 @@ export const SECRET = "hokan-test-secret-at-least-32-characters!";
 
 export type DatabaseKind = "pglite" | "postgres";
 
+/** The NATS server the tests use (`.ci/run` installs and starts one where it is missing). */
+export const NATS_URL = process.env.HOKAN_TEST_NATS_URL ?? "nats://127.0.0.1:4222";
+
 /** A fresh database of the kind: PGlite in memory, or a new PostgreSQL database dropped afterwards. */
 export async function freshDatabase(
   kind: DatabaseKind,

@@ -1,5 +1,6 @@
 import type { LiveHint } from "@hokan/core";
 import { describe, expect, it } from "vitest";
+import { postgresBus } from "../src/bus.js";
 import type { Database } from "../src/database.js";
 import { LiveHub } from "../src/live-hub.js";
 
@@ -15,7 +16,7 @@ async function hubWithChannel() {
     },
   } as unknown as Database;
   const hub = new LiveHub((event) => event);
-  await hub.start(db);
+  await hub.start(postgresBus(db));
   return {
     hub,
     notify: (account: string, appId: string, seq: number) =>

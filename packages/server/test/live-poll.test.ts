@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type PushChange, randomId, systemRuntime } from "@hokan/core";
 import { openRegistry } from "@hokan/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
+import { postgresBus } from "../src/bus.js";
 import type { Database } from "../src/database.js";
 import { signDevelopmentToken } from "../src/index.js";
 import { LiveHub } from "../src/live-hub.js";
@@ -225,6 +226,8 @@ describe("the live channel as long polls", () => {
       heartbeatMs: 30_000,
       gone: new Promise(() => undefined),
     });
+    // The poll is reading the heads when the hub ends it.
+    await new Promise((r) => setTimeout(r, 0));
     hub.endAll();
     headsRead();
     expect(await answer).toEqual({ events: [{ type: "reconnect" }], cursor: "e:jp.example.mail:1:3" });
@@ -269,12 +272,14 @@ describe("the live channel as long polls", () => {
   it("hints a change once when it commits between the poll's listening and its reading of the heads", async () => {
     const hub = new LiveHub((event) => event);
     let deliver: (payload: string) => void = () => undefined;
-    await hub.start({
-      listen: async (_channel: string, onPayload: (payload: string) => void) => {
-        deliver = onPayload;
-        return async () => undefined;
-      },
-    } as unknown as Database);
+    await hub.start(
+      postgresBus({
+        listen: async (_channel: string, onPayload: (payload: string) => void) => {
+          deliver = onPayload;
+          return async () => undefined;
+        },
+      } as unknown as Database),
+    );
     // The change lands while the heads are read: its notice arrives, and the heads already hold it.
     const heads = async () => {
       deliver(JSON.stringify({ account: "a", appId: MAIL.appId, type: "changed", epoch: 1, seq: 3 }));

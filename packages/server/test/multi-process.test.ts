@@ -5,7 +5,7 @@ import { createHttpTransport } from "@hokan/transport";
 import { BehaviorSubject, filter, firstValueFrom, take, timeout, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openPostgres, signDevelopmentToken } from "../src/index.js";
-import { change, freshDatabase, SECRET } from "./fixtures.js";
+import { change, freshDatabase, NATS_URL, SECRET } from "./fixtures.js";
 import { type ServerProcess, spawnServer, writeRegistry } from "./processes.js";
 
 const SCOPE = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" as const };
@@ -22,33 +22,40 @@ describe("server processes on one PostgreSQL", () => {
     await db.drop();
   });
 
-  it("delivers a change pushed through one process to a live client of another (scenario 13)", async () => {
-    const url = db.url as string;
-    const [one, two] = await Promise.all([
-      spawnServer(["--database-url", url, "--registry", registry]),
-      spawnServer(["--database-url", url, "--registry", registry]),
-    ]);
-    try {
-      const account = `acct-${randomId(systemRuntime)}`;
-      const reader = client(two.url, account);
-      const events = firstValueFrom(
-        reader.live([SCOPE]).pipe(filter(isLiveHint), take(1), toArray(), timeout(15_000)),
-      );
-      await new Promise((r) => setTimeout(r, 500));
-      const res = await client(one.url, account).push({
-        scope: SCOPE,
-        idempotencyKey: `k-${randomId(systemRuntime)}`,
-        changes: [change("a", { v: 1 })],
-      });
-      expect(res.results[0]?.status).toBe("accepted");
-      const [event] = await events;
-      expect(event).toMatchObject({ type: "changed", appId: SCOPE.appId });
-      const pulled = await reader.pull({ scope: SCOPE, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
-      expect(pulled.documents.map((d) => d.data)).toEqual([{ v: 1 }]);
-    } finally {
-      await Promise.all([one.stop(), two.stop()]);
-    }
-  }, 60_000);
+  it.each([
+    ["PostgreSQL NOTIFY", []],
+    ["NATS", ["--bus", NATS_URL]],
+  ])(
+    "delivers a change pushed through one process to a live client of another, on %s (scenario 13)",
+    async (_, bus) => {
+      const url = db.url as string;
+      const [one, two] = await Promise.all([
+        spawnServer(["--database-url", url, "--registry", registry, ...bus]),
+        spawnServer(["--database-url", url, "--registry", registry, ...bus]),
+      ]);
+      try {
+        const account = `acct-${randomId(systemRuntime)}`;
+        const reader = client(two.url, account);
+        const events = firstValueFrom(
+          reader.live([SCOPE]).pipe(filter(isLiveHint), take(1), toArray(), timeout(15_000)),
+        );
+        await new Promise((r) => setTimeout(r, 500));
+        const res = await client(one.url, account).push({
+          scope: SCOPE,
+          idempotencyKey: `k-${randomId(systemRuntime)}`,
+          changes: [change("a", { v: 1 })],
+        });
+        expect(res.results[0]?.status).toBe("accepted");
+        const [event] = await events;
+        expect(event).toMatchObject({ type: "changed", appId: SCOPE.appId });
+        const pulled = await reader.pull({ scope: SCOPE, checkpoint: { epoch: 0, seq: 0 }, limit: 10 });
+        expect(pulled.documents.map((d) => d.data)).toEqual([{ v: 1 }]);
+      } finally {
+        await Promise.all([one.stop(), two.stop()]);
+      }
+    },
+    60_000,
+  );
 
   it("keeps every acknowledged change exactly once, and no push half-applied, when killed mid-stream", async () => {
     const url = db.url as string;
