@@ -27,7 +27,28 @@ import type { Channel, FromDevices, ToDevices } from "./capacity/devices.js";
 import { median, save } from "./harness.js";
 
 const quick = process.argv.includes("--quick");
-const FLEETS = quick ? [1, 2] : [1, 2, 4];
+type Bus = "postgres" | "nats";
+// CAPACITY_FLEETS=1:postgres,4:nats runs only those fleets (a run that rewrites the guide's table runs them all).
+const chosen = process.env.CAPACITY_FLEETS?.split(",").map((f) => {
+  const [processes, bus] = f.split(":");
+  return { processes: Number(processes), bus: (bus === "nats" ? "nats" : "postgres") as Bus };
+});
+const FLEETS: readonly { processes: number; bus: Bus }[] =
+  (chosen ?? quick)
+    ? [
+        { processes: 1, bus: "postgres" },
+        { processes: 2, bus: "nats" },
+      ]
+    : [
+        { processes: 1, bus: "postgres" },
+        { processes: 2, bus: "postgres" },
+        { processes: 4, bus: "postgres" },
+        { processes: 4, bus: "nats" },
+      ];
+const NATS_URL = process.env.HOKAN_TEST_NATS_URL ?? "nats://127.0.0.1:4222";
+/** Single-document pushes as fast as the fleet takes them, this many in flight per process, for this long. */
+const SATURATION_IN_FLIGHT = 16;
+const SATURATION_SECONDS = quick ? 2 : 10;
 /** Accounts, each with two devices holding a live channel. */
 const ACCOUNTS = quick ? 200 : 5_000;
 const WRITES_PER_SECOND = 100;
@@ -111,7 +132,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startServer(databaseUrl: string, registry: string): Promise<ServerProcess> {
+async function startServer(databaseUrl: string, registry: string, bus: Bus): Promise<ServerProcess> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
@@ -135,6 +156,7 @@ async function startServer(databaseUrl: string, registry: string): Promise<Serve
         "--metrics-port",
         String(metricsPort),
       ],
+      ...(bus === "nats" ? ["--bus", NATS_URL] : []),
     ],
     // At info, Fastify logs two lines per request: an operator under load runs at warn.
     { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, HOKAN_LOG_LEVEL: "warn" } },
@@ -169,9 +191,14 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** The samples the run reads from a server's metrics. */
-async function scrape(
-  server: ServerProcess,
-): Promise<{ cpuS: number; rss: number; heap: number; live: number }> {
+async function scrape(server: ServerProcess): Promise<{
+  cpuS: number;
+  rss: number;
+  heap: number;
+  live: number;
+  gcOver10ms: number;
+  gcOver100ms: number;
+}> {
   const text = await (await fetch(server.metricsUrl)).text();
   const value = (name: string) =>
     Number(new RegExp(`^${name} ([0-9.e+-]+)$`, "m").exec(text)?.[1] ?? Number.NaN);
@@ -180,7 +207,18 @@ async function scrape(
     rss: value("process_resident_memory_bytes"),
     heap: value("nodejs_heap_size_used_bytes"),
     live: value("hokan_live_channels"),
+    // Garbage collections that paused the process for longer than 10 ms and 100 ms, all kinds together.
+    gcOver10ms: gcCount(text, "+Inf") - gcCount(text, "0.01"),
+    gcOver100ms: gcCount(text, "+Inf") - gcCount(text, "0.1"),
   };
+}
+
+/** Garbage collections of every kind that took at most `le` seconds (Prometheus's cumulative buckets). */
+function gcCount(text: string, le: string): number {
+  let n = 0;
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_bucket\{le="([^"]+)",kind="[^"]+"\} (\d+)$/gm))
+    if (m[1] === le) n += Number(m[2]);
+  return n;
 }
 
 /** Runs `tasks` with at most `width` at once. */
@@ -239,6 +277,7 @@ const percentile = (values: readonly number[], p: number) => {
 
 interface FleetResult {
   readonly processes: number;
+  readonly bus: Bus;
   readonly channels: number;
   readonly channelsPerProcess: readonly number[];
   readonly openSeconds: number;
@@ -249,6 +288,16 @@ interface FleetResult {
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;
   readonly liveCpuPerSecond: number;
+  /** Collections that paused a server process over 10 ms, and over 100 ms, while the writes flowed. */
+  readonly liveGcPauses: { readonly over10ms: number; readonly over100ms: number };
+  /** Single-document pushes at saturation: per second, server CPU per push, and their hints' latency. */
+  readonly saturation: {
+    readonly pushesPerSecond: number;
+    readonly cpuMicrosPerPush: number;
+    readonly latencyP50Ms: number;
+    readonly latencyP99Ms: number;
+    readonly delivered: number;
+  };
   readonly push: Throughput;
   readonly restore: Throughput;
 }
@@ -288,14 +337,15 @@ const tokens = await Promise.all(
   ),
 );
 
-async function fleet(processes: number): Promise<FleetResult> {
+async function fleet({ processes, bus }: { processes: number; bus: Bus }): Promise<FleetResult> {
   const scratch = await scratchDatabase("postgres", { prefix: "hokan_capacity" });
   await migrate(scratch.db);
   await scratch.db.close();
   const servers: ServerProcess[] = [];
   const devices: ChildProcess[] = [];
   try {
-    for (let i = 0; i < processes; i++) servers.push(await startServer(scratch.url as string, registryFile));
+    for (let i = 0; i < processes; i++)
+      servers.push(await startServer(scratch.url as string, registryFile, bus));
     // A device's process by a balancer's round robin: an account's two devices usually on two processes.
     const serverOf = (account: number, device: 0 | 1) =>
       servers[(account * 2 + device) % processes] as ServerProcess;
@@ -366,6 +416,33 @@ async function fleet(processes: number): Promise<FleetResult> {
     const latencies = reports.flatMap((r) => (r.type === "report" ? r.latenciesMs : []));
     const liveCpu = liveEnd.reduce((n, h, i) => n + h.cpuS - (liveStart[i]?.cpuS ?? 0), 0);
 
+    // Single-document pushes as fast as the fleet takes them, each hinted to the account's other device: where the
+    // bus and the database's commit path show.
+    for (const d of devices) d.send({ type: "reset" } satisfies ToDevices);
+    const satStart = await Promise.all(servers.map(scrape));
+    const saturating = performance.now();
+    let pushes = 0;
+    await Promise.all(
+      Array.from({ length: SATURATION_IN_FLIGHT * processes }, async () => {
+        while (performance.now() - saturating < SATURATION_SECONDS * 1000) {
+          within("the saturation phase");
+          const a = Math.floor(Math.random() * ACCOUNTS);
+          const i = ++pushes;
+          await post(
+            `${serverOf(a, 0).url}/v1/apps/${APP}/push`,
+            tokens[a] as string,
+            pushBody([{ id: `s-${i}`, data: { sentAt: wallMs(), value: i } }]),
+          );
+        }
+      }),
+    );
+    const satSeconds = (performance.now() - saturating) / 1000;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const satEnd = await Promise.all(servers.map(scrape));
+    const satReports = await Promise.all(devices.map((d) => ask(d, { type: "report" })));
+    const satLatencies = satReports.flatMap((r) => (r.type === "report" ? r.latenciesMs : []));
+    const satCpu = satEnd.reduce((n, h, i) => n + h.cpuS - (satStart[i]?.cpuS ?? 0), 0);
+
     // Pushes as fast as the fleet takes them: batches of 100 settings documents to as many accounts.
     const pushAccounts = Math.min(ACCOUNTS, PUSH_DOCUMENTS / BATCH);
     const pushStart = await Promise.all(servers.map(scrape));
@@ -413,6 +490,7 @@ async function fleet(processes: number): Promise<FleetResult> {
 
     return {
       processes,
+      bus,
       channels: total,
       channelsPerProcess,
       openSeconds,
@@ -423,6 +501,17 @@ async function fleet(processes: number): Promise<FleetResult> {
       latencyP50Ms: percentile(latencies, 50),
       latencyP99Ms: percentile(latencies, 99),
       liveCpuPerSecond: liveCpu / liveSeconds,
+      liveGcPauses: {
+        over10ms: liveEnd.reduce((n, h, i) => n + h.gcOver10ms - (liveStart[i]?.gcOver10ms ?? 0), 0),
+        over100ms: liveEnd.reduce((n, h, i) => n + h.gcOver100ms - (liveStart[i]?.gcOver100ms ?? 0), 0),
+      },
+      saturation: {
+        pushesPerSecond: pushes / satSeconds,
+        cpuMicrosPerPush: (satCpu * 1e6) / pushes,
+        latencyP50Ms: percentile(satLatencies, 50),
+        latencyP99Ms: percentile(satLatencies, 99),
+        delivered: satLatencies.length,
+      },
       push: throughput(PUSH_DOCUMENTS, pushSeconds, pushCpu),
       restore: throughput(restored, restoreSeconds, restoreCpu),
     };
@@ -499,22 +588,30 @@ async function floor(): Promise<{ push: Throughput; restore: Throughput }> {
 try {
   const floorResult = await floor();
   const fleets: FleetResult[] = [];
-  for (const processes of FLEETS) fleets.push(await fleet(processes));
+  for (const config of FLEETS) fleets.push(await fleet(config));
   const one = fleets[0] as FleetResult;
   const n = (x: number, digits = 0) =>
     Number.isFinite(x)
       ? x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
       : "—";
+  const fleetName = (f: FleetResult) => `${f.processes} (${f.bus === "nats" ? "NATS" : "NOTIFY"})`;
   const lines = [
-    `Capacity on ${ACCOUNTS.toLocaleString("en-US")} accounts × 2 devices, one PostgreSQL, ${WRITES_PER_SECOND} writes/s for ${LIVE_SECONDS} s, ${PUSH_DOCUMENTS.toLocaleString("en-US")} documents of ~1 KB pushed in batches of ${BATCH} and restored in pages of 500 (${IN_FLIGHT} requests in flight per process)`,
+    `Capacity on ${ACCOUNTS.toLocaleString("en-US")} accounts × 2 devices, one PostgreSQL: ${WRITES_PER_SECOND} writes/s for ${LIVE_SECONDS} s; single-document pushes at saturation (${SATURATION_IN_FLIGHT} in flight per process) for ${SATURATION_SECONDS} s; ${PUSH_DOCUMENTS.toLocaleString("en-US")} documents of ~1 KB pushed in batches of ${BATCH} and restored in pages of 500 (${IN_FLIGHT} requests in flight per process).`,
     "",
-    "| server processes | live channels (per process) | memory per channel, RSS / JS heap | write → other device p50 / p99 | hints timed | server CPU while writes flow | CPU per pushed doc | × floor | push docs/s | push docs per CPU-s | CPU per restored doc | × floor | restore docs/s |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server processes (bus) | live channels (per process) | memory per channel, RSS / JS heap | write → other device p50 / p99 at 100/s | server CPU at 100 writes/s | GC pauses > 10 ms / > 100 ms meanwhile | single pushes/s at saturation | CPU per single push | their hints p50 / p99 (timed) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...fleets.map(
       (f) =>
-        `| ${f.processes} | ${n(f.channels)} (${f.channelsPerProcess.map((c) => n(c)).join(" / ")}) | ${n(f.rssPerChannelKb, 1)} KB / ${n(f.heapPerChannelKb, 1)} KB | ${n(f.latencyP50Ms, 1)} / ${n(f.latencyP99Ms, 1)} ms | ${n(f.delivered)} of ${n(f.writes)} | ${n(f.liveCpuPerSecond * 100)} % of a core | ${n(f.push.cpuMicrosPerDocument)} µs | ${n(f.push.cpuMicrosPerDocument / floorResult.push.cpuMicrosPerDocument, 2)}× | ${n(f.push.documentsPerSecond)} | ${n(f.push.documentsPerCpuSecond)} | ${n(f.restore.cpuMicrosPerDocument)} µs | ${n(f.restore.cpuMicrosPerDocument / floorResult.restore.cpuMicrosPerDocument, 2)}× | ${n(f.restore.documentsPerSecond)} |`,
+        `| ${fleetName(f)} | ${n(f.channels)} (${f.channelsPerProcess.map((c) => n(c)).join(" / ")}) | ${n(f.rssPerChannelKb, 1)} KB / ${n(f.heapPerChannelKb, 1)} KB | ${n(f.latencyP50Ms, 1)} / ${n(f.latencyP99Ms, 1)} ms (${n(f.delivered)} of ${n(f.writes)}) | ${n(f.liveCpuPerSecond * 100)} % of a core | ${n(f.liveGcPauses.over10ms)} / ${n(f.liveGcPauses.over100ms)} | ${n(f.saturation.pushesPerSecond)} | ${n(f.saturation.cpuMicrosPerPush)} µs | ${n(f.saturation.latencyP50Ms, 1)} / ${n(f.saturation.latencyP99Ms, 1)} ms (${n(f.saturation.delivered)}) |`,
     ),
-    `| floor (bare HTTP + bulk upsert) | | | | | | ${n(floorResult.push.cpuMicrosPerDocument)} µs | 1.00× | ${n(floorResult.push.documentsPerSecond)} | ${n(floorResult.push.documentsPerCpuSecond)} | ${n(floorResult.restore.cpuMicrosPerDocument)} µs | 1.00× | ${n(floorResult.restore.documentsPerSecond)} |`,
+    "",
+    "| server processes (bus) | CPU per pushed doc | × floor | push docs/s | push docs per CPU-s | CPU per restored doc | × floor | restore docs/s |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...fleets.map(
+      (f) =>
+        `| ${fleetName(f)} | ${n(f.push.cpuMicrosPerDocument)} µs | ${n(f.push.cpuMicrosPerDocument / floorResult.push.cpuMicrosPerDocument, 2)}× | ${n(f.push.documentsPerSecond)} | ${n(f.push.documentsPerCpuSecond)} | ${n(f.restore.cpuMicrosPerDocument)} µs | ${n(f.restore.cpuMicrosPerDocument / floorResult.restore.cpuMicrosPerDocument, 2)}× | ${n(f.restore.documentsPerSecond)} |`,
+    ),
+    `| floor (bare HTTP + bulk upsert) | ${n(floorResult.push.cpuMicrosPerDocument)} µs | 1.00× | ${n(floorResult.push.documentsPerSecond)} | ${n(floorResult.push.documentsPerCpuSecond)} | ${n(floorResult.restore.cpuMicrosPerDocument)} µs | 1.00× | ${n(floorResult.restore.documentsPerSecond)} |`,
   ];
   const table = lines.join("\n");
   console.log(`\n${table}\n`);
@@ -531,7 +628,7 @@ try {
     quick,
   });
   console.log(`saved ${file}`);
-  if (!quick) {
+  if (!quick && !chosen) {
     // The operations guide's table is this run's.
     const guide = fileURLToPath(new URL("../docs/operations.md", import.meta.url));
     const text = readFileSync(guide, "utf8");
