@@ -15,6 +15,22 @@ function source() {
   return { open, subscribers, opened: () => opened };
 }
 
+/** A wanted channel on a fresh source and a manual clock, whose server said `open` with `heartbeatMs`. */
+function opened(baseMs: number, heartbeatMs: number) {
+  const runtime = new ManualRuntime();
+  const src = source();
+  const counts = { reopened: 0 };
+  const channel = new LiveChannel(
+    src.open,
+    runtime,
+    { baseMs, maxMs: 60_000 },
+    { event: () => undefined, reopened: () => counts.reopened++ },
+  );
+  channel.want(true);
+  src.subscribers[0]?.next({ type: "open", heartbeatMs });
+  return { runtime, src, channel, counts };
+}
+
 const hint: LiveEvent = { type: "changed", appId: "a", epoch: 1, seq: 3 };
 
 describe("LiveChannel", () => {
@@ -50,17 +66,7 @@ describe("LiveChannel", () => {
   });
 
   it("reopens at once, within the spread, a channel its server ended with reconnect; a failed one backs off", async () => {
-    const runtime = new ManualRuntime();
-    const src = source();
-    let reopened = 0;
-    const channel = new LiveChannel(
-      src.open,
-      runtime,
-      { baseMs: 2000, maxMs: 60_000 },
-      { event: () => undefined, reopened: () => reopened++ },
-    );
-    channel.want(true);
-    src.subscribers[0]?.next({ type: "open", heartbeatMs: 15_000 });
+    const { runtime, src, channel, counts } = opened(2000, 15_000);
     // Two failures in a row: the next try would wait a backoff of seconds.
     src.subscribers[0]?.error(new Error("dropped"));
     await runtime.advance(15_000);
@@ -72,7 +78,7 @@ describe("LiveChannel", () => {
     src.subscribers[2]?.complete();
     await runtime.advance(LIVE_RECONNECT_SPREAD_MS);
     expect(src.opened()).toBe(4);
-    expect(reopened).toBe(3);
+    expect(counts.reopened).toBe(3);
     // A reconnect followed by more words (a long poll goes on) is forgotten: the next failure backs off again.
     src.subscribers[3]?.next({ type: "reconnect" });
     src.subscribers[3]?.next({ type: "beat" });
@@ -134,17 +140,7 @@ describe("LiveChannel", () => {
   });
 
   it("gives a channel up after 2.5 silent heartbeat intervals, and reopens it within one interval", async () => {
-    const runtime = new ManualRuntime();
-    const src = source();
-    let reopened = 0;
-    const channel = new LiveChannel(
-      src.open,
-      runtime,
-      { baseMs: 500, maxMs: 60_000 },
-      { event: () => undefined, reopened: () => reopened++ },
-    );
-    channel.want(true);
-    src.subscribers[0]?.next({ type: "open", heartbeatMs: 1000 });
+    const { runtime, src, channel, counts } = opened(500, 1000);
     // Beats keep it.
     for (let i = 0; i < 5; i++) {
       await runtime.advance(1000);
@@ -159,7 +155,7 @@ describe("LiveChannel", () => {
     // Reopened after at most one interval, however many tries failed before.
     await runtime.advance(1_000);
     expect(src.opened()).toBe(2);
-    expect(reopened).toBe(1);
+    expect(counts.reopened).toBe(1);
     for (let i = 0; i < 6; i++) {
       src.subscribers.at(-1)?.error(new Error("refused"));
       const before = src.opened();

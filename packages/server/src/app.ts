@@ -496,6 +496,8 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       "cache-control": "no-store",
       connection: "keep-alive",
     });
+    // The client learns the channel is accepted now, while `open` may wait for the bus.
+    res.flushHeaders();
     const write = (event: LiveEvent) => {
       if (!res.writableEnded) res.write(`data: ${JSON.stringify(event)}\n\n`);
     };
@@ -503,21 +505,25 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
     let early: LiveEvent[] | undefined = [];
     const send = (event: LiveEvent) => (early ? early.push(event) : write(event));
     // Ended by the server (it stops, or its notices were lost): the client is told to open its channel again at once.
+    // Said at once even before `open` (the server stopped while the channel waited for its bus).
     const end = () => {
-      send({ type: "reconnect" });
       early = undefined;
+      write({ type: "reconnect" });
       res.end();
     };
     const remove = hub.add(p.account, apps, send, end, catalog ? (p.apps ?? true) : false);
     let beat: ReturnType<typeof setInterval> | undefined;
+    let gone = false;
     request.raw.on("close", () => {
+      gone = true;
       clearInterval(beat);
       remove();
     });
     // Once the account's notices reach this process (a bus that routes by account subscribes first), the channel
     // opens: a change the client's catch-up pull does not see is hinted.
     await hub.ready(p.account);
-    if (res.writableEnded || early === undefined) return;
+    // The client left, or the server ended the channel, while it waited: no heartbeat may outlive it.
+    if (gone || res.writableEnded || early === undefined) return;
     // The interval is announced, so a client knows when silence means a dead connection.
     write({ type: "open", heartbeatMs });
     for (const event of early) write(event);

@@ -1,3 +1,4 @@
+import { type ClientRequest, request as httpRequest } from "node:http";
 import { isLiveHint, type PushChange, randomId, systemRuntime } from "@hokan/core";
 import { openRegistry } from "@hokan/core/testing";
 import { filter, firstValueFrom, take, timeout } from "rxjs";
@@ -114,5 +115,83 @@ describe("servers on the NATS bus (PostgreSQL)", () => {
     await settle();
     expect(notified).toEqual([]);
     await stopListening();
+  });
+});
+
+describe("a live stream waiting for its bus", () => {
+  /** A bus whose subscriptions come when the test says: the window a NATS subscription takes to be in place. */
+  const slowBus = () => {
+    let arrive: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => {
+      arrive = resolve;
+    });
+    const bus: LiveBus = {
+      kind: "nats",
+      inTransaction: false,
+      start: async () => undefined,
+      watch: () => arrived,
+      unwatch: () => undefined,
+      publish: () => undefined,
+      close: async () => undefined,
+    };
+    return { bus, arrive };
+  };
+  const open = (url: string, token: string) =>
+    new Promise<{ request: ClientRequest; text: () => string; ended: Promise<void> }>((resolve, reject) => {
+      let text = "";
+      const request = httpRequest(
+        `${url}/v1/live?scope=${MAIL.appId},${MAIL.platform},${MAIL.appVersion}`,
+        { headers: { authorization: `Bearer ${token}` }, agent: false },
+        (res) => {
+          const ended = new Promise<void>((done) => res.once("close", () => done()));
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            text += chunk;
+          });
+          resolve({ request, text: () => text, ended });
+        },
+      );
+      request.on("error", reject);
+      request.end();
+    });
+
+  it("is told to reconnect when the server stops before its subscription is in place", async () => {
+    const { db, drop } = await freshDatabase("pglite");
+    const { bus } = slowBus();
+    const s = await startServer(db, openRegistry([MAIL.appId]), { bus });
+    try {
+      const stream = await open(s.url, await s.token("alice"));
+      await settle();
+      expect(stream.text()).toBe("");
+      await s.close();
+      await stream.ended;
+      expect(stream.text()).toBe('data: {"type":"reconnect"}\n\n');
+    } finally {
+      await db.close();
+      await drop();
+    }
+  });
+
+  it("starts no heartbeat for a client that left while it waited", async () => {
+    const { db, drop } = await freshDatabase("pglite");
+    const { bus, arrive } = slowBus();
+    const s = await startServer(db, openRegistry([MAIL.appId]), { bus, liveHeartbeatMs: 20 });
+    try {
+      const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+      const stream = await open(s.url, await s.token("alice"));
+      await settle();
+      const before = timers();
+      stream.request.destroy();
+      await stream.ended;
+      await settle();
+      arrive();
+      await settle();
+      expect(timers()).toBeLessThanOrEqual(before);
+      expect(s.server.hub.connections).toBe(0);
+    } finally {
+      await s.close();
+      await db.close();
+      await drop();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { type RegistryEntry, randomId, systemRuntime } from "@hokan/core";
 import { createHttpTransport, type HttpTransportOptions } from "@hokan/transport";
+import { afterEach } from "vitest";
 import {
   buildServer,
   createVerifier,
@@ -72,6 +73,36 @@ export async function startServer(
     client: (account, claims = {}, transport = {}) =>
       createHttpTransport({ ...transport, baseUrl: url, token: () => token(account, claims) }),
     close: () => server.app.close(),
+  };
+}
+
+/**
+ * Servers for the tests of a suite: each `start` opens a fresh database of the kind (its connection given to `wrap`
+ * first, to stand between the server and it) and a server on it, with the suite's registry or its own; both go after
+ * each test.
+ */
+export function serversPerTest(kind: DatabaseKind, registry: readonly RegistryEntry[]) {
+  const running: { s: RunningServer; drop: () => Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const { s, drop } of running.splice(0)) {
+      await s.close();
+      await drop();
+    }
+  });
+  return async (
+    extra: Partial<ServerOptions> = {},
+    own: { wrap?: (db: Database) => Database; registry?: readonly RegistryEntry[] } = {},
+  ) => {
+    const { db, drop } = await freshDatabase(kind);
+    const s = await startServer(own.wrap ? own.wrap(db) : db, own.registry ?? registry, extra);
+    running.push({
+      s,
+      drop: async () => {
+        await db.close().catch(() => undefined);
+        await drop();
+      },
+    });
+    return s;
   };
 }
 

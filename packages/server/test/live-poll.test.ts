@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type PushChange, randomId, systemRuntime } from "@hokan/core";
 import { openRegistry } from "@hokan/core/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { postgresBus } from "../src/bus.js";
 import type { Database } from "../src/database.js";
 import { signDevelopmentToken } from "../src/index.js";
 import { LiveHub } from "../src/live-hub.js";
 import { cursorOf, longPoll } from "../src/live-poll.js";
-import { change, freshDatabase, type RunningServer, SECRET, startServer } from "./fixtures.js";
+import { change, type RunningServer, SECRET, serversPerTest } from "./fixtures.js";
 import { spawnServer, writeRegistry } from "./processes.js";
 
 const MAIL = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" as const };
@@ -26,25 +26,7 @@ interface Answer {
 }
 
 describe("the live channel as long polls", () => {
-  const running: { s: RunningServer; drop: () => Promise<void> }[] = [];
-  const start = async () => {
-    const { db, drop } = await freshDatabase("pglite");
-    const s = await startServer(db, openRegistry([MAIL.appId, NOTES.appId]));
-    running.push({
-      s,
-      drop: async () => {
-        await db.close();
-        await drop();
-      },
-    });
-    return s;
-  };
-  afterEach(async () => {
-    for (const { s, drop } of running.splice(0)) {
-      await s.close();
-      await drop();
-    }
-  });
+  const start = serversPerTest("pglite", openRegistry([MAIL.appId, NOTES.appId]));
 
   const account = () => `acct-${randomId(systemRuntime)}`;
   const poll = async (s: RunningServer, who: string, query: string, token?: string): Promise<Answer> => {
@@ -128,17 +110,19 @@ describe("the live channel as long polls", () => {
   });
 
   it("carries no documents in a catch-up hint to a version below the enforced minimum, as the stream", async () => {
-    const { db, drop } = await freshDatabase("pglite");
-    const s = await startServer(db, [
-      { appId: MAIL.appId, platform: "android", capabilities: ["backup", "restore"], minVersion: "3.0.0" },
-    ]);
-    running.push({
-      s,
-      drop: async () => {
-        await db.close();
-        await drop();
+    const s = await start(
+      {},
+      {
+        registry: [
+          {
+            appId: MAIL.appId,
+            platform: "android",
+            capabilities: ["backup", "restore"],
+            minVersion: "3.0.0",
+          },
+        ],
       },
-    });
+    );
     const a = account();
     const old = `scope=${MAIL.appId},android,2.9.0`;
     const open = await poll(s, a, `${old}&wait=5s`);

@@ -4,16 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type PushChange, randomId, systemRuntime } from "@hokan/core";
 import { openRegistry } from "@hokan/core/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { serveMetrics, signDevelopmentToken } from "../src/index.js";
-import {
-  change,
-  type DatabaseKind,
-  freshDatabase,
-  type RunningServer,
-  SECRET,
-  startServer,
-} from "./fixtures.js";
+import { change, type DatabaseKind, type RunningServer, SECRET, serversPerTest } from "./fixtures.js";
 import { spawnServer, writeRegistry } from "./processes.js";
 
 const MAIL = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" as const };
@@ -26,25 +19,7 @@ function sample(text: string, series: string): number {
 }
 
 describe.each<DatabaseKind>(["pglite", "postgres"])("what an operator sees and does (%s)", (kind) => {
-  const running: { s: RunningServer; drop: () => Promise<void> }[] = [];
-  const start = async (extra = {}) => {
-    const { db, drop } = await freshDatabase(kind);
-    const s = await startServer(db, openRegistry([MAIL.appId]), extra);
-    running.push({
-      s,
-      drop: async () => {
-        await db.close().catch(() => undefined);
-        await drop();
-      },
-    });
-    return s;
-  };
-  afterEach(async () => {
-    for (const { s, drop } of running.splice(0)) {
-      await s.close();
-      await drop();
-    }
-  });
+  const start = serversPerTest(kind, openRegistry([MAIL.appId]));
   const account = () => `acct-${randomId(systemRuntime)}`;
   const push = (s: RunningServer, who: string, ids: readonly string[]) =>
     s.client(who).push({
@@ -104,22 +79,19 @@ describe.each<DatabaseKind>(["pglite", "postgres"])("what an operator sees and d
   });
 
   it("is ready while its database answers, and says not ready while it cannot reach it", async () => {
-    const { db, drop } = await freshDatabase(kind);
     // The database as the server sees it, which the test can take away (a network cut, a failover).
     let down = false;
-    const reachable = {
-      ...db,
-      query: (text: string, params?: readonly unknown[]) =>
-        down ? Promise.reject(new Error("connection lost")) : db.query(text, params),
-    } as typeof db;
-    const s = await startServer(reachable, openRegistry([MAIL.appId]));
-    running.push({
-      s,
-      drop: async () => {
-        await db.close();
-        await drop();
+    const s = await start(
+      {},
+      {
+        wrap: (db) =>
+          ({
+            ...db,
+            query: (text: string, params?: readonly unknown[]) =>
+              down ? Promise.reject(new Error("connection lost")) : db.query(text, params),
+          }) as typeof db,
       },
-    });
+    );
     const ready = await fetch(`${s.url}/v1/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ ready: true });
