@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond Node and pnpm, installed and started when missing (Debian, as root):
 # Debian's chromium for the browser suites, PostgreSQL on 127.0.0.1:5432 reachable as postgres, and a NATS server on
-# 127.0.0.1:4222 (the server's other live bus).
+# 127.0.0.1:4222 (the server's other live bus), and pgbouncer (its suite starts its own).
 set -euo pipefail
 
 need_apt=()
@@ -11,6 +11,7 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/d
   need_apt+=(postgresql)
 fi
 command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
+command -v pgbouncer >/dev/null 2>&1 || need_apt+=(pgbouncer)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

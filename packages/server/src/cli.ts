@@ -16,6 +16,9 @@ Usage: hokan-server [options]
   --host <addr>           address to bind (default 127.0.0.1)
   --data-dir <dir>        embedded PGlite database directory (the default: ./hokan-data)
   --database-url <url>    PostgreSQL instead of PGlite, e.g. postgres://user@127.0.0.1:5432/hokan
+  --listen-database-url <url>
+                          a direct connection to the database for LISTEN, when --database-url goes through a
+                          transaction-pooling PgBouncer (LISTEN needs a session of its own; not needed with --bus nats)
   --registry <file>       the registry of supported apps (JSON; required)
   --jwt-secret <secret>   HS256 secret, 32+ characters (development), or HOKAN_JWT_SECRET
   --jwt-public-key <file> ES256 public key (PEM) for production tokens
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
       host: { type: "string", default: "127.0.0.1" },
       "data-dir": { type: "string" },
       "database-url": { type: "string" },
+      "listen-database-url": { type: "string" },
       registry: { type: "string" },
       "jwt-secret": { type: "string" },
       "jwt-public-key": { type: "string" },
@@ -158,13 +162,16 @@ async function main(): Promise<void> {
   if (busText !== "postgres" && !/^nats:\/\/[^\s/]+$/.test(busText))
     fail(`--bus must be postgres or nats://host:port, not ${busText}`);
 
+  if (values["listen-database-url"] && !values["database-url"])
+    fail("--listen-database-url goes with --database-url (PGlite listens in its own process)");
+
   const registry = await loadRegistry(values.registry as string).catch((e: unknown) =>
     fail(e instanceof RegistryError ? e.message : String(e)),
   );
   const db: Database = values["database-url"]
-    ? await openPostgres(values["database-url"]).catch((e: unknown) =>
-        fail(`cannot connect to PostgreSQL: ${String(e)}`),
-      )
+    ? await openPostgres(values["database-url"], 10, {
+        ...(values["listen-database-url"] ? { listenUrl: values["listen-database-url"] } : {}),
+      }).catch((e: unknown) => fail(`cannot connect to PostgreSQL: ${String(e)}`))
     : await openPGlite(values["data-dir"] ?? "./hokan-data");
   await migrate(db);
   const bus =

@@ -52,8 +52,16 @@ export async function openPGlite(dataDir?: string): Promise<Database> {
 const LISTEN_RETRY_MS = 250;
 const LISTEN_RETRY_MAX_MS = 10_000;
 
-/** PostgreSQL through a `pg` pool; NOTIFY reaches every server process on the same database. */
-export async function openPostgres(connectionString: string, poolSize = 10): Promise<Database> {
+/**
+ * PostgreSQL through a `pg` pool; NOTIFY reaches every server process on the same database. Every query runs in its
+ * own statement or transaction, with no session state, so the pool may go through a transaction-pooling PgBouncer;
+ * `LISTEN` needs a session of its own, which `listenUrl` then gives (a direct connection to the database).
+ */
+export async function openPostgres(
+  connectionString: string,
+  poolSize = 10,
+  options: { readonly listenUrl?: string } = {},
+): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: poolSize });
   // An idle connection that PostgreSQL ends (a restart, an administrator, a network cut) reports an error on the pool;
   // unhandled, it would end the server process. The pool drops that connection and opens another when needed.
@@ -87,16 +95,33 @@ export async function openPostgres(connectionString: string, poolSize = 10): Pro
       const handler = (m: pg.Notification) => {
         if (m.channel === channel && m.payload !== undefined) onPayload(m.payload);
       };
-      let client: pg.PoolClient | undefined;
+      let client: { readonly c: pg.ClientBase; readonly discard: () => void } | undefined;
       let stopped = false;
       let retry: ReturnType<typeof setTimeout> | undefined;
+      /** A session for LISTEN: a direct connection when given one, else one of the pool's, closed rather than returned. */
+      const session = async (): Promise<{ readonly c: pg.ClientBase; readonly discard: () => void }> => {
+        if (!options.listenUrl) {
+          const c = await pool.connect();
+          return { c, discard: () => c.release(true) };
+        }
+        const c = new pg.Client({ connectionString: options.listenUrl });
+        c.on("error", () => undefined);
+        try {
+          await c.connect();
+        } catch (error) {
+          void c.end().catch(() => undefined);
+          throw error;
+        }
+        return { c, discard: () => void c.end().catch(() => undefined) };
+      };
       const connect = async () => {
-        const c = await pool.connect();
+        const held = await session();
+        const { c } = held;
         // Its connection ending (a restart, an administrator, a network cut) must not end the process: listen again.
         const lost = () => {
-          if (client !== c) return;
+          if (client !== held) return;
           client = undefined;
-          c.release(true);
+          held.discard();
           if (!stopped) again(LISTEN_RETRY_MS);
         };
         c.on("error", lost);
@@ -105,10 +130,10 @@ export async function openPostgres(connectionString: string, poolSize = 10): Pro
         try {
           await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
         } catch (error) {
-          c.release(true);
+          held.discard();
           throw error;
         }
-        client = c;
+        client = held;
       };
       const again = (delay: number) => {
         retry = setTimeout(() => {
@@ -125,12 +150,12 @@ export async function openPostgres(connectionString: string, poolSize = 10): Pro
       return async () => {
         stopped = true;
         clearTimeout(retry);
-        const c = client;
+        const held = client;
         client = undefined;
-        if (!c) return;
-        c.off("notification", handler);
+        if (!held) return;
+        held.c.off("notification", handler);
         // Closed rather than returned to the pool, where its listeners would follow it to other work.
-        c.release(true);
+        held.discard();
       };
     },
     close: () => pool.end(),
