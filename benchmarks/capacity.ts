@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { migrate, signDevelopmentToken } from "@hokan/server";
 import { scratchDatabase } from "@hokan/server/testing";
 import type { Channel, FromDevices, ToDevices } from "./capacity/devices.js";
-import { median, save } from "./harness.js";
+import { median, percentile, pipeline, save } from "./harness.js";
 
 const quick = process.argv.includes("--quick");
 type Bus = "postgres" | "nats";
@@ -221,18 +221,6 @@ function gcCount(text: string, le: string): number {
   return n;
 }
 
-/** Runs `tasks` with at most `width` at once. */
-async function pipeline(tasks: readonly (() => Promise<unknown>)[], width: number): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < tasks.length) {
-      within("a pipeline");
-      await (tasks[next++] as () => Promise<unknown>)();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, lane));
-}
-
 let changeCounter = 0;
 const hlc = () => `${String(Date.now()).padStart(15, "0")}:000000:load`;
 /** A settings document of about 1 KB, as an app backs up. */
@@ -268,12 +256,6 @@ function pushBody(docs: readonly { id: string; data: unknown }[]) {
     })),
   };
 }
-
-const percentile = (values: readonly number[], p: number) => {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
-};
 
 interface FleetResult {
   readonly processes: number;
@@ -457,6 +439,7 @@ async function fleet({ processes, bus }: { processes: number; bus: Bus }): Promi
         return post(`${serverOf(a, 0).url}/v1/apps/${APP}/push`, tokens[a] as string, pushBody(docs));
       }),
       IN_FLIGHT * processes,
+      () => within("a pipeline"),
     );
     const pushSeconds = (performance.now() - pushing) / 1000;
     const pushEnd = await Promise.all(servers.map(scrape));
@@ -483,6 +466,7 @@ async function fleet({ processes, bus }: { processes: number; bus: Bus }): Promi
         }
       }),
       IN_FLIGHT * processes,
+      () => within("a pipeline"),
     );
     const restoreSeconds = (performance.now() - restoring) / 1000;
     const restoreEnd = await Promise.all(servers.map(scrape));
@@ -556,6 +540,7 @@ async function floor(): Promise<{ push: Throughput; restore: Throughput }> {
         return post(`${url}/push?account=load-${b}`, "-", { docs });
       }),
       IN_FLIGHT,
+      () => within("a pipeline"),
     );
     const push = throughput(PUSH_DOCUMENTS, (performance.now() - t) / 1000, (await cpu()) - cpuStart);
     cpuStart = await cpu();
@@ -576,6 +561,7 @@ async function floor(): Promise<{ push: Throughput; restore: Throughput }> {
         }
       }),
       IN_FLIGHT,
+      () => within("a pipeline"),
     );
     const restore = throughput(restored, (performance.now() - t) / 1000, (await cpu()) - cpuStart);
     return { push, restore };

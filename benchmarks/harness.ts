@@ -22,6 +22,29 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
+/** The value below which `p` percent of `values` lie (NaN for none). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+}
+
+/** Runs `tasks` with at most `width` at once; `check` (a time limit, say) runs before each and may throw. */
+export async function pipeline(
+  tasks: readonly (() => Promise<unknown>)[],
+  width: number,
+  check: () => void = () => undefined,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < tasks.length) {
+      check();
+      await (tasks[next++] as () => Promise<unknown>)();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, lane));
+}
+
 /** Runs `fn` `runs` times (after one warm-up unless quick) and returns the median seconds and peak RSS. */
 export async function measure(
   runs: number,

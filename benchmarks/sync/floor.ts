@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { scratchDatabase } from "@hokan/server/testing";
 import pg from "pg";
+import { pipeline } from "../harness.js";
 import { BATCH, doc, docId, PULL_MAX, type SystemUnderTest, timed } from "./workload.js";
 
 export interface FloorOptions {
@@ -25,15 +26,6 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
-}
-
-/** Runs `tasks` with at most `width` at once. */
-async function pipeline(tasks: readonly (() => Promise<unknown>)[], width: number): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < tasks.length) await (tasks[next++] as () => Promise<unknown>)();
-  };
-  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, lane));
 }
 
 export async function floor(options: FloorOptions): Promise<SystemUnderTest> {

@@ -70,10 +70,7 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
   return seconds;
 }
 
-export function percentile(values: readonly number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
-}
+export { percentile } from "../harness.js";
 
 /** The number of live round trips measured (fewer in a `--quick` smoke run). */
 export const LIVE_SAMPLES = Number(process.env.BENCH_LIVE_SAMPLES ?? 200);

@@ -11,6 +11,34 @@ const ARTIFACTS = new URL("../../../test-artifacts/", import.meta.url).pathname;
 const ENGINE_WORDS =
   /jp\.example\.|\b(idle|pushing|pulling|backoff|fatal|retired|up-to-date|not-on-device|no-account|upgrade-required|not-entitled|payload-too-large|rate-limited|undefined|null|NaN)\b/;
 
+/** What the user reads holds no engine word. */
+async function noEngineWords(page: Page): Promise<void> {
+  // biome-ignore lint/performance/useDomNodeTextContent: what is rendered is what a user reads (not hidden nodes)
+  const text = await page.evaluate(() => document.body.innerText);
+  expect(text).not.toMatch(ENGINE_WORDS);
+}
+
+/** axe-core's WCAG A and AA rules: no violation. */
+async function accessible(page: Page): Promise<void> {
+  const result = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  expect(
+    result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+  ).toEqual([]);
+}
+
+/** Waits until the screen has drawn itself from the hub (the page sets `hokanReady`). */
+async function drawn(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => (window as unknown as { hokanReady?: boolean }).hokanReady === true,
+    null,
+    {
+      timeout: 60_000,
+    },
+  );
+}
+
 describe("the settings screen in Chromium (two browser contexts are two devices)", () => {
   let demo: RunningDemo;
   let browser: Browser;
@@ -28,11 +56,7 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     await prepare?.(context);
     const page = await context.newPage();
     await page.goto(demo.url);
-    await page.waitForFunction(
-      () => (window as unknown as { hokanReady?: boolean }).hokanReady === true,
-      null,
-      { timeout: 60_000 },
-    );
+    await drawn(page);
     return page;
   }
   const mailRow = (page: Page) => page.locator('[data-testid="app-row"][data-app="jp.example.mail"]');
@@ -46,21 +70,6 @@ describe("the settings screen in Chromium (two browser contexts are two devices)
     await page.setViewportSize({ width: 360, height: size.height });
     await page.screenshot({ path: `${ARTIFACTS}${name}-360.png`, fullPage: true });
     await page.setViewportSize(size);
-  };
-  /** What the user reads holds no engine word. */
-  const noEngineWords = async (page: Page) => {
-    // biome-ignore lint/performance/useDomNodeTextContent: what is rendered is what a user reads (not hidden nodes)
-    const text = await page.evaluate(() => document.body.innerText);
-    expect(text).not.toMatch(ENGINE_WORDS);
-  };
-  /** axe-core's WCAG A and AA rules: no violation. */
-  const accessible = async (page: Page) => {
-    const result = await new AxeBuilder({ page })
-      .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
-      .analyze();
-    expect(
-      result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-    ).toEqual([]);
   };
 
   let a: Page;
@@ -464,11 +473,7 @@ describe("the settings screen as built, with a registry that refuses: an update 
     });
     page = await (await browser.newContext({ viewport: { width: 360, height: 1100 } })).newPage();
     await page.goto(demo.url);
-    await page.waitForFunction(
-      () => (window as unknown as { hokanReady?: boolean }).hokanReady === true,
-      null,
-      { timeout: 60_000 },
-    );
+    await drawn(page);
   });
   afterAll(async () => {
     await browser?.close();
@@ -494,8 +499,7 @@ describe("the settings screen as built, with a registry that refuses: an update 
       "Update the app (Mail)",
     );
     await page.click('[data-testid="language"]');
-    // biome-ignore lint/performance/useDomNodeTextContent: what is rendered is what a user reads (not hidden nodes)
-    expect(await page.evaluate(() => document.body.innerText)).not.toMatch(ENGINE_WORDS);
+    await noEngineWords(page);
     await page.screenshot({ path: `${ARTIFACTS}upgrade-required-360.png`, fullPage: true });
   });
 
@@ -514,8 +518,7 @@ describe("the settings screen as built, with a registry that refuses: an update 
     expect(said).toMatch(
       /Mail: (待機中|バックアップできませんでした) \(アプリを最新版にアップデートしてください\)/,
     );
-    // biome-ignore lint/performance/useDomNodeTextContent: what is rendered is what a user reads (not hidden nodes)
-    expect(await page.evaluate(() => document.body.innerText)).not.toMatch(ENGINE_WORDS);
+    await noEngineWords(page);
     await page.screenshot({ path: `${ARTIFACTS}bulk-backup-refused-360.png`, fullPage: true });
   });
 
@@ -535,12 +538,8 @@ describe("the settings screen as built, with a registry that refuses: an update 
     expect(await state("jp.example.notes").getAttribute("data-state")).toBe("quota");
     expect(await colour("jp.example.notes")).toBe(await colour("jp.example.mail"));
     expect(await colour("jp.example.photos")).not.toBe(await colour("jp.example.notes"));
-    // biome-ignore lint/performance/useDomNodeTextContent: what is rendered is what a user reads (not hidden nodes)
-    expect(await page.evaluate(() => document.body.innerText)).not.toMatch(ENGINE_WORDS);
-    const result = await new AxeBuilder({ page })
-      .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
-      .analyze();
-    expect(result.violations.map((v) => v.id)).toEqual([]);
+    await noEngineWords(page);
+    await accessible(page);
     await page.screenshot({ path: `${ARTIFACTS}quota-360.png`, fullPage: true });
   });
 });

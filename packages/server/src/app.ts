@@ -22,6 +22,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { type Principal, signDevelopmentToken } from "./auth.js";
 import { BackupStore } from "./backup-store.js";
+import { dropOldest } from "./bounded.js";
 import { type LiveBus, postgresBus } from "./bus.js";
 import { addCors, type CorsOptions } from "./cors.js";
 import type { Database } from "./database.js";
@@ -210,13 +211,10 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
   });
 
   // Requests between their arrival and their answer (a stream until it is hijacked): what a drain waits for. First of
-  // the hooks, so that a request refused by the next is counted too.
+  // the hooks, so that a request refused by the next is counted too; the metrics' onResponse hook takes it out.
   const inFlight = new Set<FastifyRequest>();
   app.addHook("onRequest", async (request) => {
     inFlight.add(request);
-  });
-  app.addHook("onResponse", async (request) => {
-    inFlight.delete(request);
   });
   app.addHook("onRequestAbort", async (request) => {
     inFlight.delete(request);
@@ -261,7 +259,9 @@ export async function buildServer(options: ServerOptions): Promise<HokanServer> 
       throw error;
     }
   };
+  // Answered: out of the drain's count, into the metrics.
   app.addHook("onResponse", async (request, reply) => {
+    inFlight.delete(request);
     const route = request.routeOptions.url ?? "unmatched";
     metrics.requests.inc({ route, method: request.method, code: String(reply.statusCode) });
     // A long poll's answer waits by design: its time would say nothing of the server's.
@@ -615,12 +615,7 @@ class RateLimiter {
     // Re-inserted, so the map's order is least recently used first.
     this.buckets.delete(key);
     this.buckets.set(key, b);
-    if (this.buckets.size > MAX_BUCKETS) {
-      for (const k of this.buckets.keys()) {
-        this.buckets.delete(k);
-        if (this.buckets.size <= MAX_BUCKETS * 0.9) break;
-      }
-    }
+    dropOldest(this.buckets, MAX_BUCKETS);
   }
 
   /** Refuses without taking anything when `key`'s bucket is empty (a client address whose tokens keep failing). */

@@ -8,6 +8,7 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
+import { dropOldest } from "./bounded.js";
 
 /** Who a request is from, as its token says. The account comes from nowhere else. */
 export interface Principal {
@@ -73,12 +74,7 @@ export async function createVerifier(options: AuthOptions): Promise<(token: stri
       principal: principal.principal,
       until: Math.min(principal.exp, Date.now() + VERIFIED_TTL_MS),
     });
-    if (verified.size > VERIFIED_MAX) {
-      for (const oldest of verified.keys()) {
-        verified.delete(oldest);
-        if (verified.size <= VERIFIED_MAX * 0.9) break;
-      }
-    }
+    dropOldest(verified, VERIFIED_MAX);
     return principal.principal;
   };
 

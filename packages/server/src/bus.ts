@@ -23,6 +23,8 @@ export interface LiveBus {
   watch(account: string): Promise<void>;
   /** One channel of `account` fewer; with none left, its notices may stop coming. */
   unwatch(account: string): void;
+  /** Resolves once the notices of a watched `account` reach this process (at once for an account not watched). */
+  ready(account: string): Promise<void>;
   /** Sends a committed change's notice (a bus outside the database only). */
   publish(account: string, payload: string): void;
   close(): Promise<void>;
@@ -42,6 +44,7 @@ export function postgresBus(db: Database): LiveBus {
     },
     watch: () => Promise.resolve(),
     unwatch: () => undefined,
+    ready: () => Promise.resolve(),
     publish: () => {
       throw new Error("notices on PostgreSQL are sent by the committing transaction");
     },
@@ -104,6 +107,7 @@ export async function natsBus(servers: string): Promise<LiveBus> {
       watched.delete(account);
       if (!closed) known.subscription.unsubscribe();
     },
+    ready: (account) => watched.get(account)?.ready ?? Promise.resolve(),
     publish: (account, payload) => {
       nc.publish(natsSubject(account), payload);
     },

@@ -21,8 +21,6 @@ export class LiveHub {
   private readonly listeners = new Map<string, Set<Listener>>();
   private count = 0;
   private bus: LiveBus | undefined;
-  /** Per account with connections here: when the bus delivers its notices. */
-  private readonly watching = new Map<string, Promise<void>>();
 
   /** `judge` makes a hint what one connection may receive (core's `liveEventFor` against the registry). */
   constructor(
@@ -45,7 +43,7 @@ export class LiveHub {
    * when its subscription is in place): a channel says `open`, and a poll reads the heads, only after it.
    */
   ready(account: string): Promise<void> {
-    return this.watching.get(account) ?? Promise.resolve();
+    return this.bus?.ready(account) ?? Promise.resolve();
   }
 
   /**
@@ -63,7 +61,6 @@ export class LiveHub {
     this.count = 0;
     // Their removal finds them gone and unwatches nothing: it is done here, once per connection.
     for (const l of all) this.bus?.unwatch(l.account);
-    this.watching.clear();
     for (const l of all) l.end();
   }
 
@@ -84,16 +81,13 @@ export class LiveHub {
     set.add(listener);
     this.count++;
     const bus = this.bus;
-    if (bus) this.watching.set(account, bus.watch(account));
+    void bus?.watch(account);
     return () => {
       const of = this.listeners.get(account);
       if (!of?.delete(listener)) return;
       this.count--;
       bus?.unwatch(account);
-      if (of.size === 0) {
-        this.listeners.delete(account);
-        this.watching.delete(account);
-      }
+      if (of.size === 0) this.listeners.delete(account);
     };
   }
 
@@ -108,7 +102,6 @@ export class LiveHub {
 
   async close(): Promise<void> {
     this.listeners.clear();
-    this.watching.clear();
     this.count = 0;
     await this.bus?.close();
   }

@@ -131,6 +131,7 @@ describe("a live stream waiting for its bus", () => {
       start: async () => undefined,
       watch: () => arrived,
       unwatch: () => undefined,
+      ready: () => arrived,
       publish: () => undefined,
       close: async () => undefined,
     };

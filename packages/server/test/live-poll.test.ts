@@ -8,12 +8,22 @@ import { postgresBus } from "../src/bus.js";
 import type { Database } from "../src/database.js";
 import { signDevelopmentToken } from "../src/index.js";
 import { LiveHub } from "../src/live-hub.js";
-import { cursorOf, longPoll } from "../src/live-poll.js";
+import { cursorOf, longPoll, type PollRequest } from "../src/live-poll.js";
 import { change, type RunningServer, SECRET, serversPerTest } from "./fixtures.js";
 import { spawnServer, writeRegistry } from "./processes.js";
 
 const MAIL = { appId: "jp.example.mail", appVersion: "3.0.0", platform: "android" as const };
 const NOTES = { appId: "jp.example.notes", appVersion: "1.0.0", platform: "android" as const };
+/** A poll of account "a" for Mail, held up to 30 s, whose client was told of Mail's feed up to `seq` in epoch 1. */
+const mailPoll = (seq: number): PollRequest => ({
+  account: "a",
+  apps: new Map([[MAIL.appId, MAIL]]),
+  catalog: false,
+  waitMs: 30_000,
+  cursor: cursorOf(new Map([[MAIL.appId, { epoch: 1, seq }]])),
+  heartbeatMs: 30_000,
+  gone: new Promise(() => undefined),
+});
 const scopeOf = (s: typeof MAIL) => `scope=${s.appId},${s.platform},${s.appVersion}`;
 
 interface Answer {
@@ -201,15 +211,7 @@ describe("the live channel as long polls", () => {
         headsRead = () => resolve(new Map([[MAIL.appId, { epoch: 1, seq: 3 }]]));
       });
     const started = Date.now();
-    const answer = longPoll(hub, heads, {
-      account: "a",
-      apps: new Map([[MAIL.appId, MAIL]]),
-      catalog: false,
-      waitMs: 30_000,
-      cursor: cursorOf(new Map([[MAIL.appId, { epoch: 1, seq: 3 }]])),
-      heartbeatMs: 30_000,
-      gone: new Promise(() => undefined),
-    });
+    const answer = longPoll(hub, heads, mailPoll(3));
     // The poll is reading the heads when the hub ends it.
     await new Promise((r) => setTimeout(r, 0));
     hub.endAll();
@@ -269,15 +271,7 @@ describe("the live channel as long polls", () => {
       deliver(JSON.stringify({ account: "a", appId: MAIL.appId, type: "changed", epoch: 1, seq: 3 }));
       return new Map([[MAIL.appId, { epoch: 1, seq: 3 }]]);
     };
-    const answer = await longPoll(hub, heads, {
-      account: "a",
-      apps: new Map([[MAIL.appId, MAIL]]),
-      catalog: false,
-      waitMs: 30_000,
-      cursor: cursorOf(new Map([[MAIL.appId, { epoch: 1, seq: 1 }]])),
-      heartbeatMs: 30_000,
-      gone: new Promise(() => undefined),
-    });
+    const answer = await longPoll(hub, heads, mailPoll(1));
     expect(answer).toEqual({
       events: [{ type: "changed", appId: MAIL.appId, epoch: 1, seq: 3 }],
       cursor: "e:jp.example.mail:1:3",
