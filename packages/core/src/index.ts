@@ -122,6 +122,7 @@ export type {
   WaitOptions,
   WriteChange,
 } from "./replication/api.js";
+export type { LiveHandlers } from "./replication/live-channel.js";
 export {
   type BackoffOptions,
   backoffDelay,
@@ -140,6 +141,11 @@ export {
 } from "./replication/machine.js";
 export { createReplication } from "./replication/replication.js";
 export { type AdaptedDocument, type Migration, type Migrations, Schema } from "./replication/schema.js";
+export {
+  type LiveLink,
+  SharedLiveChannel,
+  type SharedLiveChannelOptions,
+} from "./replication/shared-live.js";
 export type { ReplicationStatus, StatusError, StatusReason } from "./replication/status.js";
 export { type SyncOnceOptions, type SyncOnceResult, syncOnce } from "./replication/sync-once.js";
 export { type Runtime, randomId, systemRuntime, type TimerHandle } from "./runtime.js";

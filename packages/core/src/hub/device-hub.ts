@@ -14,10 +14,9 @@ import type { DeviceSettings, NetworkState } from "../policy.js";
 import type { DeviceValues, LocalStore, Transport } from "../ports.js";
 import type { Catalog, CatalogEntry, DeleteResult, Platform, RegistryEntry } from "../protocol.js";
 import type { Replication, SyncResult } from "../replication/api.js";
-import { LiveChannel } from "../replication/live-channel.js";
-import { DEFAULT_BACKOFF } from "../replication/machine.js";
 import { createReplication } from "../replication/replication.js";
 import type { Migrations } from "../replication/schema.js";
+import { type LiveLink, SharedLiveChannel } from "../replication/shared-live.js";
 import type { ReplicationStatus, StatusError, StatusReason } from "../replication/status.js";
 import { type Runtime, randomId, systemRuntime } from "../runtime.js";
 import { compareVersions } from "../version.js";
@@ -221,8 +220,10 @@ export class DeviceHub {
   private deviceTransport: Transport | undefined;
   private readonly runtime: Runtime;
   private watch: Subscription | undefined;
+  /** The device's one live channel for the account: every app's hints and the catalog's. */
+  private live: SharedLiveChannel | undefined;
   /** The account's catalog hints (every app's backups and deletes, from any device): the list follows them. */
-  private catalogChannel: LiveChannel | undefined;
+  private catalogChannel: LiveLink | undefined;
   private catalogNetwork: Subscription | undefined;
   /** A catalog fetch in flight, and whether another is due after it. */
   private fetching: Promise<void> | undefined;
@@ -272,8 +273,11 @@ export class DeviceHub {
     this.accountId = accountId;
     await this.options.store.setDeviceValue(ACCOUNT_KEY, accountId);
     this.catalog.next({ apps: [] });
+    this.live?.close();
+    this.live = undefined;
     this.deviceTransport = accountId === null ? undefined : this.options.connect(accountId);
-    if (accountId === null) return;
+    if (accountId === null || !this.deviceTransport) return;
+    this.live = new SharedLiveChannel({ transport: this.deviceTransport, runtime: this.runtime });
     for (const app of this.apps.values()) await this.startApp(app);
     this.watchForCatalogChanges();
     this.openCatalogChannel();
@@ -410,6 +414,8 @@ export class DeviceHub {
     this.closeCatalogChannel();
     for (const r of this.running.values()) await r.stop();
     this.running.clear();
+    this.live?.close();
+    this.live = undefined;
   }
 
   private async startApp(app: HubApp): Promise<Replication> {
@@ -431,6 +437,8 @@ export class DeviceHub {
       runtime: this.runtime,
       restoreFirst: { timeoutMs: app.restoreTimeoutMs ?? 10_000 },
       debounceMs: this.options.debounceMs ?? 250,
+      // One channel for every app of the device: a browser gives a server six connections, not one per app.
+      ...(this.live ? { live: this.live } : {}),
       ...(this.options.entitled$ ? { entitled$: this.options.entitled$ } : {}),
       ...(app.migrations ? { migrations: app.migrations } : {}),
     });
@@ -458,14 +466,11 @@ export class DeviceHub {
    * roaming with overseas use off); reopened with backoff, and the list fetched again after every reopening.
    */
   private openCatalogChannel(): void {
-    const transport = this.deviceTransport;
-    if (!transport) return;
-    const channel = new LiveChannel(
-      () => transport.live([], { catalog: true }),
-      this.runtime,
-      DEFAULT_BACKOFF,
-      { event: () => this.refreshSoon(), reopened: () => this.refreshSoon() },
-    );
+    if (!this.live) return;
+    const channel = this.live.joinCatalog({
+      event: () => this.refreshSoon(),
+      reopened: () => this.refreshSoon(),
+    });
     this.catalogChannel = channel;
     this.catalogNetwork = combineLatest([this.options.network$, this.settingsSubject]).subscribe(
       ([network, settings]) => channel.want(network.online && (!network.roaming || settings.overseasEnabled)),

@@ -8,6 +8,7 @@ import type { Runtime } from "../runtime.js";
 import type { WriteReceipt } from "./acknowledgements.js";
 import type { BackoffOptions } from "./machine.js";
 import type { Migrations } from "./schema.js";
+import type { SharedLiveChannel } from "./shared-live.js";
 import type { ReplicationStatus, StatusError, StatusReason } from "./status.js";
 
 /** Options of {@link createReplication}. */
@@ -77,9 +78,11 @@ export interface ReplicationOptions {
   /**
    * Keep a live channel open while replicating (default `true`): other devices' changes arrive within a round trip.
    * `false` listens for nothing: the replication pulls when started, on `sync()` and every `safetyPullMs` (a
-   * background task, whose few seconds a channel would not outlive; see {@link syncOnce}).
+   * background task, whose few seconds a channel would not outlive; see {@link syncOnce}). A
+   * {@link SharedLiveChannel}: the replication's hints come through that one channel, shared with the other apps of
+   * the account on this device (the device hub does this for its apps).
    */
-  readonly live?: boolean;
+  readonly live?: boolean | SharedLiveChannel;
 }
 
 /** How long a wait may take: {@link Replication.whenIdle}, {@link Replication.sync}. */

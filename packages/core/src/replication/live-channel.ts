@@ -9,7 +9,7 @@ import {
 import type { Runtime } from "../runtime.js";
 import { type BackoffOptions, backoffDelay } from "./machine.js";
 
-/** What a {@link LiveChannel} tells its owner. */
+/** What a live channel tells its owner (a replication, or a member of a `SharedLiveChannel`). */
 export interface LiveHandlers {
   /** A hint arrived. */
   readonly event: (event: LiveHint) => void;
@@ -17,6 +17,8 @@ export interface LiveHandlers {
   readonly reopened: () => void;
   /** A channel just (re)opened said its first word: the server can be reached. */
   readonly answered?: () => void;
+  /** The channel dropped (it will be reopened while wanted). */
+  readonly dropped?: () => void;
 }
 
 /**
@@ -38,6 +40,8 @@ export class LiveChannel {
   private heartbeatMs: number | undefined;
   /** The open channel said something (it did open). */
   private heardSinceOpen = false;
+  /** Connections opened so far: which one a deferred `answered` belongs to. */
+  private connections = 0;
   /** The last word of the channel was the server's `reconnect`: when it ends, it is reopened at once. */
   private goingAway = false;
 
@@ -95,6 +99,7 @@ export class LiveChannel {
 
   private connect(): void {
     this.heardSinceOpen = false;
+    this.connections++;
     let ended = false;
     const end = (): void => {
       ended = true;
@@ -118,9 +123,13 @@ export class LiveChannel {
   private heard(event: LiveEvent): void {
     if (!this.heardSinceOpen) {
       this.heardSinceOpen = true;
-      // Not from inside subscribe(): the owner may act on the channel.
+      // Not from inside subscribe(): the owner may act on the channel. Not at all if this connection dropped by then.
       const answered = this.handlers.answered;
-      if (answered) queueMicrotask(answered);
+      const connection = this.connections;
+      if (answered)
+        queueMicrotask(() => {
+          if (this.subscription && this.connections === connection) answered();
+        });
     }
     this.goingAway = event.type === "reconnect";
     if (event.type === "open") {
@@ -153,6 +162,7 @@ export class LiveChannel {
   private dropped(): void {
     this.subscription = undefined;
     this.wasDown = true;
+    this.handlers.dropped?.();
     if (!this.wanted) return;
     // Never longer than a heartbeat interval between tries: the channel is how a device hears of other devices.
     const cap = Math.min(this.backoff.maxMs, this.heartbeatMs ?? this.backoff.maxMs);

@@ -13,7 +13,7 @@ import { cloneJson, type JsonObject, jsonEqual } from "../json.js";
 import type { RegistryKnowledge } from "../policy.js";
 import { policy$ } from "../policy-stream.js";
 import type { LocalStore, Namespace } from "../ports.js";
-import type { AppScope } from "../protocol.js";
+import type { AppScope, LiveHint } from "../protocol.js";
 import { type Runtime, systemRuntime } from "../runtime.js";
 import { Acknowledgements, type WriteReceipt } from "./acknowledgements.js";
 import type {
@@ -39,6 +39,7 @@ import { RestoreGate } from "./restore-gate.js";
 import { isIdle, publish } from "./runner-status.js";
 import { Schema } from "./schema.js";
 import { backupDeleted, onLive, refresh } from "./server-events.js";
+import type { LiveLink } from "./shared-live.js";
 import { type ReplicationStatus, type StatusError, statusError } from "./status.js";
 import { Waiters } from "./waiters.js";
 import { acknowledged, sync, whenAcknowledged } from "./waits.js";
@@ -113,7 +114,7 @@ export class ReplicationRunner implements Replication {
   /** While a push runs: hands its session a live hint to hold (push-session.ts). */
   pushHint: ((seq: number) => void) | undefined;
   retryTimer: unknown;
-  readonly live: LiveChannel;
+  readonly live: LiveLink;
   policySub: Subscription | undefined;
   /** Raised by stop(): answers to requests sent before are dropped, as if the process had been killed. */
   generation = 0;
@@ -138,18 +139,23 @@ export class ReplicationRunner implements Replication {
       publish(this, { awaitingRestore }),
     );
     const blocked = { kind: "held", reason: "offline" } as const;
-    this.live = new LiveChannel(
-      () => this.options.transport.live([this.app$.value]),
-      this.runtime,
-      options.backoff ?? DEFAULT_BACKOFF,
-      {
-        event: (e) => onLive(this, e),
-        // Hints sent while it was down are lost: catch up.
-        reopened: () => dispatch(this, { type: "remote-change" }),
-        // The server answered: a backoff from its being out of reach need not run out.
-        answered: () => reachable(this),
-      },
-    );
+    const handlers = {
+      event: (e: LiveHint) => onLive(this, e),
+      // Hints sent while it was down are lost: catch up.
+      reopened: () => dispatch(this, { type: "remote-change" }),
+      // The server answered: a backoff from its being out of reach need not run out.
+      answered: () => reachable(this),
+    };
+    // Told apart by shape, not `instanceof`: an app that shares no channel does not bundle the shared one.
+    this.live =
+      typeof options.live === "object"
+        ? options.live.join(() => this.app$.value, handlers)
+        : new LiveChannel(
+            () => this.options.transport.live([this.app$.value]),
+            this.runtime,
+            options.backoff ?? DEFAULT_BACKOFF,
+            handlers,
+          );
     this.statusSubject = new BehaviorSubject<ReplicationStatus>({
       state: "stopped",
       pending: 0,
