@@ -11,7 +11,7 @@ import {
   type RegistryEntry,
 } from "../src/index.js";
 import { ManualRuntime, MemoryServer, MemoryStore, openRegistry } from "../src/testing/index.js";
-import { behindSwitch } from "./helpers.js";
+import { behindSwitch, relay } from "./helpers.js";
 
 const MAIL: HubApp = {
   appId: "jp.example.mail",
@@ -416,6 +416,42 @@ describe("device hub", () => {
     expect(
       noticesFor({ appId: "a", platform: "android", capabilities: [], minVersion: "3.1.0" }, "3.0.9"),
     ).toEqual([{ kind: "update-by", minVersion: "3.1.0" }]);
+  });
+
+  it("asks once for what apps starting together need: one live channel for them and the list, one registry read", async () => {
+    const w = world();
+    const asked = { live: [] as string[][], catalog: [] as boolean[], registry: 0 };
+    const { hub } = await w.device("new", new MemoryStore(), {
+      connect: (accountId) =>
+        relay(w.server.connect({ accountId }), {
+          live: (apps, options) => {
+            asked.live.push(apps.map((a) => a.appId));
+            asked.catalog.push(options?.catalog === true);
+            return w.server.connect({ accountId }).live(apps, options);
+          },
+          registry: (platform) => {
+            asked.registry++;
+            return w.server.connect({ accountId }).registry(platform);
+          },
+        }),
+    });
+    await hub.setAccount("alice");
+    const [mail, notes] = await Promise.all([hub.register(MAIL), hub.register(NOTES)]);
+    await w.settle();
+    expect(asked).toEqual({ live: [[MAIL.appId, NOTES.appId]], catalog: [true], registry: 1 });
+    // The apps hear each other's devices through it.
+    const other = await w.device("other");
+    await other.hub.setAccount("alice");
+    await (await other.hub.register(NOTES)).put("prefs", "p", { v: 2 });
+    await w.settle();
+    expect(await notes.get("prefs", "p")).toEqual({ v: 2 });
+    expect(mail.status.lastError).toBeUndefined();
+    // After the registry's time to keep, the list reads it again, once.
+    await w.runtime.advance(11 * 60_000);
+    await hub.refreshList();
+    expect(asked.registry).toBe(2);
+    await hub.close();
+    await other.hub.close();
   });
 
   it("counts the documents a restore took, for the screen to show how far it has come", async () => {

@@ -65,6 +65,9 @@ export type AppNotice =
 /** How long the hub keeps the registry's entries before it asks again (their dates change rarely). */
 const REGISTRY_TTL_MS = 10 * 60_000;
 
+/** Apps (and the list) asking for the registry within this long of one another share one answer. */
+const REGISTRY_SHARE_MS = 1_000;
+
 /** What the registry says ahead about an app running `appVersion` (none when the app is not on the device). */
 export function noticesFor(entry: RegistryEntry | undefined, appVersion: string | undefined): AppNotice[] {
   if (!entry) return [];
@@ -225,6 +228,8 @@ export class DeviceHub {
   /** The account's catalog hints (every app's backups and deletes, from any device): the list follows them. */
   private catalogChannel: LiveLink | undefined;
   private catalogNetwork: Subscription | undefined;
+  /** The last registry read (runtime clock), shared by the apps and the list that ask at about the same time. */
+  private registryRead: { readonly at: number; readonly entries: Promise<RegistryEntry[]> } | undefined;
   /** A catalog fetch in flight, and whether another is due after it. */
   private fetching: Promise<void> | undefined;
   private fetchAgain = false;
@@ -422,7 +427,7 @@ export class DeviceHub {
     const accountId = this.accountId as string;
     const r = createReplication({
       store: this.options.store,
-      transport: this.options.connect(accountId),
+      transport: this.sharingRegistry(this.options.connect(accountId)),
       accountId,
       app: {
         appId: app.appId,
@@ -509,12 +514,41 @@ export class DeviceHub {
     const now = this.runtime.now();
     if (now - this.registryAt < REGISTRY_TTL_MS) return;
     try {
-      const entries = await transport.registry(this.options.platform);
+      const entries = await this.readRegistry(transport, this.options.platform);
       this.registryAt = now;
       this.registry.next(new Map(entries.map((e) => [e.appId, e])));
     } catch {
       // The list still shows what it knows; the next refresh asks again.
     }
+  }
+
+  /**
+   * The registry of `platform`: one read for the apps starting together (a new phone's, an account set) and the list,
+   * not one each; a read older than {@link REGISTRY_SHARE_MS}, or one that failed, is not shared.
+   */
+  private readRegistry(transport: Transport, platform: Platform): Promise<RegistryEntry[]> {
+    const last = this.registryRead;
+    const now = this.runtime.now();
+    if (last && platform === this.options.platform && now - last.at < REGISTRY_SHARE_MS) return last.entries;
+    const entries = transport.registry(platform);
+    if (platform === this.options.platform) {
+      this.registryRead = { at: now, entries };
+      entries.catch(() => {
+        if (this.registryRead?.entries === entries) this.registryRead = undefined;
+      });
+    }
+    return entries;
+  }
+
+  /** An app's transport whose registry reads go through {@link readRegistry}. */
+  private sharingRegistry(transport: Transport): Transport {
+    return new Proxy(transport, {
+      get: (target, key) => {
+        if (key === "registry") return (platform: Platform) => this.readRegistry(target, platform);
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
   }
 
   private list(catalog: Catalog, statuses: ReadonlyMap<string, ReplicationStatus>): BackedUpApp[] {
