@@ -17,7 +17,6 @@
  */
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +24,15 @@ import { migrate, signDevelopmentToken } from "@hokan/server";
 import { scratchDatabase } from "@hokan/server/testing";
 import type { Channel, FromDevices, ToDevices } from "./capacity/devices.js";
 import { median, percentile, pipeline, save } from "./harness.js";
+import {
+  children,
+  freePort,
+  type ServerProcess,
+  spawnHokanServer,
+  stop,
+  stopAll,
+  waitForLine,
+} from "./processes.js";
 
 const quick = process.argv.includes("--quick");
 type Bus = "postgres" | "nats";
@@ -64,7 +72,6 @@ const DEADLINE = Date.now() + (quick ? 180_000 : 1_200_000);
 const SECRET = "hokan-capacity-secret-0123456789abcdef0123";
 const APP = "jp.example.mail";
 const SCOPE = { appVersion: "3.0.0", platform: "android" as const };
-const SERVER_BIN = fileURLToPath(new URL("../packages/server/bin/hokan-server.js", import.meta.url));
 const DEVICES = fileURLToPath(new URL("./capacity/devices.ts", import.meta.url));
 const FLOOR = fileURLToPath(new URL("./capacity/floor-server.ts", import.meta.url));
 
@@ -73,125 +80,22 @@ const within = (what: string) => {
   if (Date.now() > DEADLINE) throw new Error(`the capacity run passed its time limit during ${what}`);
 };
 
-/** Every child started, stopped at the end however the run ends. */
-const children = new Set<ChildProcess>();
-const stopAll = () => {
-  for (const c of children) {
-    try {
-      if (c.pid) process.kill(-c.pid, "SIGKILL");
-    } catch {
-      c.kill("SIGKILL");
-    }
-  }
-};
-process.on("exit", stopAll);
-
-interface ServerProcess {
-  readonly url: string;
+interface CapacityServer extends ServerProcess {
   readonly metricsUrl: string;
-  readonly child: ChildProcess;
 }
 
-/** Waits for a line of the child's output that `match` accepts. */
-function waitForLine<T>(
-  child: ChildProcess,
-  match: (line: string) => T | undefined,
-  what: string,
-): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      for (const line of output.split("\n")) {
-        const found = match(line);
-        if (found !== undefined) {
-          clearTimeout(timer);
-          child.stdout?.off("data", onData);
-          // Kept draining: a child blocked on a full pipe would stall.
-          child.stdout?.resume();
-          resolve(found);
-          return;
-        }
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", (c: Buffer) => {
-      output += c.toString();
-    });
-    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}:\n${output}`)));
-  });
-}
-
-/** A port free on 127.0.0.1 now (the server is told it, so that its address need not be read from its logs). */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function startServer(databaseUrl: string, registry: string, bus: Bus): Promise<ServerProcess> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    [
-      SERVER_BIN,
-      ...[
-        "--port",
-        String(port),
-        "--database-url",
-        databaseUrl,
-        "--registry",
-        registry,
-        "--jwt-secret",
-        SECRET,
-      ],
-      ...[
-        "--rate-limit",
-        "1000000/1000000",
-        "--live-per-account",
-        "10",
-        "--metrics-port",
-        String(metricsPort),
-      ],
-      ...(bus === "nats" ? ["--bus", NATS_URL] : []),
-    ],
-    // At info, Fastify logs two lines per request: an operator under load runs at warn.
-    { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, HOKAN_LOG_LEVEL: "warn" } },
-  );
-  children.add(child);
-  child.stdout?.resume();
-  let output = "";
-  child.stderr?.on("data", (c: Buffer) => {
-    output += c.toString();
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`hokan-server exited with ${child.exitCode}:\n${output}`);
-    const up = await fetch(`${url}/v1/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) break;
-    if (i > 300) throw new Error(`hokan-server did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, child };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return void children.delete(child);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-  if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(-child.pid, "SIGKILL");
-  children.delete(child);
+async function startServer(databaseUrl: string, registry: string, bus: Bus): Promise<CapacityServer> {
+  const metricsPort = await freePort();
+  const server = await spawnHokanServer([
+    ...["--database-url", databaseUrl, "--registry", registry, "--jwt-secret", SECRET],
+    ...["--rate-limit", "1000000/1000000", "--live-per-account", "10", "--metrics-port", String(metricsPort)],
+    ...(bus === "nats" ? ["--bus", NATS_URL] : []),
+  ]);
+  return { ...server, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
 }
 
 /** The samples the run reads from a server's metrics. */
-async function scrape(server: ServerProcess): Promise<{
+async function scrape(server: CapacityServer): Promise<{
   cpuS: number;
   rss: number;
   heap: number;
@@ -323,14 +227,14 @@ async function fleet({ processes, bus }: { processes: number; bus: Bus }): Promi
   const scratch = await scratchDatabase("postgres", { prefix: "hokan_capacity" });
   await migrate(scratch.db);
   await scratch.db.close();
-  const servers: ServerProcess[] = [];
+  const servers: CapacityServer[] = [];
   const devices: ChildProcess[] = [];
   try {
     for (let i = 0; i < processes; i++)
       servers.push(await startServer(scratch.url as string, registryFile, bus));
     // A device's process by a balancer's round robin: an account's two devices usually on two processes.
     const serverOf = (account: number, device: 0 | 1) =>
-      servers[(account * 2 + device) % processes] as ServerProcess;
+      servers[(account * 2 + device) % processes] as CapacityServer;
     const before = await Promise.all(servers.map(scrape));
 
     // Open every channel, from the device processes.

@@ -8,6 +8,7 @@ const flags = args.filter((a) => a !== "--capacity");
 for (const file of only ?? [
   "storage.ts",
   "mobile.ts",
+  "new-phone.ts",
   "server.ts",
   "compression.ts",
   "sync.ts",
