@@ -12,6 +12,7 @@ for (const file of only ?? [
   "server.ts",
   "compression.ts",
   "sync.ts",
+  "shapes.ts",
   "browser.ts",
   "browser-stores.ts",
   "settings-screen.ts",

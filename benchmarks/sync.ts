@@ -6,11 +6,11 @@
  *   pnpm bench -- --quick           # a smoke run: small N, one run each (it must execute, not judge)
  *   node --import tsx sync.ts --only hokan-memory-postgres,rxdb-memory --scenarios push
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { save } from "./harness.js";
 import { chartRows, renderChart } from "./sync/chart.js";
+import { runCase } from "./sync/run-case.js";
 import { SYSTEMS } from "./sync/systems.js";
 import { CONFLICT_DOCS, type Scenario } from "./sync/workload.js";
 
@@ -102,40 +102,24 @@ for (const [i, c] of cases.entries()) {
   const runs = quick || c.n > 10_000 ? 1 : 3;
   const label = SYSTEMS[c.key]?.label ?? c.key;
   process.stdout.write(`[${i + 1}/${cases.length}] ${label}: ${c.scenario}, N = ${c.n} … `);
-  const child = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "--conditions=hokan-source",
-      "sync/case.ts",
-      `--system=${c.key}`,
-      `--scenario=${c.scenario}`,
-      `--n=${c.n}`,
-      `--runs=${runs}`,
-    ],
-    {
-      cwd: new URL(".", import.meta.url).pathname,
-      encoding: "utf8",
-      timeout: timeoutS * 1000,
-      killSignal: "SIGKILL",
-      maxBuffer: 64 * 2 ** 20,
-      env: { ...process.env, BENCH_LIVE_SAMPLES: String(liveSamples) },
-    },
-  );
-  const line = child.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  const timedOut = child.error !== undefined && (child.error as NodeJS.ErrnoException).code === "ETIMEDOUT";
-  if (line) {
-    const r = JSON.parse(line.slice(7)) as Omit<Result, "label">;
+  const ran = runCase({
+    system: c.key,
+    scenario: c.scenario,
+    n: c.n,
+    runs,
+    timeoutS,
+    env: { BENCH_LIVE_SAMPLES: String(liveSamples) },
+  });
+  const timedOut = ran.timedOut;
+  if (ran.result) {
+    const r = ran.result as unknown as Omit<Result, "label">;
     results.push({ ...r, label });
     const latency = r.p50Ms === undefined ? "" : `, p50 ${r.p50Ms.toFixed(1)} ms`;
     console.log(
       `${r.medianSeconds.toFixed(3)} s (${Math.round(r.docsPerSecond).toLocaleString("en-US")} docs/s${latency})`,
     );
   } else {
-    const error = timedOut
-      ? `over ${timeoutS} s`
-      : child.stderr.trim().split("\n").slice(-6).join("\n") || `exit ${child.status}`;
+    const error = timedOut ? `over ${timeoutS} s` : (ran.error as string);
     console.log(timedOut ? `stopped after ${timeoutS} s` : `FAILED\n${error}`);
     results.push({
       key: c.key,

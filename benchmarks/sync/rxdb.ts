@@ -148,7 +148,11 @@ export async function startRxServer(routes?: (app: FastifyInstance) => void): Pr
   };
 }
 
-export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<SystemUnderTest> {
+/** `stream: false`: RxDB's replication without its live pull stream (it still pushes as changes are written). */
+export async function rxdb(options: {
+  storage: "memory" | "dexie";
+  stream?: boolean;
+}): Promise<SystemUnderTest> {
   const server = await startRxServer();
   const base = server.base;
 
@@ -168,17 +172,22 @@ export async function rxdb(options: { storage: "memory" | "dexie" }): Promise<Sy
       collection,
       async online() {
         const stream$ = new Subject<{ documents: WithDeleted<Row>[]; checkpoint: Checkpoint } | "RESYNC">();
-        stream = new AbortController();
-        void readStream(`${base}/${account}/pullStream`, stream.signal, (e) =>
-          stream$.next(e as never),
-        ).catch(() => undefined);
+        if (options.stream !== false) {
+          stream = new AbortController();
+          void readStream(`${base}/${account}/pullStream`, stream.signal, (e) =>
+            stream$.next(e as never),
+          ).catch(() => undefined);
+        }
         const endpoints = rxEndpoints(base, account);
         replication = replicateRxCollection<Row, Checkpoint>({
           collection,
           replicationIdentifier: `bench-${account}`,
           live: true,
           retryTime: 100,
-          pull: { ...endpoints.pull, stream$: stream$.asObservable() },
+          pull: {
+            ...endpoints.pull,
+            ...(options.stream !== false ? { stream$: stream$.asObservable() } : {}),
+          },
           push: endpoints.push,
         });
         replication.error$.subscribe((e) => console.error("rxdb replication error", e));

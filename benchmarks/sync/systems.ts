@@ -24,6 +24,10 @@ export const SYSTEMS: Record<string, SystemEntry> = {
     label: "RxDB replication · memory storage",
     open: async () => (await import("./rxdb.js")).rxdb({ storage: "memory" }),
   },
+  "rxdb-memory-nostream": {
+    label: "RxDB replication · memory storage · no live stream",
+    open: async () => (await import("./rxdb.js")).rxdb({ storage: "memory", stream: false }),
+  },
   "rxdb-dexie": {
     label: "RxDB replication · Dexie (fake IndexedDB)",
     open: async () => (await import("./rxdb.js")).rxdb({ storage: "dexie" }),
