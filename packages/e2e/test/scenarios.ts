@@ -323,7 +323,12 @@ export function endToEndScenarios(
       await until(async () => {
         for (const m of ms) if ((await m.list("settings")).length !== 30) return false;
         return true;
-      }, 30_000);
+      }, 30_000).catch(async (error: Error) => {
+        const held = await Promise.all(ms.map(async (m) => (await m.list("settings")).length));
+        throw new Error(
+          `${error.message}: documents held ${held.join(", ")} of 30; ${ms.map((m) => JSON.stringify(m.status)).join("; ")}`,
+        );
+      });
       expect(await serverDocs(a, MAIL.appId)).toEqual(written);
       // Exactly once: every document was written in one accepted change (revision 1), however often it was retried.
       const revs = await cluster.db.query<{ rev: number }>(
