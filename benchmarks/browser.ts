@@ -12,17 +12,14 @@
  * same-origin; every case runs in a fresh page (its own IndexedDB database, removed after).
  */
 import { writeFileSync } from "node:fs";
-import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { MemoryStore } from "@hokan/core/testing";
 import { signDevelopmentToken } from "@hokan/server";
 import { createHttpTransport } from "@hokan/transport";
-import { build } from "esbuild";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
 import { CHROMIUM } from "../vitest.shared.js";
-import { BROWSER_BUNDLE, median, printTable, type Row, save } from "./harness.js";
+import { median, pageServer, printTable, type Row, save } from "./harness.js";
 import { BATCH, doc, docId } from "./sync/documents.js";
 import { startHokanServer } from "./sync/hokan.js";
 import { benchReplication, SECRET, writeAll } from "./sync/hokan-device.js";
@@ -44,42 +41,6 @@ const SIZES = args.n ? [Number(args.n)] : quick ? [200] : [2000, 10_000];
 const RUNS = args.runs ? Number(args.runs) : quick ? 1 : 3;
 /** A case (all its runs) that takes longer is reported as timed out, not waited for. */
 const CASE_LIMIT_MS = quick ? 60_000 : 240_000;
-
-/** Serves the page from a server's own origin: requests under `/bench/` are answered before the server sees them. */
-type PageServer = (server: Server) => void;
-
-/** The page as one script (esbuild), and what serves it. */
-async function pageServer(): Promise<PageServer> {
-  const bundle = await build({
-    ...BROWSER_BUNDLE,
-    entryPoints: [fileURLToPath(new URL("./browser/page.ts", import.meta.url))],
-    // Profiled pages keep their functions' names.
-    minify: !process.env.BENCH_PROFILE,
-    write: false,
-    logLevel: "warning",
-  });
-  const files: Record<string, [string, string]> = {
-    "/bench/": [
-      "text/html; charset=utf-8",
-      '<!doctype html><meta charset="utf-8"><script type="module" src="/bench/page.js"></script>',
-    ],
-    "/bench/page.js": ["text/javascript; charset=utf-8", bundle.outputFiles[0]?.text ?? ""],
-  };
-  return (server) => {
-    // Hokan's server asks every request for a token: the page's two files are answered ahead of it.
-    const handlers = server.listeners("request") as RequestListener[];
-    server.removeAllListeners("request");
-    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      const file = files[req.url ?? ""];
-      if (!file) {
-        for (const handler of handlers) handler(req, res);
-        return;
-      }
-      res.writeHead(200, { "content-type": file[0] });
-      res.end(file[1]);
-    });
-  };
-}
 
 /** Puts N documents on Hokan's server for `account`, from a Node device (memory store), before a restore. */
 async function seedHokan(base: string, account: string, n: number): Promise<void> {
@@ -168,7 +129,7 @@ async function inPage(browser: Browser, base: string, call: string, args: unknow
 }
 
 async function main(): Promise<void> {
-  const servePage = await pageServer();
+  const servePage = await pageServer(new URL("./browser/page.ts", import.meta.url));
   const hokan = await startHokanServer("postgres", servePage);
   const rx = await startRxServer((app) => servePage(app.server));
   const browser = await chromium.launch({

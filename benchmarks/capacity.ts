@@ -125,6 +125,11 @@ function gcCount(text: string, le: string): number {
   return n;
 }
 
+type Sample = Awaited<ReturnType<typeof scrape>>;
+/** How much a figure of the fleet grew from `start` to `end` (one sample per server process), summed. */
+const grown = (end: readonly Sample[], start: readonly Sample[], key: keyof Sample): number =>
+  end.reduce((n, h, i) => n + h[key] - (start[i]?.[key] ?? 0), 0);
+
 let changeCounter = 0;
 const hlc = () => `${String(Date.now()).padStart(15, "0")}:000000:load`;
 /** A settings document of about 1 KB, as an app backs up. */
@@ -269,10 +274,17 @@ async function fleet({ processes, bus }: { processes: number; bus: Bus }): Promi
     const held = await Promise.all(servers.map(scrape));
     const channelsPerProcess = held.map((h) => h.live);
     const total = channelsPerProcess.reduce((a, b) => a + b, 0);
-    const rssPerChannel =
-      held.reduce((n, h, i) => n + (h.rss - (before[i]?.rss ?? 0)), 0) / Math.max(1, total);
-    const heapPerChannel =
-      held.reduce((n, h, i) => n + (h.heap - (before[i]?.heap ?? 0)), 0) / Math.max(1, total);
+    const rssPerChannel = grown(held, before, "rss") / Math.max(1, total);
+    const heapPerChannel = grown(held, before, "heap") / Math.max(1, total);
+
+    /** After a phase: a second for its last hints, then the devices' latencies and the fleet's CPU since `start`. */
+    const phaseEnd = async (start: readonly Sample[]) => {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const end = await Promise.all(servers.map(scrape));
+      const reports = await Promise.all(devices.map((d) => ask(d, { type: "report" })));
+      const latencies = reports.flatMap((r) => (r.type === "report" ? r.latenciesMs : []));
+      return { end, latencies, cpu: grown(end, start, "cpuS") };
+    };
 
     // Writes at a steady rate to random accounts; each hint times it on the account's other device.
     for (const d of devices) d.send({ type: "reset" } satisfies ToDevices);
@@ -296,11 +308,7 @@ async function fleet({ processes, bus }: { processes: number; bus: Bus }): Promi
     }
     await Promise.all(inFlight);
     const liveSeconds = (performance.now() - started) / 1000;
-    await new Promise((r) => setTimeout(r, 1_000));
-    const liveEnd = await Promise.all(servers.map(scrape));
-    const reports = await Promise.all(devices.map((d) => ask(d, { type: "report" })));
-    const latencies = reports.flatMap((r) => (r.type === "report" ? r.latenciesMs : []));
-    const liveCpu = liveEnd.reduce((n, h, i) => n + h.cpuS - (liveStart[i]?.cpuS ?? 0), 0);
+    const { end: liveEnd, latencies, cpu: liveCpu } = await phaseEnd(liveStart);
 
     // Single-document pushes as fast as the fleet takes them, each hinted to the account's other device: where the
     // bus and the database's commit path show.
@@ -323,11 +331,7 @@ async function fleet({ processes, bus }: { processes: number; bus: Bus }): Promi
       }),
     );
     const satSeconds = (performance.now() - saturating) / 1000;
-    await new Promise((r) => setTimeout(r, 1_000));
-    const satEnd = await Promise.all(servers.map(scrape));
-    const satReports = await Promise.all(devices.map((d) => ask(d, { type: "report" })));
-    const satLatencies = satReports.flatMap((r) => (r.type === "report" ? r.latenciesMs : []));
-    const satCpu = satEnd.reduce((n, h, i) => n + h.cpuS - (satStart[i]?.cpuS ?? 0), 0);
+    const { latencies: satLatencies, cpu: satCpu } = await phaseEnd(satStart);
 
     // Pushes as fast as the fleet takes them: batches of 100 settings documents to as many accounts.
     const pushAccounts = Math.min(ACCOUNTS, PUSH_DOCUMENTS / BATCH);
@@ -347,7 +351,7 @@ async function fleet({ processes, bus }: { processes: number; bus: Bus }): Promi
     );
     const pushSeconds = (performance.now() - pushing) / 1000;
     const pushEnd = await Promise.all(servers.map(scrape));
-    const pushCpu = pushEnd.reduce((n, h, i) => n + h.cpuS - (pushStart[i]?.cpuS ?? 0), 0);
+    const pushCpu = grown(pushEnd, pushStart, "cpuS");
 
     // A new phone per account: every document restored, pages of 500.
     const restoreStart = await Promise.all(servers.map(scrape));
@@ -374,7 +378,7 @@ async function fleet({ processes, bus }: { processes: number; bus: Bus }): Promi
     );
     const restoreSeconds = (performance.now() - restoring) / 1000;
     const restoreEnd = await Promise.all(servers.map(scrape));
-    const restoreCpu = restoreEnd.reduce((n, h, i) => n + h.cpuS - (restoreStart[i]?.cpuS ?? 0), 0);
+    const restoreCpu = grown(restoreEnd, restoreStart, "cpuS");
 
     return {
       processes,
@@ -390,8 +394,8 @@ async function fleet({ processes, bus }: { processes: number; bus: Bus }): Promi
       latencyP99Ms: percentile(latencies, 99),
       liveCpuPerSecond: liveCpu / liveSeconds,
       liveGcPauses: {
-        over10ms: liveEnd.reduce((n, h, i) => n + h.gcOver10ms - (liveStart[i]?.gcOver10ms ?? 0), 0),
-        over100ms: liveEnd.reduce((n, h, i) => n + h.gcOver100ms - (liveStart[i]?.gcOver100ms ?? 0), 0),
+        over10ms: grown(liveEnd, liveStart, "gcOver10ms"),
+        over100ms: grown(liveEnd, liveStart, "gcOver100ms"),
       },
       saturation: {
         pushesPerSecond: pushes / satSeconds,

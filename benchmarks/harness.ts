@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import { arch, cpus, totalmem } from "node:os";
-import type { BuildOptions } from "esbuild";
+import { fileURLToPath } from "node:url";
+import { type BuildOptions, build } from "esbuild";
 
 /** One measured row: documents per second as the median of several runs. */
 export interface Row {
@@ -106,3 +108,39 @@ export const BROWSER_BUNDLE: BuildOptions = {
   conditions: ["hokan-source"],
   define: { "process.env.NODE_ENV": '"production"' },
 };
+
+/** Serves a page from a server's own origin: requests under `/bench/` are answered before the server sees them. */
+export type PageServer = (server: Server) => void;
+
+/** The page of `entry` as one script (esbuild, for production), and what serves it at `/bench/`. */
+export async function pageServer(entry: URL): Promise<PageServer> {
+  const bundle = await build({
+    ...BROWSER_BUNDLE,
+    entryPoints: [fileURLToPath(entry)],
+    // Profiled pages keep their functions' names.
+    minify: !process.env.BENCH_PROFILE,
+    write: false,
+    logLevel: "warning",
+  });
+  const files: Record<string, [string, string]> = {
+    "/bench/": [
+      "text/html; charset=utf-8",
+      '<!doctype html><meta charset="utf-8"><script type="module" src="/bench/page.js"></script>',
+    ],
+    "/bench/page.js": ["text/javascript; charset=utf-8", bundle.outputFiles[0]?.text ?? ""],
+  };
+  return (server) => {
+    // Hokan's server asks every request for a token: the page's two files are answered ahead of it.
+    const handlers = server.listeners("request") as RequestListener[];
+    server.removeAllListeners("request");
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const file = files[req.url ?? ""];
+      if (!file) {
+        for (const handler of handlers) handler(req, res);
+        return;
+      }
+      res.writeHead(200, { "content-type": file[0] });
+      res.end(file[1]);
+    });
+  };
+}

@@ -13,11 +13,9 @@
  *   node --import tsx --conditions=hokan-source new-phone.ts [--quick]
  */
 import { rmSync, writeFileSync } from "node:fs";
-import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   buildServer,
   createVerifier,
@@ -28,11 +26,10 @@ import {
 } from "@hokan/server";
 import { scratchDatabase } from "@hokan/server/testing";
 import { DexieStore } from "@hokan/storage";
-import { build } from "esbuild";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { chromium } from "playwright-core";
 import { CHROMIUM } from "../vitest.shared.js";
-import { BROWSER_BUNDLE, median, save } from "./harness.js";
+import { median, pageServer, save } from "./harness.js";
 import {
   APPS,
   appIds,
@@ -151,14 +148,7 @@ async function inNode(): Promise<{ phone: Figures; floorMs: number }> {
 
 /** The phone in Chromium, on IndexedDB: the page is served by a server in this process on the same database. */
 async function inChromium(): Promise<{ phone: Figures; floorMs: number }> {
-  const bundle = await build({
-    ...BROWSER_BUNDLE,
-    entryPoints: [fileURLToPath(new URL("./browser/new-phone-page.ts", import.meta.url))],
-    minify: true,
-    write: false,
-    logLevel: "warning",
-  });
-  const page = bundle.outputFiles[0]?.text ?? "";
+  const servePage = await pageServer(new URL("./browser/new-phone-page.ts", import.meta.url));
   const db = await openPostgres(scratch.url as string);
   const local = await buildServer({
     db,
@@ -167,17 +157,7 @@ async function inChromium(): Promise<{ phone: Figures; floorMs: number }> {
     rateLimit: { perSecond: 1e6, burst: 1e6 },
     logger: false,
   });
-  const handlers = local.app.server.listeners("request") as RequestListener[];
-  local.app.server.removeAllListeners("request");
-  local.app.server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    if (req.url === "/bench/") {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end('<!doctype html><meta charset="utf-8"><script type="module" src="/bench/page.js"></script>');
-    } else if (req.url === "/bench/page.js") {
-      res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" });
-      res.end(page);
-    } else for (const handler of handlers) handler(req, res);
-  });
+  servePage(local.app.server);
   await local.app.listen({ host: "127.0.0.1", port: 0 });
   const base = `http://127.0.0.1:${(local.app.server.address() as AddressInfo).port}`;
   const browser = await chromium.launch({
