@@ -4,9 +4,14 @@
  * fake-indexeddb, which `sync.ts` uses in Node, has costs of its own; this is what a web app's users get.
  *
  *   node --import tsx --conditions=hokan-source browser.ts [--quick] [--scenario push|restore] [--n 2000] [--runs 5]
+ *     [--shapes text,keys,binary]
+ *
+ * The documents are the sync benchmark's `text` shape at every N, and its `keys` and `binary` shapes at the largest N
+ * (`sync/documents.ts`; every shape at every N with `--shapes` or `--quick`).
  *
  * With `BENCH_PROFILE=/tmp/x.cpuprofile`, the timed part of each page is CPU-profiled into `/tmp/x-<case>.cpuprofile`
- * (`hokanPush`, `rxdbRestore`, …; the last run of each case stays), for `sync/profile-top.mjs`.
+ * (`hokanPush`, `rxdbRestore`, …; the last run of each case stays), for `sync/profile-top.mjs`. With `BENCH_TRACE=1`,
+ * each Hokan run prints the calls and time of its store's and transport's methods in the timed part.
  *
  * Each server also serves the page (`browser/page.ts`, bundled with esbuild), so the page's requests are
  * same-origin; every case runs in a fresh page (its own IndexedDB database, removed after).
@@ -20,7 +25,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { BehaviorSubject, filter, firstValueFrom } from "rxjs";
 import { CHROMIUM } from "../vitest.shared.js";
 import { median, pageServer, printTable, type Row, save } from "./harness.js";
-import { BATCH, doc, docId } from "./sync/documents.js";
+import { BATCH, doc, docId, SHAPES, type Shape } from "./sync/documents.js";
 import { startHokanServer } from "./sync/hokan.js";
 import { benchReplication, SECRET, writeAll } from "./sync/hokan-device.js";
 import { startRxServer } from "./sync/rxdb.js";
@@ -34,6 +39,7 @@ const { values: args } = parseArgs({
     scenario: { type: "string" },
     n: { type: "string" },
     runs: { type: "string" },
+    shapes: { type: "string" },
   },
 });
 const quick = args.quick === true;
@@ -41,9 +47,16 @@ const SIZES = args.n ? [Number(args.n)] : quick ? [200] : [2000, 10_000];
 const RUNS = args.runs ? Number(args.runs) : quick ? 1 : 3;
 /** A case (all its runs) that takes longer is reported as timed out, not waited for. */
 const CASE_LIMIT_MS = quick ? 60_000 : 240_000;
+/** The shapes measured at size `n`. */
+const shapesAt = (n: number): readonly Shape[] =>
+  args.shapes
+    ? (args.shapes.split(",").filter((s) => SHAPES.includes(s as Shape)) as Shape[])
+    : quick || n === Math.max(...SIZES)
+      ? SHAPES
+      : ["text"];
 
 /** Puts N documents on Hokan's server for `account`, from a Node device (memory store), before a restore. */
-async function seedHokan(base: string, account: string, n: number): Promise<void> {
+async function seedHokan(base: string, account: string, n: number, shape: Shape): Promise<void> {
   const network$ = new BehaviorSubject({ online: true, roaming: false });
   const r = benchReplication({
     store: new MemoryStore(),
@@ -58,18 +71,18 @@ async function seedHokan(base: string, account: string, n: number): Promise<void
     network$,
   });
   await r.start();
-  await writeAll(r, n);
+  await writeAll(r, n, 0, shape);
   await firstValueFrom(r.status$.pipe(filter((s) => s.pending === 0 && !s.inFlight && s.state === "idle")));
   await r.stop();
 }
 
 /** Puts N documents on the RxDB server for `account` through its push endpoint, before a restore. */
-async function seedRx(base: string, account: string, n: number): Promise<void> {
+async function seedRx(base: string, account: string, n: number, shape: Shape): Promise<void> {
   const now = Date.now();
   for (let b = 0; b < n; b += BATCH) {
     const rows = [];
     for (let i = b; i < Math.min(n, b + BATCH); i++)
-      rows.push({ newDocumentState: { id: docId(i), updatedAt: now + i, ...doc(i) } });
+      rows.push({ newDocumentState: { id: docId(i), updatedAt: now + i, ...doc(i, 0, shape) } });
     const res = await fetch(`${base}/${account}/push`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -81,9 +94,13 @@ async function seedRx(base: string, account: string, n: number): Promise<void> {
 
 type Bench = Record<string, (...args: unknown[]) => Promise<number>>;
 
-/** Opens the page of `base` and runs one of its bench functions; the heap the page used, in MB. */
-async function inPage(browser: Browser, base: string, call: string, args: unknown[]) {
+/** Opens the page of `base` and runs one of its bench functions on `shape`; the heap the page used, in MB. */
+async function inPage(browser: Browser, base: string, shape: Shape, call: string, args: unknown[]) {
   const context = await browser.newContext();
+  // Before the page's scripts: its documents module reads the shape once, as it loads.
+  await context.addInitScript(
+    `globalThis.BENCH_SHAPE = ${JSON.stringify(shape)}; globalThis.BENCH_TRACE = ${process.env.BENCH_TRACE === "1"};`,
+  );
   const page: Page = await context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
@@ -122,6 +139,16 @@ async function inPage(browser: Browser, base: string, call: string, args: unknow
         ((performance as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 2 ** 20,
       ),
     );
+    if (process.env.BENCH_TRACE === "1") {
+      const trace = await page.evaluate(
+        () => (globalThis as { hokanTrace?: Record<string, { calls: number; ms: number }> }).hokanTrace ?? {},
+      );
+      const parts = Object.entries(trace)
+        .sort(([, a], [, b]) => b.ms - a.ms)
+        .map(([method, t]) => `${method} ${t.calls}× ${Math.round(t.ms)} ms`);
+      if (parts.length > 0)
+        console.log(`trace ${call} (${shape}, ${Math.round(seconds * 1000)} ms): ${parts.join(", ")}`);
+    }
     return { seconds, heapMb };
   } finally {
     await context.close();
@@ -136,78 +163,82 @@ async function main(): Promise<void> {
     executablePath: CHROMIUM.executablePath,
     args: [...CHROMIUM.args],
   });
-  const rows: Row[] = [];
+  const rows: (Row & { readonly shape: Shape })[] = [];
   let accounts = 0;
   const token = (account: string) => signDevelopmentToken(SECRET, { account, expiresIn: "1h" });
   type Case = {
     store: string;
     scenario: "push" | "restore";
-    run: (n: number) => Promise<{ seconds: number; heapMb: number }>;
+    run: (n: number, shape: Shape) => Promise<{ seconds: number; heapMb: number }>;
   };
   const cases: Case[] = [
     {
       store: "Hokan, DexieStore",
       scenario: "push",
-      run: async (n) => {
+      run: async (n, shape) => {
         const account = `push-${accounts++}`;
-        return inPage(browser, hokan.url, "hokanPush", [account, await token(account), n]);
+        return inPage(browser, hokan.url, shape, "hokanPush", [account, await token(account), n]);
       },
     },
     {
       store: "RxDB, Dexie storage",
       scenario: "push",
-      run: (n) => inPage(browser, rx.base, "rxdbPush", [`push-${accounts++}`, n]),
+      run: (n, shape) => inPage(browser, rx.base, shape, "rxdbPush", [`push-${accounts++}`, n]),
     },
     {
       store: "Hokan, DexieStore",
       scenario: "restore",
-      run: async (n) => {
+      run: async (n, shape) => {
         const account = `restore-${accounts++}`;
-        await seedHokan(hokan.url, account, n);
-        return inPage(browser, hokan.url, "hokanRestore", [account, await token(account), n]);
+        await seedHokan(hokan.url, account, n, shape);
+        return inPage(browser, hokan.url, shape, "hokanRestore", [account, await token(account), n]);
       },
     },
     {
       store: "RxDB, Dexie storage",
       scenario: "restore",
-      run: async (n) => {
+      run: async (n, shape) => {
         const account = `restore-${accounts++}`;
-        await seedRx(rx.base, account, n);
-        return inPage(browser, rx.base, "rxdbRestore", [account, n]);
+        await seedRx(rx.base, account, n, shape);
+        return inPage(browser, rx.base, shape, "rxdbRestore", [account, n]);
       },
     },
   ];
   try {
     for (const n of SIZES) {
-      for (const c of cases.filter((c) => args.scenario === undefined || c.scenario === args.scenario)) {
-        const deadline = performance.now() + CASE_LIMIT_MS;
-        const times: number[] = [];
-        let heap = 0;
-        for (let i = 0; i < RUNS && performance.now() < deadline; i++) {
-          const { seconds, heapMb } = await c.run(n);
-          times.push(seconds);
-          heap = Math.max(heap, heapMb);
+      for (const shape of shapesAt(n))
+        for (const c of cases.filter((c) => args.scenario === undefined || c.scenario === args.scenario)) {
+          const deadline = performance.now() + CASE_LIMIT_MS;
+          const times: number[] = [];
+          let heap = 0;
+          for (let i = 0; i < RUNS && performance.now() < deadline; i++) {
+            const { seconds, heapMb } = await c.run(n, shape);
+            times.push(seconds);
+            heap = Math.max(heap, heapMb);
+          }
+          const seconds = median(times);
+          rows.push({
+            store: `${c.store} (Chromium, ${shape})`,
+            shape,
+            scenario: c.scenario,
+            n,
+            runs: times.length,
+            medianSeconds: seconds,
+            docsPerSecond: n / seconds,
+            peakRssMb: heap,
+          });
         }
-        const seconds = median(times);
-        rows.push({
-          store: `${c.store} (Chromium)`,
-          scenario: c.scenario,
-          n,
-          runs: times.length,
-          medianSeconds: seconds,
-          docsPerSecond: n / seconds,
-          peakRssMb: heap,
-        });
-      }
     }
   } finally {
     await browser.close();
     await hokan.close();
     await rx.close();
   }
-  // Each Hokan row against RxDB's in the same scenario and N.
+  // Each Hokan row against RxDB's in the same scenario, N and shape.
   const withRatios = rows.map((r) => {
-    const peer = rows.find((p) => p.store.startsWith("RxDB") && p.scenario === r.scenario && p.n === r.n);
+    const peer = rows.find(
+      (p) => p.store.startsWith("RxDB") && p.scenario === r.scenario && p.n === r.n && p.shape === r.shape,
+    );
     return r.store.startsWith("Hokan") && peer
       ? { ...r, ratio: r.docsPerSecond / peer.docsPerSecond, baseline: "of RxDB" }
       : r;
@@ -216,7 +247,12 @@ async function main(): Promise<void> {
     `\nBrowser benchmark: Chromium ${browser.version()}, IndexedDB, servers on PostgreSQL (peak = page JS heap MB)\n`,
   );
   printTable(withRatios);
-  const partial = quick || args.scenario !== undefined || args.n !== undefined || args.runs !== undefined;
+  const partial =
+    quick ||
+    args.scenario !== undefined ||
+    args.n !== undefined ||
+    args.runs !== undefined ||
+    args.shapes !== undefined;
   if (!partial) console.log(`\nsaved ${save("browser", withRatios, { sizes: SIZES, runs: RUNS })}`);
 }
 

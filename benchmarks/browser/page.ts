@@ -10,14 +10,49 @@ import { type Checkpoint, openRxCollection, type Row, rxEndpoints } from "../syn
 
 let databases = 0;
 
+/**
+ * Calls and time of each store and transport method started in the timed part, when the driver asks (`BENCH_TRACE`):
+ * where a Hokan case waits. Calls overlap (batches in flight), so the times add up to more than the wall time.
+ */
+const trace: Record<string, { calls: number; ms: number }> = {};
+let tracing = false;
+(globalThis as { hokanTrace?: typeof trace }).hokanTrace = trace;
+
+/** `target` with its methods timed into {@link trace} under `tag`, when the driver asked for a trace. */
+function traced<T extends object>(target: T, tag: string): T {
+  if (!(globalThis as { BENCH_TRACE?: boolean }).BENCH_TRACE) return target;
+  return new Proxy(target, {
+    get(t, key, receiver) {
+      const value: unknown = Reflect.get(t, key, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const start = performance.now();
+        const result: unknown = value.apply(t, args);
+        if (tracing && result instanceof Promise) {
+          const done = () => {
+            const name = `${tag}.${String(key)}`;
+            const entry = trace[name] ?? { calls: 0, ms: 0 };
+            trace[name] = { calls: entry.calls + 1, ms: entry.ms + performance.now() - start };
+          };
+          result.then(done, done);
+        }
+        return result;
+      };
+    },
+  });
+}
+
 /** Starts the timed part; `console.profile` records it when the driver profiles the page (`BENCH_PROFILE`). */
 function startTiming(): number {
   console.profile("timed");
+  for (const key of Object.keys(trace)) delete trace[key];
+  tracing = true;
   return performance.now();
 }
 
 const seconds = (start: number) => {
   const took = (performance.now() - start) / 1000;
+  tracing = false;
   console.profileEnd("timed");
   return took;
 };
@@ -32,11 +67,14 @@ async function dropDatabase(name: string): Promise<void> {
 /** A Hokan device in this page: a fresh IndexedDB database and the engine, offline or online. */
 function hokanDevice(account: string, token: string, online: boolean) {
   const name = `hokan-bench-${databases++}`;
-  const store = new DexieStore({ name });
+  const store = traced(new DexieStore({ name }), "store");
   const network$ = new BehaviorSubject({ online, roaming: false });
   const r = benchReplication({
     store,
-    transport: createHttpTransport({ baseUrl: location.origin, token: () => token, compression: false }),
+    transport: traced(
+      createHttpTransport({ baseUrl: location.origin, token: () => token, compression: false }),
+      "transport",
+    ),
     account,
     deviceId: name,
     settings$: new BehaviorSubject({ backupEnabled: true, overseasEnabled: false }),

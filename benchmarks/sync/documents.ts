@@ -26,10 +26,13 @@ export const WRITE_CHUNK = 1000;
 export type Shape = "text" | "keys" | "binary";
 export const SHAPES: readonly Shape[] = ["text", "keys", "binary"];
 
-/** The shape of this process's documents (the runner passes it to each case's process). */
+/**
+ * The shape of this process's documents: the runner passes it to each case's process (`BENCH_SHAPE`), and the browser
+ * benchmark to each page (a global of that name, set before the page's scripts run).
+ */
 export const SHAPE: Shape = (() => {
-  const chosen = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
-    .BENCH_SHAPE;
+  const scope = globalThis as { process?: { env: Record<string, string | undefined> }; BENCH_SHAPE?: string };
+  const chosen = scope.process?.env.BENCH_SHAPE ?? scope.BENCH_SHAPE;
   return SHAPES.includes(chosen as Shape) ? (chosen as Shape) : "text";
 })();
 

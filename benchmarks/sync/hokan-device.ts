@@ -12,7 +12,7 @@ import {
   type Transport,
 } from "@hokan/core";
 import type { Observable } from "rxjs";
-import { BATCH, doc, docId, WRITE_CHUNK } from "./documents.js";
+import { BATCH, doc, docId, SHAPE, WRITE_CHUNK } from "./documents.js";
 
 /** The development secret the benchmark servers sign tokens with. */
 export const SECRET = "benchmark-secret-0123456789abcdef0123456789";
@@ -42,12 +42,12 @@ export function benchReplication(options: {
   });
 }
 
-/** Writes documents 0…n-1 (version `version`) through the engine's bulk write, {@link WRITE_CHUNK} at a time. */
-export async function writeAll(r: Replication, n: number, version = 0): Promise<void> {
+/** Writes documents 0…n-1 (version `version`, of `shape`) through the engine's bulk write, {@link WRITE_CHUNK} at a time. */
+export async function writeAll(r: Replication, n: number, version = 0, shape = SHAPE): Promise<void> {
   for (let b = 0; b < n; b += WRITE_CHUNK) {
     const changes = [];
     for (let i = b; i < Math.min(n, b + WRITE_CHUNK); i++) {
-      changes.push({ collection: COLLECTION, id: docId(i), data: doc(i, version) as JsonObject });
+      changes.push({ collection: COLLECTION, id: docId(i), data: doc(i, version, shape) as JsonObject });
     }
     await r.bulkWrite(changes);
   }
