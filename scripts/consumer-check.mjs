@@ -29,7 +29,7 @@ import { PACKAGES, packAll, ROOT, waitForOutput } from "./packages.mjs";
  * limit CI holds it to until the target is reached (what it measures now, and a little room), so it cannot grow.
  */
 const TARGET = { totalGzip: 55_000, ownGzip: 20_000 };
-const LIMIT = { totalGzip: 67_800, ownGzip: 24_000 };
+const LIMIT = { totalGzip: 68_400, ownGzip: 24_600 };
 const SECRET = "consumer-check-secret-at-least-32-characters";
 /** How strictly a consumer's app is type-checked against the installed packages: their declarations too. */
 const STRICT = {

@@ -62,6 +62,7 @@ export {
 } from "./policy.js";
 export { type PolicySnapshot, type PolicySources, policy$ } from "./policy-stream.js";
 export {
+  type Acknowledgement,
   type DeviceValues,
   type DocumentKey,
   INITIAL_SYNC_STATE,

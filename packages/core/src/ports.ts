@@ -137,6 +137,25 @@ export interface StoreCommit {
   readonly outboxPut?: readonly OutboxEntry[];
   /** Sync fields to merge into the stored state (see {@link mergeSyncState}). */
   readonly sync?: Partial<SyncState>;
+  /**
+   * Documents the server acknowledged that still held the acknowledged write when the engine read them: each one's
+   * base becomes `{ rev, data: its data, hlc, changeId }`, but only while the stored document's `hlc` is `hlc` (a
+   * document written since keeps the base it has). Applied after {@link documents}, which never name the same
+   * document. The engine gives these only to a store whose {@link LocalStore.acknowledgements} is `true`; others get
+   * the whole documents in {@link documents}.
+   */
+  readonly acknowledged?: readonly Acknowledgement[];
+}
+
+/** The server's acknowledgement of a document's write, for {@link StoreCommit.acknowledged}. */
+export interface Acknowledgement {
+  readonly collection: string;
+  readonly id: string;
+  /** The acknowledged write's HLC: the document's, as long as it holds that write. */
+  readonly hlc: string;
+  /** The server's revision of the write. */
+  readonly rev: number;
+  readonly changeId: string;
 }
 
 /** A document's address in a namespace. */
@@ -154,6 +173,12 @@ export interface DocumentKey {
  * must pass `runLocalStoreTests` from `@hokan/core/conformance`.
  */
 export interface LocalStore {
+  /**
+   * The store takes {@link StoreCommit.acknowledged}: the answer to a push then rewrites no document, where a store
+   * such as IndexedDB pays a request per document written. Optional: without it, the engine commits the acknowledged
+   * documents whole.
+   */
+  readonly acknowledgements?: boolean;
   getDocuments(ns: Namespace, keys: readonly DocumentKey[]): Promise<(LocalDocument | undefined)[]>;
   /** All documents of the namespace, optionally of one collection, deleted ones included. */
   listDocuments(ns: Namespace, collection?: string): Promise<LocalDocument[]>;

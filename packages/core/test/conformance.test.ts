@@ -7,18 +7,22 @@ import {
 } from "../src/testing/conformance.js";
 import { MemoryServer, MemoryStore } from "../src/testing/index.js";
 
-runLocalStoreTests("MemoryStore", async () => {
-  const store = new MemoryStore();
-  return {
-    store,
-    reopen: async () => {
-      await store.close();
-      store.reopen();
-      return store;
-    },
-    teardown: () => store.close(),
-  };
-});
+runLocalStoreTests(
+  "MemoryStore",
+  async () => {
+    const store = new MemoryStore();
+    return {
+      store,
+      reopen: async () => {
+        await store.close();
+        store.reopen();
+        return store;
+      },
+      teardown: () => store.close(),
+    };
+  },
+  { acknowledgements: true },
+);
 
 runTransportTests("MemoryServer", async () => {
   const server = new MemoryServer({

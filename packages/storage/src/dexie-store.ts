@@ -1,4 +1,5 @@
 import {
+  type Acknowledgement,
   type DocumentKey,
   INITIAL_SYNC_STATE,
   type LocalDocument,
@@ -18,7 +19,28 @@ type SyncRow = SyncState & { readonly ns: string };
 interface CountRow {
   readonly ns: string;
   readonly outbox: number;
+  /** Names the namespace's acknowledgements as last changed (a fresh id each time); absent while it has none. */
+  readonly acks?: string;
 }
+/** An acknowledgement as kept: the document's key, and the write's HLC, revision and change id. */
+type Ack = readonly [key: string, hlc: string, rev: number, changeId: string];
+/** The acknowledgements of one commit. */
+interface AckRow {
+  readonly ns: string;
+  readonly batch: number;
+  readonly acks: readonly Ack[];
+}
+/**
+ * A namespace's acknowledgements, by document key, each with the row (`batch`) that keeps it: a document's base is
+ * the one its acknowledgement names while the document holds that write. A commit that writes a document takes its
+ * acknowledgement out. Kept in memory, named by the counts row's `acks` (another tab's change gives a new name, and
+ * the log is read again).
+ */
+interface AckLog {
+  readonly version: string | undefined;
+  readonly byKey: ReadonlyMap<string, { readonly batch: number; readonly ack: Ack }>;
+}
+const NO_ACKS: AckLog = { version: undefined, byKey: new Map() };
 interface DeviceRow {
   readonly key: string;
   readonly value: unknown;
@@ -39,6 +61,7 @@ class HokanDatabase extends Dexie {
   sync!: Table<SyncRow, string>;
   device!: Table<DeviceRow, string>;
   counts!: Table<CountRow, string>;
+  acks!: Table<AckRow, [string, number]>;
 
   constructor(options: DexieStoreOptions) {
     super(options.name ?? "hokan", {
@@ -58,6 +81,9 @@ class HokanDatabase extends Dexie {
     // Version 3 drops the documents' [ns+collection] index: the primary key starts with the same two parts, so a
     // collection is a range of it, and every document write no longer updates a second tree (benchmarks/).
     this.version(3).stores({ documents: "[ns+collection+id]" });
+    // Version 4 keeps a push's acknowledgements in one row per answer (DexieStore.acknowledgements), not in a write
+    // per document.
+    this.version(4).stores({ acks: "[ns+batch]" });
   }
 }
 
@@ -84,8 +110,18 @@ function strip<T extends { ns: string }>(row: T): Omit<T, "ns"> {
  * ```
  */
 export class DexieStore implements LocalStore {
+  /**
+   * A push's answer is kept as one row of acknowledgements, not a write per document: in Chromium, the `put` per
+   * document was a third of a push's time (`docs/performance.md`).
+   */
+  readonly acknowledgements = true;
   private readonly db: HokanDatabase;
   private closedByUs = false;
+  /** Each namespace's acknowledgements as this store last read or wrote them. */
+  private readonly ackLogs = new Map<string, AckLog>();
+  /** Names this store's changes to the acknowledgements (with a count): unique across tabs and commits. */
+  private readonly ackName = Math.random().toString(36).slice(2);
+  private ackNames = 0;
 
   constructor(options: DexieStoreOptions = {}) {
     this.db = new HokanDatabase(options);
@@ -93,12 +129,79 @@ export class DexieStore implements LocalStore {
 
   getDocuments(ns: Namespace, keys: readonly DocumentKey[]): Promise<(LocalDocument | undefined)[]> {
     const n = nsKey(ns);
-    return this.run("read documents", async () => {
-      const rows =
+    return this.readDocuments(
+      "read documents",
+      n,
+      async () =>
         (keys.length >= RANGE_READ_MIN ? await this.readAsRange(n, keys) : undefined) ??
-        (await this.db.documents.bulkGet(keys.map((k) => [n, k.collection, k.id])));
-      return rows.map((r) => (r ? strip(r) : undefined));
-    });
+        (await this.db.documents.bulkGet(keys.map((k) => [n, k.collection, k.id]))),
+    );
+  }
+
+  /** Documents of namespace `n` as `read` reads them, each with the base its acknowledgement gives it. */
+  private readDocuments(
+    what: string,
+    n: string,
+    read: () => Promise<(DocumentRow | undefined)[]>,
+  ): Promise<(LocalDocument | undefined)[]> {
+    const { documents, counts, acks } = this.db;
+    return this.run(what, () =>
+      this.db.transaction("r", [documents, counts, acks], async () => {
+        // The counts row beside the documents, not before them: one more request, no more waiting.
+        const [counted, rows] = await Promise.all([counts.get(n), read()]);
+        const log = await this.ackLog(n, counted);
+        return rows.map((row) => row && withBase(strip(row), log));
+      }),
+    );
+  }
+
+  /** The acknowledgements of namespace `n` whose counts row is `counted`, read in the caller's transaction. */
+  private async ackLog(n: string, counted: CountRow | undefined): Promise<AckLog> {
+    const version = counted?.acks;
+    const cached = this.ackLogs.get(n);
+    if (version === undefined) return NO_ACKS;
+    if (cached?.version === version) return cached;
+    const byKey = new Map<string, { batch: number; ack: Ack }>();
+    for (const { batch, acks } of await this.acksOf(n).toArray())
+      for (const ack of acks) byKey.set(ack[0], { batch, ack });
+    const log = { version, byKey };
+    this.ackLogs.set(n, log);
+    return log;
+  }
+
+  /**
+   * Writes a commit's acknowledgements and takes out those of the documents it writes whole, in the commit's
+   * transaction; resolves with the log after the commit, for the cache once the commit is done.
+   */
+  private async writeAcks(
+    n: string,
+    counted: CountRow | undefined,
+    written: readonly LocalDocument[],
+    acknowledged: readonly Acknowledgement[],
+  ): Promise<AckLog> {
+    const log = await this.ackLog(n, counted);
+    const byKey = new Map(log.byKey);
+    let next = 1;
+    for (const { batch } of byKey.values()) next = Math.max(next, batch + 1);
+    /** Rows whose acknowledgements changed. */
+    const changed = new Set<number>();
+    const takeOut = (key: string) => {
+      const kept = byKey.get(key);
+      if (kept && byKey.delete(key)) changed.add(kept.batch);
+    };
+    for (const d of written) takeOut(docKeyOf(d));
+    for (const a of acknowledged) {
+      const key = docKeyOf(a);
+      takeOut(key);
+      byKey.set(key, { batch: next, ack: [key, a.hlc, a.rev, a.changeId] });
+      changed.add(next);
+    }
+    if (changed.size === 0) return log;
+    const rows = new Map([...changed].map((batch) => [batch, [] as Ack[]]));
+    for (const { batch, ack } of byKey.values()) rows.get(batch)?.push(ack);
+    for (const [batch, acks] of rows)
+      await (acks.length > 0 ? this.db.acks.put({ ns: n, batch, acks }) : this.db.acks.delete([n, batch]));
+    return { version: byKey.size > 0 ? `${this.ackName}:${++this.ackNames}` : undefined, byKey };
   }
 
   /**
@@ -135,16 +238,14 @@ export class DexieStore implements LocalStore {
 
   listDocuments(ns: Namespace, collection?: string): Promise<LocalDocument[]> {
     const n = nsKey(ns);
-    return this.run("list documents", async () => {
-      const rows =
-        collection === undefined
-          ? await this.documentsOf(n).toArray()
-          : await this.db.documents
-              .where("[ns+collection+id]")
-              .between([n, collection, Dexie.minKey], [n, collection, Dexie.maxKey])
-              .toArray();
-      return rows.map(strip);
-    });
+    return this.readDocuments("list documents", n, () =>
+      collection === undefined
+        ? this.documentsOf(n).toArray()
+        : this.db.documents
+            .where("[ns+collection+id]")
+            .between([n, collection, Dexie.minKey], [n, collection, Dexie.maxKey])
+            .toArray(),
+    ) as Promise<LocalDocument[]>;
   }
 
   readOutbox(ns: Namespace, limit?: number, after?: number): Promise<OutboxEntry[]> {
@@ -200,6 +301,11 @@ export class DexieStore implements LocalStore {
       .between([n, Dexie.minKey, Dexie.minKey], [n, Dexie.maxKey, Dexie.maxKey]);
   }
 
+  /** Every acknowledgements row of a namespace (`n` is its key). */
+  private acksOf(n: string) {
+    return this.db.acks.where("[ns+batch]").between([n, Dexie.minKey], [n, Dexie.maxKey]);
+  }
+
   /** Every outbox entry of a namespace (`n` is its key), in seq order; inside a transaction, part of it. */
   private outboxOf(n: string) {
     return this.db.outbox.where("[ns+seq]").between([n, Dexie.minKey], [n, Dexie.maxKey]);
@@ -218,10 +324,12 @@ export class DexieStore implements LocalStore {
 
   commit(ns: Namespace, change: StoreCommit): Promise<number[]> {
     const n = nsKey(ns);
-    const { documents, outbox, sync, counts } = this.db;
-    return this.run("commit", () =>
-      this.db.transaction("rw", [documents, outbox, sync, counts], async () => {
-        const kept = change.clearOutbox ? undefined : await counts.get(n);
+    const { documents, outbox, sync, counts, acks } = this.db;
+    return this.run("commit", async () => {
+      let log: AckLog | undefined;
+      const seqs = await this.db.transaction("rw", [documents, outbox, sync, counts, acks], async () => {
+        const counted = await counts.get(n);
+        const kept = change.clearOutbox ? undefined : counted;
         let size = change.clearOutbox ? 0 : (kept?.outbox ?? (await this.countRange(n)));
         if (change.clearOutbox) {
           await this.outboxOf(n).delete();
@@ -278,23 +386,37 @@ export class DexieStore implements LocalStore {
         await inSteps(change.documents ?? [], (part) =>
           documents.bulkPut(part.map((d) => ({ ...d, ns: n }))),
         );
-        await counts.put({ ns: n, outbox: size });
+        // The acknowledgements change with new ones, or with documents written whole while some are kept.
+        const written = change.documents ?? [];
+        const acknowledged = change.acknowledged ?? [];
+        if (acknowledged.length > 0 || (written.length > 0 && counted?.acks !== undefined))
+          log = await this.writeAcks(n, counted, written, acknowledged);
+        const acksVersion = log ? log.version : counted?.acks;
+        await counts.put({
+          ns: n,
+          outbox: size,
+          ...(acksVersion === undefined ? {} : { acks: acksVersion }),
+        });
         return numberedHere;
-      }),
-    );
+      });
+      if (log) this.ackLogs.set(n, log);
+      return seqs;
+    });
   }
 
   dropNamespace(ns: Namespace): Promise<void> {
     const n = nsKey(ns);
-    const { documents, outbox, sync, counts } = this.db;
-    return this.run("drop a namespace", () =>
-      this.db.transaction("rw", [documents, outbox, sync, counts], async () => {
+    const { documents, outbox, sync, counts, acks } = this.db;
+    return this.run("drop a namespace", async () => {
+      await this.db.transaction("rw", [documents, outbox, sync, counts, acks], async () => {
         await counts.delete(n);
         await this.documentsOf(n).delete();
         await this.outboxOf(n).delete();
+        await this.acksOf(n).delete();
         await sync.delete(n);
-      }),
-    );
+      });
+      this.ackLogs.delete(n);
+    });
   }
 
   /** A device-level value (such as the device settings), shared by every account and app. */
@@ -335,6 +457,14 @@ export class DexieStore implements LocalStore {
       }
     }
   }
+}
+
+/** `d` with the base its acknowledgement names, if it still holds the write acknowledged. */
+function withBase(d: LocalDocument, log: AckLog): LocalDocument {
+  const ack = log.byKey.size > 0 ? log.byKey.get(docKeyOf(d))?.ack : undefined;
+  return ack?.[1] === d.hlc
+    ? { ...d, base: { rev: ack[2], data: d.data, hlc: ack[1], changeId: ack[3] } }
+    : d;
 }
 
 /** Reads of fewer documents go key by key ({@link DexieStore.readAsRange} costs two requests whatever the size). */

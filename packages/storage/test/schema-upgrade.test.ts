@@ -49,3 +49,33 @@ it("drops the documents' collection index on upgrade from version 2, and still l
   expect(raw.table("outbox").schema.indexes.map((i) => i.name)).toEqual(["[ns+collection+id]"]);
   raw.close();
 });
+
+it("adds the acknowledgements table on upgrade from version 3, keeping every document's base and count", async () => {
+  const indexedDB = new IDBFactory();
+  const old = new Dexie("v3", { indexedDB, IDBKeyRange });
+  old.version(3).stores({
+    documents: "[ns+collection+id]",
+    outbox: "[ns+seq], [ns+collection+id]",
+    sync: "ns",
+    device: "key",
+    counts: "ns",
+  });
+  const base = { rev: 4, data: { id: "a" }, hlc: "h", changeId: "c4" };
+  await old.table("documents").bulkPut([{ ...row(NS, "settings", "a"), base }, row(NS, "settings", "b")]);
+  await old.table("counts").put({ ns: nsOf(NS), outbox: 0 });
+  old.close();
+
+  const store = new DexieStore({ indexedDB, IDBKeyRange, name: "v3" });
+  expect((await store.listDocuments(NS)).map((d) => [d.id, d.base])).toEqual([
+    ["a", base],
+    ["b", undefined],
+  ]);
+  // The first acknowledgement after the upgrade goes in the new table.
+  await store.commit(NS, {
+    acknowledged: [{ collection: "settings", id: "b", hlc: "h", rev: 1, changeId: "c1" }],
+  });
+  const [b] = await store.getDocuments(NS, [{ collection: "settings", id: "b" }]);
+  expect(b?.base).toEqual({ rev: 1, data: { id: "b" }, hlc: "h", changeId: "c1" });
+  expect(await store.countOutbox(NS)).toBe(0);
+  await store.close();
+});

@@ -18,6 +18,7 @@ export function planContext(r: ReplicationRunner, epoch: number): PlanContext {
     epoch,
     newChangeId: () => randomId(r.runtime),
     nextSeq: () => --placeholder,
+    acknowledgements: r.store.acknowledgements === true,
   };
 }
 

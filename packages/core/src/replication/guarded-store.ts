@@ -21,6 +21,7 @@ export function guardStore(store: LocalStore): LocalStore {
       }
     };
   return {
+    ...(store.acknowledgements === true ? { acknowledgements: true } : {}),
     getDocuments: guard("read documents", (ns, keys) => store.getDocuments(ns, keys)),
     listDocuments: guard("list documents", (ns, collection) => store.listDocuments(ns, collection)),
     readOutbox: guard("read the outbox", (ns, limit, after) => store.readOutbox(ns, limit, after)),

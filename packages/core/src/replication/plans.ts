@@ -1,5 +1,12 @@
 import type { JsonObject } from "../json.js";
-import type { DocumentKey, LocalDocument, OutboxEntry, StoreCommit, SyncState } from "../ports.js";
+import type {
+  Acknowledgement,
+  DocumentKey,
+  LocalDocument,
+  OutboxEntry,
+  StoreCommit,
+  SyncState,
+} from "../ports.js";
 import type { PullResponse, WriteKind } from "../protocol.js";
 import type { WrittenDocument } from "./acknowledgements.js";
 import { type PlanContext, planReset, reconcile } from "./reconcile.js";
@@ -68,9 +75,21 @@ export class CommitBuilder {
   readonly changed: LocalDocument[] = [];
   readonly acked: WrittenDocument[] = [];
   private readonly dropped = new Map<number, OutboxEntry>();
+  /** Documents that differ from their stored record only in a base that is now their own write. */
+  private readonly rebased = new Map<string, LocalDocument>();
 
   doc(d: LocalDocument): void {
     this.documents.set(docKey(d), d);
+    this.rebased.delete(docKey(d));
+  }
+  /**
+   * `d` is its stored record (as read for this plan) with a base that is now its own write (same data and HLC): a
+   * store that takes acknowledgements is told just that, and rewrites no document.
+   */
+  rebase(d: LocalDocument): void {
+    const k = docKey(d);
+    if (this.documents.has(k)) this.documents.set(k, d);
+    else this.rebased.set(k, d);
   }
   drop(seqs: readonly number[]): void {
     for (const s of seqs) {
@@ -98,12 +117,27 @@ export class CommitBuilder {
       ...(this.dropped.size > 0 ? { dropped: [...this.dropped.values()] } : {}),
     };
   }
-  build(sync: Partial<SyncState>): StoreCommit {
+  /** The commit; with `acknowledgements` (the store takes them), rebased documents go as acknowledgements. */
+  build(sync: Partial<SyncState>, acknowledgements = false): StoreCommit {
+    const acknowledged: Acknowledgement[] = [];
+    const documents = [...this.documents.values()];
+    for (const d of this.rebased.values()) {
+      if (acknowledgements && d.base !== undefined)
+        acknowledged.push({
+          collection: d.collection,
+          id: d.id,
+          hlc: d.hlc,
+          rev: d.base.rev,
+          changeId: d.base.changeId,
+        });
+      else documents.push(d);
+    }
     return {
-      documents: [...this.documents.values()],
+      documents,
       outboxDelete: [...this.deletes],
       outboxPut: [...this.puts.values()],
       sync,
+      ...(acknowledged.length > 0 ? { acknowledged } : {}),
     };
   }
 }

@@ -164,13 +164,16 @@ function accepted(p: PushPlanning, { result, entry, k, local, superseded }: Answ
   }
   // When the document still holds the accepted write (same HLC), its base is that same object: a store that keeps
   // object identity (IndexedDB's structured clone) then writes, keeps and reads the data once, not twice.
-  const data = local !== undefined && local.hlc === entry.hlc ? local.data : entry.data;
+  const holds = local !== undefined && local.hlc === entry.hlc;
+  const data = holds ? local.data : entry.data;
   const base = { rev: result.rev, data, hlc: entry.hlc, changeId: entry.changeId };
   const doc: LocalDocument =
     local === undefined
       ? { collection: entry.collection, id: entry.id, data: entry.data, hlc: entry.hlc, base }
       : { ...local, base };
-  p.b.doc(doc);
+  // Still the write acknowledged: only its base changes.
+  if (holds) p.b.rebase(doc);
+  else p.b.doc(doc);
   p.docs.set(k, doc);
 }
 
@@ -290,7 +293,7 @@ export async function planPushResults(
     ...(p.awaiting > 0 ? { awaitingSchema: p.awaiting } : {}),
   };
   return {
-    commit: b.build(next),
+    commit: b.build(next, ctx.acknowledgements),
     changed: b.changed,
     reset,
     pullNeeded: reset || p.pullNeeded,

@@ -23,6 +23,8 @@ export interface PlanContext {
   readonly newChangeId: () => string;
   /** A placeholder seq for a new outbox entry (negative: the store numbers it when committing). */
   readonly nextSeq: () => number;
+  /** The store takes acknowledgements (its `acknowledgements`): a push's answer then rewrites no document. */
+  readonly acknowledgements?: boolean;
 }
 
 /** Changes to one document and its outbox entries. */

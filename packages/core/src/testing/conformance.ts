@@ -5,6 +5,10 @@
  * @module
  */
 export { runEngineScenarios } from "./engine-scenarios.js";
-export { type LocalStoreSetup, runLocalStoreTests } from "./local-store-tests.js";
+export {
+  type LocalStoreSetup,
+  type LocalStoreTestOptions,
+  runLocalStoreTests,
+} from "./local-store-tests.js";
 export { TRANSPORT_TEST_REGISTRY } from "./registry.js";
 export { runTransportTests, type TransportSetup } from "./transport-tests.js";

@@ -43,6 +43,12 @@ const sync = (seq: number): Partial<SyncState> => ({
   lastPullAt: 5,
 });
 
+/** What a store under {@link runLocalStoreTests} claims beyond the required. */
+export interface LocalStoreTestOptions {
+  /** The store takes acknowledgements (`LocalStore.acknowledgements`): their tests run too. */
+  readonly acknowledgements?: boolean;
+}
+
 /**
  * The conformance suite every {@link LocalStore} must pass: namespaces, atomic commits, outbox order, copies.
  *
@@ -51,7 +57,11 @@ const sync = (seq: number): Partial<SyncState> => ({
  * runLocalStoreTests("dexie", async () => { const store = await openStore(); return { store, teardown: () => store.close() }; });
  * ```
  */
-export function runLocalStoreTests(name: string, setup: () => Promise<LocalStoreSetup>): void {
+export function runLocalStoreTests(
+  name: string,
+  setup: () => Promise<LocalStoreSetup>,
+  options: LocalStoreTestOptions = {},
+): void {
   describe(`LocalStore conformance: ${name}`, () => {
     const withStore = (fn: (s: LocalStoreSetup) => Promise<void>) => async () => {
       const s = await setup();
@@ -385,5 +395,92 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
         expect(await again.getSync(A)).toMatchObject(sync(4));
       }),
     );
+
+    it(
+      "says whether it takes acknowledgements, as its setup claims",
+      withStore(async ({ store }) => {
+        expect(store.acknowledgements === true).toBe(options.acknowledgements === true);
+      }),
+    );
+
+    if (options.acknowledgements) acknowledgementTests(withStore);
   });
+}
+
+/** An acknowledgement of document `id` of {@link doc}'s HLC. */
+const ack = (id: string, rev: number, hlc = `000000000000001:000000:${id}`) => ({
+  collection: "settings",
+  id,
+  hlc,
+  rev,
+  changeId: `ack-${id}-${rev}`,
+});
+
+const X = [{ collection: "settings", id: "x" }];
+
+function acknowledgementTests(
+  withStore: (fn: (s: LocalStoreSetup) => Promise<void>) => () => Promise<void>,
+): void {
+  it(
+    "gives a document that holds an acknowledged write that write as its base, read one by one or listed",
+    withStore(async ({ store }) => {
+      const old = { rev: 1, data: { v: 0 }, hlc: "000000000000000:000000:s", changeId: "c0" };
+      await store.commit(A, { documents: [doc("x", { v: 1 }, { base: old }), doc("y", { v: 2 })] });
+      await store.commit(A, { acknowledged: [ack("x", 2), ack("y", 7)], outboxDelete: [1] });
+      const base = { rev: 2, data: { v: 1 }, hlc: "000000000000001:000000:x", changeId: "ack-x-2" };
+      expect((await store.getDocuments(A, X))[0]).toEqual(doc("x", { v: 1 }, { base }));
+      const listed = await store.listDocuments(A);
+      expect(listed.find((d) => d.id === "x")?.base).toEqual(base);
+      expect(listed.find((d) => d.id === "y")?.base).toMatchObject({ rev: 7, data: { v: 2 } });
+      // Other namespaces see none of it.
+      await store.commit(B, { documents: [doc("x", { v: 1 })] });
+      expect((await store.getDocuments(B, X))[0]?.base).toBeUndefined();
+    }),
+  );
+
+  it(
+    "leaves alone a document written since the write acknowledged",
+    withStore(async ({ store }) => {
+      const old = { rev: 1, data: { v: 0 }, hlc: "000000000000000:000000:s", changeId: "c0" };
+      await store.commit(A, {
+        documents: [doc("x", { v: 9 }, { base: old, hlc: "000000000000009:000000:x" })],
+      });
+      await store.commit(A, { acknowledged: [ack("x", 2)] });
+      expect((await store.getDocuments(A, X))[0]?.base).toEqual(old);
+    }),
+  );
+
+  it(
+    "lets a document written whole after its acknowledgement keep what it was written with",
+    withStore(async ({ store }) => {
+      await store.commit(A, { documents: [doc("x", { v: 1 })] });
+      await store.commit(A, { acknowledged: [ack("x", 2)] });
+      // The same write, its base taken away (as a delete of the backup does): the acknowledgement is over.
+      await store.commit(A, { documents: [doc("x", { v: 1 })] });
+      expect((await store.getDocuments(A, X))[0]?.base).toBeUndefined();
+      expect((await store.listDocuments(A))[0]?.base).toBeUndefined();
+      // A later acknowledgement of a later write replaces the earlier one.
+      await store.commit(A, { documents: [doc("x", { v: 3 }, { hlc: "000000000000005:000000:x" })] });
+      await store.commit(A, { acknowledged: [ack("x", 3, "000000000000005:000000:x")] });
+      expect((await store.getDocuments(A, X))[0]?.base).toMatchObject({ rev: 3, data: { v: 3 } });
+    }),
+  );
+
+  it(
+    "keeps acknowledgements across close and reopen, shows them to another connection, and drops them with the namespace",
+    withStore(async (s) => {
+      await s.store.commit(A, { documents: [doc("x", { v: 1 }), doc("y", { v: 2 })] });
+      await s.store.commit(A, { acknowledged: [ack("x", 2), ack("y", 2)] });
+      const other = s.openAnother ? await s.openAnother() : s.store;
+      expect((await other.getDocuments(A, X))[0]?.base?.rev).toBe(2);
+      // Written whole through the other connection: this one must not apply what it remembers.
+      await other.commit(A, { documents: [doc("x", { v: 1 })] });
+      expect((await s.store.getDocuments(A, X))[0]?.base).toBeUndefined();
+      const store = s.reopen ? await s.reopen() : s.store;
+      expect((await store.listDocuments(A)).map((d) => d.base?.rev)).toEqual([undefined, 2]);
+      await store.dropNamespace(A);
+      await store.commit(A, { documents: [doc("y", { v: 2 })] });
+      expect((await store.getDocuments(A, [{ collection: "settings", id: "y" }]))[0]?.base).toBeUndefined();
+    }),
+  );
 }

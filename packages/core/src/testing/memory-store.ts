@@ -33,6 +33,8 @@ const docKey = (k: DocumentKey): string => `${k.collection.length}:${k.collectio
  * stored state, by accident or otherwise (a write to a record it read throws a `TypeError`), and a read costs no copy.
  */
 export class MemoryStore implements LocalStore, DeviceValues {
+  /** An acknowledgement gives a stored document a new base around its own frozen data: nothing of it is copied. */
+  readonly acknowledgements = true;
   private readonly spaces = new Map<string, NamespaceData>();
   private readonly deviceValues = new Map<string, unknown>();
 
@@ -125,6 +127,13 @@ export class MemoryStore implements LocalStore, DeviceValues {
       sync = { ...base, nextSeq: base.nextSeq + 1 };
     }
     for (const d of prepared.documents ?? []) space.documents.set(docKey(d), d);
+    for (const a of prepared.acknowledged ?? []) {
+      const k = docKey(a);
+      const stored = space.documents.get(k);
+      if (stored === undefined || stored.hlc !== a.hlc) continue;
+      const base = Object.freeze({ rev: a.rev, data: stored.data, hlc: a.hlc, changeId: a.changeId });
+      space.documents.set(k, Object.freeze({ ...stored, base }));
+    }
     space.sync = sync && Object.freeze(sync);
     return fresh;
   }
