@@ -25,21 +25,25 @@ const DRIVERS: Record<string, (db: Database.Database) => SqliteDriver> = {
 
 for (const [name, driver] of Object.entries(DRIVERS)) {
   const open = (path: string) => SqliteStore.open(driver(new Database(path)));
-  runLocalStoreTests(`SqliteStore through the ${name} adapter`, async () => {
-    const path = file();
-    let store = await open(path);
-    return {
-      store,
-      reopen: async () => {
-        await store.close();
-        store = await open(path);
-        return store;
-      },
-      teardown: async () => {
-        await store.close();
-      },
-    };
-  });
+  runLocalStoreTests(
+    `SqliteStore through the ${name} adapter`,
+    async () => {
+      const path = file();
+      let store = await open(path);
+      return {
+        store,
+        reopen: async () => {
+          await store.close();
+          store = await open(path);
+          return store;
+        },
+        teardown: async () => {
+          await store.close();
+        },
+      };
+    },
+    { acknowledgements: true },
+  );
   runEngineScenarios(`SQLite through the ${name} adapter`, () => open(file()));
 }
 

@@ -21,28 +21,32 @@ function freshFile(): string {
 }
 const open = (file: string) => SqliteStore.open(betterSqlite3Driver(new Database(file)));
 
-runLocalStoreTests("SqliteStore on better-sqlite3 (a file, WAL)", async () => {
-  const file = freshFile();
-  let store = await open(file);
-  const others: SqliteStore[] = [];
-  return {
-    store,
-    openAnother: async () => {
-      const other = await open(file);
-      others.push(other);
-      return other;
-    },
-    reopen: async () => {
-      await store.close();
-      store = await open(file);
-      return store;
-    },
-    teardown: async () => {
-      for (const o of others) await o.close();
-      await store.close();
-    },
-  };
-});
+runLocalStoreTests(
+  "SqliteStore on better-sqlite3 (a file, WAL)",
+  async () => {
+    const file = freshFile();
+    let store = await open(file);
+    const others: SqliteStore[] = [];
+    return {
+      store,
+      openAnother: async () => {
+        const other = await open(file);
+        others.push(other);
+        return other;
+      },
+      reopen: async () => {
+        await store.close();
+        store = await open(file);
+        return store;
+      },
+      teardown: async () => {
+        for (const o of others) await o.close();
+        await store.close();
+      },
+    };
+  },
+  { acknowledgements: true },
+);
 
 const NS = { account: "alice", app: "jp.example.mail" };
 const entry = (id: string, seq = -1): OutboxEntry => ({

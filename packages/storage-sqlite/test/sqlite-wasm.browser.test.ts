@@ -67,21 +67,25 @@ it("runs SQLite on the origin private file system, in Chromium", async () => {
 });
 
 let files = 0;
-runLocalStoreTests("SqliteStore on sqlite-wasm, OPFS in Chromium", async () => {
-  const file = `/conformance-${Date.now()}-${files++}.sqlite3`;
-  let store = await SqliteStore.open(await openInWorker(file));
-  return {
-    store,
-    reopen: async () => {
-      await store.close();
-      store = await SqliteStore.open(await openInWorker(file));
-      return store;
-    },
-    teardown: async () => {
-      await store.close();
-    },
-  };
-});
+runLocalStoreTests(
+  "SqliteStore on sqlite-wasm, OPFS in Chromium",
+  async () => {
+    const file = `/conformance-${Date.now()}-${files++}.sqlite3`;
+    let store = await SqliteStore.open(await openInWorker(file));
+    return {
+      store,
+      reopen: async () => {
+        await store.close();
+        store = await SqliteStore.open(await openInWorker(file));
+        return store;
+      },
+      teardown: async () => {
+        await store.close();
+      },
+    };
+  },
+  { acknowledgements: true },
+);
 
 // The engine's scenarios run on a simulated clock that moves while nothing real is pending: a store behind a worker's
 // message round trips would let it run ahead of the store. They run on the adapter in this thread, in memory.
