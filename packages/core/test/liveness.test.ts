@@ -58,6 +58,8 @@ describe("a frozen connection (no bytes, no error: a NAT timeout, a Wi-Fi handov
     // Three more minutes frozen: backoffs grow towards their 60 s cap.
     await world.runtime.advance(180_000);
     expect(mailA.status.pending).toBe(10);
+    // Healed while it sleeps out a long backoff (a retry may be hanging at this instant: wait for the next).
+    await world.runtime.runUntil(() => mailA.status.state === "backoff");
     expect(mailA.status.state).toBe("backoff");
     a.setFrozen(false);
     b.setFrozen(false);

@@ -13,7 +13,11 @@ import { type BackoffOptions, backoffDelay } from "./machine.js";
 export interface LiveHandlers {
   /** A hint arrived. */
   readonly event: (event: LiveHint) => void;
-  /** The channel opened again after being down: whatever happened meanwhile must be pulled. */
+  /**
+   * The channel opened again after being down and said its first word (the server says `open` once it hears the
+   * account's changes): whatever happened meanwhile must be pulled. Told no earlier, or a change made between the
+   * catch-up pull and the server listening would be neither pulled nor hinted.
+   */
   readonly reopened: () => void;
   /** A channel just (re)opened said its first word: the server can be reached. */
   readonly answered?: () => void;
@@ -114,22 +118,22 @@ export class LiveChannel {
     // A channel that failed while subscribing has already scheduled its reopening.
     if (ended) return;
     this.subscription = subscription;
-    if (this.wasDown) {
-      this.wasDown = false;
-      queueMicrotask(() => this.handlers.reopened());
-    }
   }
 
   private heard(event: LiveEvent): void {
     if (!this.heardSinceOpen) {
       this.heardSinceOpen = true;
-      // Not from inside subscribe(): the owner may act on the channel. Not at all if this connection dropped by then.
-      const answered = this.handlers.answered;
+      // Not from inside subscribe(): the owner may act on the channel. Not at all if this connection dropped by then
+      // (its drop marked the channel down again, so the next one catches up).
+      const { answered, reopened } = this.handlers;
+      const caughtUp = this.wasDown;
+      this.wasDown = false;
       const connection = this.connections;
-      if (answered)
-        queueMicrotask(() => {
-          if (this.subscription && this.connections === connection) answered();
-        });
+      queueMicrotask(() => {
+        if (!this.subscription || this.connections !== connection) return;
+        if (caughtUp) reopened();
+        answered?.();
+      });
     }
     this.goingAway = event.type === "reconnect";
     if (event.type === "open") {
