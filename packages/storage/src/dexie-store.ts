@@ -111,8 +111,8 @@ function strip<T extends { ns: string }>(row: T): Omit<T, "ns"> {
  */
 export class DexieStore implements LocalStore {
   /**
-   * A push's answer is kept as one row of acknowledgements, not a write per document: in Chromium, the `put` per
-   * document was a third of a push's time (`docs/performance.md`).
+   * A push's answer is kept as one row of acknowledgements, not a write per document: in a browser each `put` is a
+   * request of its own (`docs/performance.md`).
    */
   readonly acknowledgements = true;
   private readonly db: HokanDatabase;
@@ -158,8 +158,8 @@ export class DexieStore implements LocalStore {
   /** The acknowledgements of namespace `n` whose counts row is `counted`, read in the caller's transaction. */
   private async ackLog(n: string, counted: CountRow | undefined): Promise<AckLog> {
     const version = counted?.acks;
-    const cached = this.ackLogs.get(n);
     if (version === undefined) return NO_ACKS;
+    const cached = this.ackLogs.get(n);
     if (cached?.version === version) return cached;
     const byKey = new Map<string, { batch: number; ack: Ack }>();
     for (const { batch, acks } of await this.acksOf(n).toArray())
@@ -180,6 +180,8 @@ export class DexieStore implements LocalStore {
     acknowledged: readonly Acknowledgement[],
   ): Promise<AckLog> {
     const log = await this.ackLog(n, counted);
+    // A local write of documents none of which is acknowledged changes nothing here: no copy of the log.
+    if (acknowledged.length === 0 && !written.some((d) => log.byKey.has(docKeyOf(d)))) return log;
     const byKey = new Map(log.byKey);
     let next = 1;
     for (const { batch } of byKey.values()) next = Math.max(next, batch + 1);
@@ -196,7 +198,6 @@ export class DexieStore implements LocalStore {
       byKey.set(key, { batch: next, ack: [key, a.hlc, a.rev, a.changeId] });
       changed.add(next);
     }
-    if (changed.size === 0) return log;
     const rows = new Map([...changed].map((batch) => [batch, [] as Ack[]]));
     for (const { batch, ack } of byKey.values()) rows.get(batch)?.push(ack);
     for (const [batch, acks] of rows)
